@@ -1,0 +1,1 @@
+/* kc-event-bus.c: being written. */

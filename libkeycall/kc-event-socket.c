@@ -1,0 +1,1 @@
+/* kc-event-socket.c: being written. */

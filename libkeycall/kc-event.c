@@ -1,0 +1,1 @@
+/* kc-event.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-hpke.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-pki.c: being written. */

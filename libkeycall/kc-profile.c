@@ -1,0 +1,1 @@
+/* kc-profile.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-sdp-key.c: being written. */

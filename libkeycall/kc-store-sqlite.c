@@ -1,0 +1,1 @@
+/* kc-store-sqlite.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-store.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-vault.c: being written. */
