@@ -25,17 +25,17 @@ kc_test_mkdtemp (void)
 static inline void
 kc_test_rmtree (const char *path)
 {
-  g_autoptr(GFile) file = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *cmd = NULL;
+  int status;
 
   if (path == NULL)
     return;
   /* Shell out: small, and only in tests. */
-  {
-    g_autofree char *quoted = g_shell_quote (path);
-    g_autofree char *cmd = g_strdup_printf ("rm -rf %s", quoted);
-    int status = system (cmd);
-    (void) status;
-  }
+  quoted = g_shell_quote (path);
+  cmd = g_strdup_printf ("rm -rf %s", quoted);
+  status = system (cmd);
+  (void) status;
 }
 
 /* Path of a file in tests/data (KC_TEST_DATA is set by meson). */
