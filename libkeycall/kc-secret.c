@@ -15,8 +15,9 @@ struct _KcSecret {
   guint8 *data;
 };
 
-/* 64 KiB of locked memory holds ~1,000 call keys in flight; OpenSSL falls
- * back to the ordinary heap (still wiped on free) when it is exhausted. */
+/* 64 KiB of locked memory holds ~1,000 call keys in flight. When it is
+ * full, OpenSSL 3.0 returns NULL; secure_zalloc() then takes the ordinary
+ * heap, still wiped on free. */
 #define KC_SECURE_HEAP_SIZE (64 * 1024)
 #define KC_SECURE_HEAP_MIN  32
 
@@ -33,6 +34,33 @@ kc_secure_heap_init (void)
   }
 }
 
+/* Locked memory when there is some left, the ordinary heap otherwise;
+ * secure_clear_free() tells them apart, so both are always wiped. */
+static void *
+secure_zalloc (gsize len)
+{
+  void *p = NULL;
+
+  if (CRYPTO_secure_malloc_initialized ())
+    p = OPENSSL_secure_zalloc (len);
+  if (p == NULL)
+    p = OPENSSL_zalloc (len);
+  if (p == NULL)
+    g_error ("out of memory allocating %" G_GSIZE_FORMAT " bytes for a secret", len);
+  return p;
+}
+
+static void
+secure_clear_free (void *p, gsize len)
+{
+  if (p == NULL)
+    return;
+  if (CRYPTO_secure_allocated (p))
+    OPENSSL_secure_clear_free (p, len);
+  else
+    OPENSSL_clear_free (p, len);
+}
+
 KcSecret *
 kc_secret_new (gsize len)
 {
@@ -42,9 +70,7 @@ kc_secret_new (gsize len)
 
   secret = g_new0 (KcSecret, 1);
   secret->len = len;
-  secret->data = OPENSSL_secure_zalloc (len);
-  if (secret->data == NULL)
-    g_error ("out of memory allocating a %" G_GSIZE_FORMAT "-byte secret", len);
+  secret->data = secure_zalloc (len);
   return secret;
 }
 
@@ -131,15 +157,15 @@ kc_secret_new_from_base64 (const char *text, gsize expected_len, GError **error)
     return NULL;
   }
 
-  buf = OPENSSL_secure_malloc (text_len / 4 * 3);
+  buf = secure_zalloc (text_len / 4 * 3);
   n = EVP_DecodeBlock (buf, (const unsigned char *) text, (int) text_len);
   if (n < 0 || (gsize) n != text_len / 4 * 3) {
-    OPENSSL_secure_clear_free (buf, text_len / 4 * 3);
+    secure_clear_free (buf, text_len / 4 * 3);
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "Key text is not valid base64");
     return NULL;
   }
   secret = kc_secret_new_from_data (buf, decoded_len);
-  OPENSSL_secure_clear_free (buf, text_len / 4 * 3);
+  secure_clear_free (buf, text_len / 4 * 3);
   return g_steal_pointer (&secret);
 }
 
@@ -156,7 +182,7 @@ kc_secret_free (KcSecret *secret)
 {
   if (secret == NULL)
     return;
-  OPENSSL_secure_clear_free (secret->data, secret->len);
+  secure_clear_free (secret->data, secret->len);
   secret->data = NULL;
   secret->len = 0;
   g_free (secret);
@@ -200,7 +226,7 @@ kc_secret_to_base64 (const KcSecret *secret)
   g_return_val_if_fail (secret != NULL, NULL);
 
   out_len = 4 * ((secret->len + 2) / 3) + 1;
-  out = OPENSSL_secure_zalloc (out_len);
+  out = secure_zalloc (out_len);
   EVP_EncodeBlock ((unsigned char *) out, secret->data, (int) secret->len);
   return out;
 }
@@ -209,7 +235,7 @@ void
 kc_secret_text_free (char *text)
 {
   if (text != NULL)
-    OPENSSL_secure_clear_free (text, strlen (text) + 1);
+    secure_clear_free (text, strlen (text) + 1);
 }
 
 void

@@ -111,6 +111,23 @@ START_TEST (test_secure_heap_used)
 }
 END_TEST
 
+START_TEST (test_more_secrets_than_the_secure_heap_holds)
+{
+  /* 4,000 x 32 bytes is twice the locked arena: the rest must come from
+   * the ordinary heap, and every one must still be usable and freed. */
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_secret_free);
+
+  kc_secure_heap_init ();
+  for (int i = 0; i < 4000; i++) {
+    KcSecret *s = kc_secret_new_random (32, NULL);
+
+    ck_assert_ptr_nonnull (s);
+    g_ptr_array_add (held, s);
+  }
+  ck_assert (!kc_secret_equal (held->pdata[0], held->pdata[3999]));
+}
+END_TEST
+
 static Suite *
 secret_suite (void)
 {
@@ -124,6 +141,7 @@ secret_suite (void)
   tcase_add_test (tc, test_base64_too_large);
   tcase_add_test (tc, test_fingerprint_is_sha256_prefix);
   tcase_add_test (tc, test_secure_heap_used);
+  tcase_add_test (tc, test_more_secrets_than_the_secure_heap_holds);
   suite_add_tcase (s, tc);
   return s;
 }
