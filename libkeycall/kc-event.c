@@ -1,1 +1,1101 @@
-/* kc-event.c: being written. */
+/* kc-event.c: the event record, its redaction and its JSON line. */
+#define G_LOG_DOMAIN "kc-event"
+
+#include "kc-event.h"
+#include "kc-error.h"
+#include "kc-sdp-key.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <time.h>
+
+/* Our schema nests two levels; anything deeper is not an event. */
+#define JSON_MAX_DEPTH  8
+#define KIND_NAME_MAX   64
+#define CUT_MARK        "…"
+
+struct _KcEvent {
+  gatomicrefcount  ref;
+  int              frozen;        /* atomic */
+  KcEventKind      kind;
+  char            *kind_string;   /* only for KC_EVENT_KIND_UNKNOWN */
+  gint64           time_us;
+  guint64          seq;
+  int              fig3;
+  char            *process;
+  char            *lane;
+  char            *peer;
+  char            *call_id;
+  char            *summary;
+  char            *message;
+  char            *fingerprint;
+  char            *key_id;
+  GHashTable      *attrs;         /* char* -> char*, lazily created */
+};
+
+G_DEFINE_BOXED_TYPE (KcEvent, kc_event, kc_event_ref, kc_event_unref)
+
+static const char * const kind_names[KC_EVENT_KIND_COUNT] = {
+  [KC_EVENT_KIND_UNKNOWN]           = NULL,
+  [KC_EVENT_KIND_SIP_RX]            = "sip-rx",
+  [KC_EVENT_KIND_SIP_TX]            = "sip-tx",
+  [KC_EVENT_KIND_TLS_UP]            = "tls-up",
+  [KC_EVENT_KIND_TLS_DOWN]          = "tls-down",
+  [KC_EVENT_KIND_REGISTER]          = "register",
+  [KC_EVENT_KIND_UNREGISTER]        = "unregister",
+  [KC_EVENT_KIND_KEY_CREATED]       = "key-created",
+  [KC_EVENT_KIND_KEY_DERIVED]       = "key-derived",
+  [KC_EVENT_KIND_KEY_SEALED]        = "key-sealed",
+  [KC_EVENT_KIND_KEY_STORED]        = "key-stored",
+  [KC_EVENT_KIND_KEY_SENT]          = "key-sent",
+  [KC_EVENT_KIND_KEY_ACK]           = "key-ack",
+  [KC_EVENT_KIND_KEY_ACK_FAILED]    = "key-ack-failed",
+  [KC_EVENT_KIND_CALL_STATE]        = "call-state",
+  [KC_EVENT_KIND_MEDIA_START]       = "media-start",
+  [KC_EVENT_KIND_MEDIA_STATS]       = "media-stats",
+  [KC_EVENT_KIND_MEDIA_STOP]        = "media-stop",
+  [KC_EVENT_KIND_TAP_REQUEST]       = "tap-request",
+  [KC_EVENT_KIND_TAP_REFUSED]       = "tap-refused",
+  [KC_EVENT_KIND_KEY_DELIVERED]     = "key-delivered",
+  [KC_EVENT_KIND_CONTENT_DELIVERED] = "content-delivered",
+  [KC_EVENT_KIND_CDR]               = "cdr",
+  [KC_EVENT_KIND_ERROR]             = "error",
+  [KC_EVENT_KIND_STEP_HOLD]         = "step-hold",
+  [KC_EVENT_KIND_STEP_RELEASE]      = "step-release",
+  [KC_EVENT_KIND_LOG]               = "log",
+};
+
+const char *
+kc_event_kind_to_string (KcEventKind kind)
+{
+  if ((int) kind < 0 || kind >= KC_EVENT_KIND_COUNT)
+    return NULL;
+  return kind_names[kind];
+}
+
+KcEventKind
+kc_event_kind_from_string (const char *text)
+{
+  if (text == NULL)
+    return KC_EVENT_KIND_UNKNOWN;
+  for (int i = KC_EVENT_KIND_UNKNOWN + 1; i < KC_EVENT_KIND_COUNT; i++)
+    if (strcmp (kind_names[i], text) == 0)
+      return i;
+  return KC_EVENT_KIND_UNKNOWN;
+}
+
+/* ----- Sanitising: every string enters an event through one of these ----- */
+
+/* Cuts valid UTF-8 @s to at most @max bytes (mark included), on a character
+ * boundary; @at_line prefers the end of a line so no attribute is cut in
+ * half (a cut one would look malformed and be redacted differently when the
+ * line is decoded again). Takes ownership of @s. */
+static char *
+cut_utf8 (char *s, gsize max, gboolean at_line)
+{
+  gsize len = strlen (s);
+  gsize keep;
+
+  if (len <= max)
+    return s;
+
+  keep = max - strlen (CUT_MARK);
+  while (keep > 0 && ((guchar) s[keep] & 0xc0) == 0x80)
+    keep--;
+  if (at_line)
+    {
+      const char *nl = g_strrstr_len (s, keep, "\n");
+
+      if (nl != NULL)
+        keep = nl - s + 1;
+    }
+  s[keep] = '\0';
+  {
+    char *cut = g_strconcat (s, CUT_MARK, NULL);
+
+    g_free (s);
+    return cut;
+  }
+}
+
+/* Control characters would break a one-line display; they are ASCII, so
+ * replacing bytes cannot split a UTF-8 sequence. */
+static void
+strip_controls (char *s)
+{
+  for (char *p = s; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      *p = ' ';
+}
+
+static char *
+redact (const char *valid_text)
+{
+  char *redacted = kc_sdp_redact (valid_text);
+
+  /* Never fall back to the unredacted text. */
+  if (redacted == NULL)
+    redacted = g_strdup ("[withheld: the text could not be redacted]");
+  return redacted;
+}
+
+static char *
+clean_identifier (const char *text)
+{
+  char *s;
+
+  if (text == NULL || *text == '\0')
+    return NULL;
+  s = g_utf8_make_valid (text, -1);
+  strip_controls (s);
+  return cut_utf8 (s, KC_EVENT_ID_MAX, FALSE);
+}
+
+/* Redaction runs first, on the text as written: stripping newlines first
+ * could hide an attribute from a line-oriented redactor. */
+static char *
+clean_line (const char *text, gsize max)
+{
+  g_autofree char *valid = NULL;
+  char *s;
+
+  if (text == NULL || *text == '\0')
+    return NULL;
+  valid = g_utf8_make_valid (text, -1);
+  s = redact (valid);
+  strip_controls (s);
+  return cut_utf8 (s, max, FALSE);
+}
+
+static char *
+clean_message (const char *text)
+{
+  g_autofree char *valid = NULL;
+
+  if (text == NULL || *text == '\0')
+    return NULL;
+  valid = g_utf8_make_valid (text, -1);
+  return cut_utf8 (redact (valid), KC_EVENT_MESSAGE_MAX, TRUE);
+}
+
+static gboolean
+is_lower_hex (char c)
+{
+  return g_ascii_isdigit (c) || (c >= 'a' && c <= 'f');
+}
+
+static gboolean
+fingerprint_valid (const char *fp)
+{
+  if (strlen (fp) != KC_FINGERPRINT_LEN - 1)
+    return FALSE;
+  for (int i = 0; fp[i]; i++)
+    if ((i % 5 == 4) ? fp[i] != ' ' : !is_lower_hex (fp[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+key_id_valid (const char *hex)
+{
+  if (strlen (hex) != KC_KEY_ID_LEN * 2)
+    return FALSE;
+  for (const char *p = hex; *p; p++)
+    if (!is_lower_hex (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+attr_name_valid (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > KC_EVENT_ATTR_NAME_MAX)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '.' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* Same alphabet as the stable names, so an unknown kind from a newer writer
+ * is still something a window can show and filter on. */
+static gboolean
+kind_name_valid (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > KIND_NAME_MAX || !g_ascii_isalnum (name[0]))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-' || *p == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+/* ----- Life cycle ----- */
+
+KcEvent *
+kc_event_new (KcEventKind kind)
+{
+  KcEvent *event;
+
+  g_return_val_if_fail ((int) kind >= 0 && kind < KC_EVENT_KIND_COUNT, NULL);
+
+  event = g_new0 (KcEvent, 1);
+  g_atomic_ref_count_init (&event->ref);
+  event->kind = kind;
+  if (kind == KC_EVENT_KIND_UNKNOWN)
+    event->kind_string = g_strdup ("unknown");
+  event->time_us = g_get_real_time ();
+  return event;
+}
+
+KcEvent *
+kc_event_ref (KcEvent *event)
+{
+  g_return_val_if_fail (event != NULL, NULL);
+
+  g_atomic_ref_count_inc (&event->ref);
+  return event;
+}
+
+void
+kc_event_unref (KcEvent *event)
+{
+  g_return_if_fail (event != NULL);
+
+  if (!g_atomic_ref_count_dec (&event->ref))
+    return;
+  g_free (event->kind_string);
+  g_free (event->process);
+  g_free (event->lane);
+  g_free (event->peer);
+  g_free (event->call_id);
+  g_free (event->summary);
+  g_free (event->message);
+  g_free (event->fingerprint);
+  g_free (event->key_id);
+  g_clear_pointer (&event->attrs, g_hash_table_unref);
+  g_free (event);
+}
+
+KcEvent *
+kc_event_copy (const KcEvent *event)
+{
+  KcEvent *copy;
+
+  g_return_val_if_fail (event != NULL, NULL);
+
+  copy = g_new0 (KcEvent, 1);
+  g_atomic_ref_count_init (&copy->ref);
+  copy->kind = event->kind;
+  copy->kind_string = g_strdup (event->kind_string);
+  copy->time_us = event->time_us;
+  copy->seq = event->seq;
+  copy->fig3 = event->fig3;
+  copy->process = g_strdup (event->process);
+  copy->lane = g_strdup (event->lane);
+  copy->peer = g_strdup (event->peer);
+  copy->call_id = g_strdup (event->call_id);
+  copy->summary = g_strdup (event->summary);
+  copy->message = g_strdup (event->message);
+  copy->fingerprint = g_strdup (event->fingerprint);
+  copy->key_id = g_strdup (event->key_id);
+  if (event->attrs != NULL)
+    {
+      GHashTableIter iter;
+      gpointer name, value;
+
+      copy->attrs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_iter_init (&iter, event->attrs);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        g_hash_table_insert (copy->attrs, g_strdup (name), g_strdup (value));
+    }
+  return copy;
+}
+
+void
+kc_event_freeze (KcEvent *event)
+{
+  g_return_if_fail (event != NULL);
+
+  g_atomic_int_set (&event->frozen, TRUE);
+}
+
+gboolean
+kc_event_is_frozen (const KcEvent *event)
+{
+  g_return_val_if_fail (event != NULL, FALSE);
+
+  return g_atomic_int_get (&event->frozen);
+}
+
+static guint
+attr_count (const KcEvent *event)
+{
+  return event->attrs ? g_hash_table_size (event->attrs) : 0;
+}
+
+gboolean
+kc_event_equal (const KcEvent *a,
+                const KcEvent *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  if (a->kind != b->kind || a->time_us != b->time_us || a->seq != b->seq
+      || a->fig3 != b->fig3
+      || g_strcmp0 (a->kind_string, b->kind_string) != 0
+      || g_strcmp0 (a->process, b->process) != 0
+      || g_strcmp0 (a->lane, b->lane) != 0
+      || g_strcmp0 (a->peer, b->peer) != 0
+      || g_strcmp0 (a->call_id, b->call_id) != 0
+      || g_strcmp0 (a->summary, b->summary) != 0
+      || g_strcmp0 (a->message, b->message) != 0
+      || g_strcmp0 (a->fingerprint, b->fingerprint) != 0
+      || g_strcmp0 (a->key_id, b->key_id) != 0
+      || attr_count (a) != attr_count (b))
+    return FALSE;
+  if (a->attrs != NULL)
+    {
+      GHashTableIter iter;
+      gpointer name, value;
+
+      g_hash_table_iter_init (&iter, a->attrs);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        if (g_strcmp0 (value, kc_event_get_attr (b, name)) != 0)
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* ----- Setters ----- */
+
+#define RETURN_IF_NOT_WRITABLE(event)                  \
+  G_STMT_START {                                       \
+    g_return_if_fail ((event) != NULL);                \
+    g_return_if_fail (!kc_event_is_frozen (event));    \
+  } G_STMT_END
+
+static void
+replace (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+void
+kc_event_set_time (KcEvent *event, gint64 time_us)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (time_us >= 0 && time_us <= KC_EVENT_TIME_MAX);
+
+  event->time_us = time_us;
+}
+
+/* Every string field is stored through its cleaner, so no setter can put
+ * an unredacted or unbounded text into an event. */
+#define STRING_SETTER(name, field, clean)                       \
+  void                                                          \
+  kc_event_set_##name (KcEvent *event, const char *value)      \
+  {                                                             \
+    RETURN_IF_NOT_WRITABLE (event);                             \
+    replace (&event->field, clean);                             \
+  }
+
+STRING_SETTER (process, process, clean_identifier (value))
+STRING_SETTER (lane, lane, clean_identifier (value))
+STRING_SETTER (peer, peer, clean_identifier (value))
+STRING_SETTER (call_id, call_id, clean_identifier (value))
+STRING_SETTER (summary, summary, clean_line (value, KC_EVENT_SUMMARY_MAX))
+STRING_SETTER (message, message, clean_message (value))
+
+void
+kc_event_set_fig3 (KcEvent *event, int step)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (step >= 0 && step <= 999);
+
+  event->fig3 = step;
+}
+
+void
+kc_event_set_summary_printf (KcEvent *event, const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (format != NULL);
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  kc_event_set_summary (event, text);
+}
+
+void
+kc_event_set_fingerprint (KcEvent *event, const char *fingerprint)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (fingerprint == NULL || fingerprint_valid (fingerprint));
+
+  replace (&event->fingerprint, g_strdup (fingerprint));
+}
+
+void
+kc_event_set_key_id (KcEvent *event, const char *key_id_hex)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (key_id_hex == NULL || key_id_valid (key_id_hex));
+
+  replace (&event->key_id, g_strdup (key_id_hex));
+}
+
+void
+kc_event_set_key (KcEvent        *event,
+                  const KcKeyId  *key_id,
+                  const KcSecret *key)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+
+  if (key_id != NULL)
+    {
+      char hex[KC_KEY_ID_LEN * 2 + 1];
+
+      for (int i = 0; i < KC_KEY_ID_LEN; i++)
+        g_snprintf (hex + 2 * i, 3, "%02x", key_id->bytes[i]);
+      kc_event_set_key_id (event, hex);
+    }
+  if (key != NULL)
+    {
+      char fp[KC_FINGERPRINT_LEN];
+
+      kc_secret_fingerprint (key, fp);
+      kc_event_set_fingerprint (event, fp);
+    }
+}
+
+void
+kc_event_set_attr (KcEvent    *event,
+                   const char *name,
+                   const char *value)
+{
+  char *clean;
+
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (name != NULL && attr_name_valid (name));
+
+  if (value == NULL)
+    {
+      if (event->attrs != NULL)
+        g_hash_table_remove (event->attrs, name);
+      return;
+    }
+  if (event->attrs == NULL)
+    event->attrs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_return_if_fail (attr_count (event) < KC_EVENT_ATTRS_MAX
+                    || g_hash_table_contains (event->attrs, name));
+  /* An attribute may be empty (a SIP reason phrase can be), unlike a line. */
+  clean = *value ? clean_line (value, KC_EVENT_ATTR_VALUE_MAX) : g_strdup ("");
+  g_hash_table_insert (event->attrs, g_strdup (name), clean);
+}
+
+void
+kc_event_set_attr_int (KcEvent    *event,
+                       const char *name,
+                       gint64      value)
+{
+  char text[32];
+
+  g_snprintf (text, sizeof text, "%" G_GINT64_FORMAT, value);
+  kc_event_set_attr (event, name, text);
+}
+
+void
+kc_event_set_seq (KcEvent *event, guint64 seq)
+{
+  RETURN_IF_NOT_WRITABLE (event);
+  g_return_if_fail (seq <= G_MAXINT64);
+
+  event->seq = seq;
+}
+
+/* ----- Getters ----- */
+
+#define GETTER(type, name, field, fallback)             \
+  type                                                  \
+  kc_event_get_##name (const KcEvent *event)            \
+  {                                                     \
+    g_return_val_if_fail (event != NULL, fallback);     \
+    return event->field;                                \
+  }
+
+GETTER (gint64, time, time_us, 0)
+GETTER (const char *, process, process, NULL)
+GETTER (const char *, lane, lane, NULL)
+GETTER (const char *, peer, peer, NULL)
+GETTER (const char *, call_id, call_id, NULL)
+GETTER (KcEventKind, kind, kind, KC_EVENT_KIND_UNKNOWN)
+GETTER (int, fig3, fig3, 0)
+GETTER (const char *, summary, summary, NULL)
+GETTER (const char *, message, message, NULL)
+GETTER (const char *, fingerprint, fingerprint, NULL)
+GETTER (const char *, key_id, key_id, NULL)
+GETTER (guint64, seq, seq, 0)
+
+const char *
+kc_event_get_kind_string (const KcEvent *event)
+{
+  g_return_val_if_fail (event != NULL, NULL);
+
+  if (event->kind == KC_EVENT_KIND_UNKNOWN)
+    return event->kind_string;
+  return kind_names[event->kind];
+}
+
+const char *
+kc_event_get_attr (const KcEvent *event, const char *name)
+{
+  g_return_val_if_fail (event != NULL && name != NULL, NULL);
+
+  return event->attrs ? g_hash_table_lookup (event->attrs, name) : NULL;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+const char **
+kc_event_get_attr_names (const KcEvent *event, guint *n_names)
+{
+  const char **names;
+  guint n = 0;
+
+  g_return_val_if_fail (event != NULL, NULL);
+
+  if (event->attrs != NULL)
+    names = (const char **) g_hash_table_get_keys_as_array (event->attrs, &n);
+  else
+    names = g_new0 (const char *, 1);
+  /* Byte order: stable output, and the same order in every viewer. */
+  if (n > 1)
+    g_qsort_with_data (names, n, sizeof (char *), compare_names, NULL);
+  if (n_names != NULL)
+    *n_names = n;
+  return names;
+}
+
+/* ----- JSON line ----- */
+
+static void
+format_time (gint64 time_us, char out[40])
+{
+  time_t sec = time_us / G_USEC_PER_SEC;
+  struct tm tm;
+
+  gmtime_r (&sec, &tm);
+  g_snprintf (out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+              tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (time_us % G_USEC_PER_SEC));
+}
+
+static void
+add_string (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_int (JsonBuilder *builder, const char *name, gint64 value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+char *
+kc_event_to_json (const KcEvent *event)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree const char **names = NULL;
+  char t[40];
+
+  g_return_val_if_fail (event != NULL, NULL);
+  /* The decoder requires it; KcEventBus fills it in. */
+  g_return_val_if_fail (event->process != NULL, NULL);
+
+  format_time (event->time_us, t);
+  json_builder_begin_object (builder);
+  add_int (builder, "v", KC_EVENT_VERSION);
+  add_string (builder, "t", t);
+  add_int (builder, "ts_us", event->time_us);
+  add_string (builder, "proc", event->process);
+  add_int (builder, "seq", (gint64) event->seq);
+  add_string (builder, "lane", event->lane);
+  add_string (builder, "peer", event->peer);
+  add_string (builder, "call", event->call_id);
+  add_string (builder, "kind", kc_event_get_kind_string (event));
+  add_int (builder, "fig3", event->fig3);
+  add_string (builder, "summary", event->summary);
+  add_string (builder, "msg", event->message);
+  add_string (builder, "fp", event->fingerprint);
+  add_string (builder, "key_id", event->key_id);
+  json_builder_set_member_name (builder, "attrs");
+  json_builder_begin_object (builder);
+  names = kc_event_get_attr_names (event, NULL);
+  for (guint i = 0; names[i] != NULL; i++)
+    add_string (builder, names[i], kc_event_get_attr (event, names[i]));
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+/* json-glib 1.6 parses with GScanner: it accepts comments, single quotes,
+ * hex and leading-zero numbers and trailing values, wraps integers that
+ * overflow, and recurses without limit (a line of "[[[[" crashes it). So a
+ * line must first pass this RFC 8259 check before json-glib builds a tree. */
+typedef struct {
+  const char *start;
+  const char *p;
+  const char *end;
+  int         depth;
+  const char *problem;
+} JsonCheck;
+
+static gboolean scan_value (JsonCheck *c);
+
+static gboolean
+fail (JsonCheck *c, const char *problem)
+{
+  if (c->problem == NULL)
+    c->problem = problem;
+  return FALSE;
+}
+
+static void
+skip_space (JsonCheck *c)
+{
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+    c->p++;
+}
+
+static gboolean
+scan_literal (JsonCheck *c, const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (c->end - c->p) < len || memcmp (c->p, word, len) != 0)
+    return fail (c, "unexpected character");
+  c->p += len;
+  return TRUE;
+}
+
+static int
+scan_hex4 (JsonCheck *c)
+{
+  int value = 0;
+
+  if (c->end - c->p < 4)
+    return -1;
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (c->p[i]);
+
+      if (digit < 0)
+        return -1;
+      value = value * 16 + digit;
+    }
+  c->p += 4;
+  return value;
+}
+
+static gboolean
+scan_string (JsonCheck *c)
+{
+  c->p++;   /* opening quote */
+  while (c->p < c->end)
+    {
+      guchar ch = *c->p++;
+
+      if (ch == '"')
+        return TRUE;
+      if (ch < 0x20)
+        return fail (c, "control character inside a string");
+      if (ch != '\\')
+        continue;
+      if (c->p >= c->end)
+        break;
+      ch = *c->p++;
+      if (ch == 'u')
+        {
+          int unit = scan_hex4 (c);
+
+          if (unit < 0)
+            return fail (c, "bad \\u escape");
+          if (unit == 0)
+            return fail (c, "\\u0000 inside a string");
+          if (unit >= 0xdc00 && unit <= 0xdfff)
+            return fail (c, "lone low surrogate");
+          if (unit >= 0xd800 && unit <= 0xdbff)
+            {
+              if (c->end - c->p < 2 || c->p[0] != '\\' || c->p[1] != 'u')
+                return fail (c, "lone high surrogate");
+              c->p += 2;
+              unit = scan_hex4 (c);
+              if (unit < 0xdc00 || unit > 0xdfff)
+                return fail (c, "lone high surrogate");
+            }
+        }
+      else if (strchr ("\"\\/bfnrt", ch) == NULL || ch == '\0')
+        return fail (c, "bad escape");
+    }
+  return fail (c, "unterminated string");
+}
+
+static gboolean
+scan_number (JsonCheck *c)
+{
+  const char *start = c->p;
+  gboolean integer = TRUE;
+
+  if (*c->p == '-')
+    c->p++;
+  if (c->p >= c->end || !g_ascii_isdigit (*c->p))
+    return fail (c, "bad number");
+  if (*c->p == '0')
+    c->p++;
+  else
+    while (c->p < c->end && g_ascii_isdigit (*c->p))
+      c->p++;
+  if (c->p < c->end && *c->p == '.')
+    {
+      integer = FALSE;
+      c->p++;
+      if (c->p >= c->end || !g_ascii_isdigit (*c->p))
+        return fail (c, "bad number");
+      while (c->p < c->end && g_ascii_isdigit (*c->p))
+        c->p++;
+    }
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E'))
+    {
+      integer = FALSE;
+      c->p++;
+      if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+        c->p++;
+      if (c->p >= c->end || !g_ascii_isdigit (*c->p))
+        return fail (c, "bad number");
+      while (c->p < c->end && g_ascii_isdigit (*c->p))
+        c->p++;
+    }
+  if (integer)
+    {
+      g_autofree char *text = g_strndup (start, c->p - start);
+
+      if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, NULL, NULL))
+        return fail (c, "integer out of range");
+    }
+  return TRUE;
+}
+
+static gboolean
+scan_container (JsonCheck *c, char close, gboolean object)
+{
+  if (++c->depth > JSON_MAX_DEPTH)
+    return fail (c, "nested too deeply");
+  c->p++;
+  skip_space (c);
+  if (c->p < c->end && *c->p == close)
+    {
+      c->p++;
+      c->depth--;
+      return TRUE;
+    }
+  for (;;)
+    {
+      skip_space (c);
+      if (object)
+        {
+          if (c->p >= c->end || *c->p != '"')
+            return fail (c, "expected a member name");
+          if (!scan_string (c))
+            return FALSE;
+          skip_space (c);
+          if (c->p >= c->end || *c->p != ':')
+            return fail (c, "expected ':'");
+          c->p++;
+          skip_space (c);
+        }
+      if (!scan_value (c))
+        return FALSE;
+      skip_space (c);
+      if (c->p < c->end && *c->p == ',')
+        {
+          c->p++;
+          continue;
+        }
+      if (c->p < c->end && *c->p == close)
+        {
+          c->p++;
+          c->depth--;
+          return TRUE;
+        }
+      return fail (c, object ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+}
+
+static gboolean
+scan_value (JsonCheck *c)
+{
+  if (c->p >= c->end)
+    return fail (c, "unexpected end");
+  switch (*c->p)
+    {
+    case '{': return scan_container (c, '}', TRUE);
+    case '[': return scan_container (c, ']', FALSE);
+    case '"': return scan_string (c);
+    case 't': return scan_literal (c, "true");
+    case 'f': return scan_literal (c, "false");
+    case 'n': return scan_literal (c, "null");
+    default:
+      if (*c->p == '-' || g_ascii_isdigit (*c->p))
+        return scan_number (c);
+      return fail (c, "unexpected character");
+    }
+}
+
+static gboolean
+check_json (const char *line, gsize len, GError **error)
+{
+  JsonCheck c = { line, line, line + len, 0, NULL };
+
+  skip_space (&c);
+  if (c.p >= c.end || *c.p != '{')
+    fail (&c, "not a JSON object");
+  else if (scan_value (&c))
+    {
+      skip_space (&c);
+      if (c.p < c.end)
+        fail (&c, "text after the object");
+    }
+  if (c.problem == NULL)
+    return TRUE;
+  g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+               "Event line is not valid JSON: %s at byte %" G_GSIZE_FORMAT,
+               c.problem, (gsize) (c.p - c.start));
+  return FALSE;
+}
+
+static gboolean
+invalid (GError **error, const char *field, const char *problem)
+{
+  g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+               "Event line rejected: field \"%s\" %s", field, problem);
+  return FALSE;
+}
+
+/* Null and absent are the same for optional fields. */
+static JsonNode *
+member (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return (node != NULL && JSON_NODE_HOLDS_NULL (node)) ? NULL : node;
+}
+
+static gboolean
+get_int (JsonObject *object, const char *name, gboolean required,
+         gint64 min, gint64 max, gint64 *out, GError **error)
+{
+  JsonNode *node = member (object, name);
+
+  if (node == NULL)
+    return required ? invalid (error, name, "is missing") : TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return invalid (error, name, "must be an integer");
+  *out = json_node_get_int (node);
+  if (*out < min || *out > max)
+    return invalid (error, name, "is out of range");
+  return TRUE;
+}
+
+static gboolean
+get_string (JsonObject *object, const char *name, gboolean required,
+            const char **out, GError **error)
+{
+  JsonNode *node = member (object, name);
+
+  *out = NULL;
+  if (node == NULL)
+    return required ? invalid (error, name, "is missing") : TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return invalid (error, name, "must be a string");
+  *out = json_node_get_string (node);
+  if (required && **out == '\0')
+    return invalid (error, name, "is empty");
+  return TRUE;
+}
+
+static gboolean
+read_attrs (KcEvent *event, JsonObject *object, GError **error)
+{
+  JsonNode *node = member (object, "attrs");
+  JsonObject *attrs;
+  g_autoptr(GList) names = NULL;
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return invalid (error, "attrs", "must be an object");
+  attrs = json_node_get_object (node);
+  if (json_object_get_size (attrs) > KC_EVENT_ATTRS_MAX)
+    return invalid (error, "attrs", "has more than 32 members");
+  names = json_object_get_members (attrs);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *value = json_object_get_member (attrs, name);
+
+      if (!attr_name_valid (name))
+        return invalid (error, "attrs", "has a member name that is not 1-64 of [A-Za-z0-9_.-]");
+      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
+        {
+          g_autofree char *field = g_strdup_printf ("attrs.%s", name);
+          return invalid (error, field, "must be a string");
+        }
+      kc_event_set_attr (event, name, json_node_get_string (value));
+    }
+  return TRUE;
+}
+
+static KcEvent *
+event_from_object (JsonObject *object, GError **error)
+{
+  g_autoptr(KcEvent) event = NULL;
+  gint64 version = 0, ts = 0, seq = 0, fig3 = 0;
+  const char *proc, *kind, *t, *lane, *peer, *call, *summary, *msg, *fp, *key_id;
+
+  /* Version first: a newer writer may change any other field. */
+  if (!get_int (object, "v", TRUE, G_MININT64, G_MAXINT64, &version, error))
+    return NULL;
+  if (version > KC_EVENT_VERSION)
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                   "Event line has format version %" G_GINT64_FORMAT "; this Keycall "
+                   "reads version %d only: update Keycall to read it",
+                   version, KC_EVENT_VERSION);
+      return NULL;
+    }
+  if (version < 1)
+    {
+      invalid (error, "v", "is out of range");
+      return NULL;
+    }
+  if (!get_int (object, "ts_us", TRUE, 0, KC_EVENT_TIME_MAX, &ts, error)
+      || !get_string (object, "proc", TRUE, &proc, error)
+      || !get_string (object, "kind", TRUE, &kind, error)
+      || !get_int (object, "seq", FALSE, 0, G_MAXINT64, &seq, error)
+      || !get_int (object, "fig3", FALSE, 0, 999, &fig3, error)
+      || !get_string (object, "t", FALSE, &t, error)
+      || !get_string (object, "lane", FALSE, &lane, error)
+      || !get_string (object, "peer", FALSE, &peer, error)
+      || !get_string (object, "call", FALSE, &call, error)
+      || !get_string (object, "summary", FALSE, &summary, error)
+      || !get_string (object, "msg", FALSE, &msg, error)
+      || !get_string (object, "fp", FALSE, &fp, error)
+      || !get_string (object, "key_id", FALSE, &key_id, error))
+    return NULL;
+  if (!kind_name_valid (kind))
+    {
+      invalid (error, "kind", "is not 1-64 of [a-z0-9.-]");
+      return NULL;
+    }
+  if (fp != NULL && !fingerprint_valid (fp))
+    {
+      invalid (error, "fp", "is not a key fingerprint like \"3f2a 91c0 7d4e 0b18\"");
+      return NULL;
+    }
+  if (key_id != NULL && !key_id_valid (key_id))
+    {
+      invalid (error, "key_id", "is not 32 lowercase hex digits");
+      return NULL;
+    }
+
+  event = kc_event_new (kc_event_kind_from_string (kind));
+  if (event->kind == KC_EVENT_KIND_UNKNOWN)
+    replace (&event->kind_string, g_strdup (kind));
+  /* The setters redact again: a log written by anything else must not leak
+   * a key into a window. */
+  event->time_us = ts;
+  event->seq = seq;
+  event->fig3 = fig3;
+  kc_event_set_process (event, proc);
+  kc_event_set_lane (event, lane);
+  kc_event_set_peer (event, peer);
+  kc_event_set_call_id (event, call);
+  kc_event_set_summary (event, summary);
+  kc_event_set_message (event, msg);
+  kc_event_set_fingerprint (event, fp);
+  kc_event_set_key_id (event, key_id);
+  if (!read_attrs (event, object, error))
+    return NULL;
+  return g_steal_pointer (&event);
+}
+
+KcEvent *
+kc_event_from_json (const char *line, gssize len, GError **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize size;
+  JsonNode *root;
+
+  g_return_val_if_fail (line != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  size = len < 0 ? strlen (line) : (gsize) len;
+  if (size > 0 && line[size - 1] == '\n')
+    size--;
+  if (size > 0 && line[size - 1] == '\r')
+    size--;
+  if (size > KC_EVENT_LINE_MAX)
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
+                   "Event line of %" G_GSIZE_FORMAT " bytes is over the limit of %d bytes",
+                   size, KC_EVENT_LINE_MAX);
+      return NULL;
+    }
+  if (!g_utf8_validate_len (line, size, NULL))
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "Event line is not valid UTF-8");
+      return NULL;
+    }
+  if (!check_json (line, size, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, line, size, &local_error))
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "Event line is not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "Event line is not a JSON object");
+      return NULL;
+    }
+  return event_from_object (json_node_get_object (root), error);
+}
