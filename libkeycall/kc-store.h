@@ -7,6 +7,14 @@
  * law-enforcement public key); the store never sees a plaintext key.
  * Writes of keys and CDRs are durable (fsync'd) before their completion is
  * reported, and concurrent writes share one commit (group commit).
+ *
+ * Threads: every function may be called from any thread, concurrently,
+ * except kc_store_close, which must be the last call on the store. Async
+ * completions run on the thread-default main context of the thread that
+ * called the _async function. kc_store_close makes every accepted write
+ * durable and runs the callbacks still waiting for a context it can own
+ * (normally the caller's); callbacks for contexts other threads are running
+ * are left to those threads.
  */
 #pragma once
 
@@ -39,7 +47,8 @@ typedef enum {
   KC_TAP_PAST,      /* keys used in [@from, @until] */
 } KcTapKind;
 
-/* Times are UNIX microseconds (g_get_real_time); 0 means "not set". */
+/* Times are UNIX microseconds (g_get_real_time); 0 means "not set". In
+ * queries (@from, @until) the bounds are inclusive and 0 means "no bound". */
 
 typedef struct {
   char              *number;
@@ -180,6 +189,8 @@ GPtrArray      *kc_store_tap_list           (KcStore           *store,
                                              gboolean           active_only,
                                              GError           **error);
 
+/* Durable when it returns: it goes through the writer and shares its
+ * commits. @detail may be NULL (stored as ""). */
 gboolean        kc_store_audit_append       (KcStore           *store,
                                              const char        *actor,
                                              const char        *action,
@@ -195,6 +206,10 @@ gboolean        kc_store_audit_verify       (KcStore           *store,
 const char     *kc_subscriber_state_to_string   (KcSubscriberState state);
 gboolean        kc_subscriber_state_from_string (const char *text, KcSubscriberState *state);
 const char     *kc_tap_kind_to_string           (KcTapKind kind);
+gboolean        kc_tap_kind_from_string         (const char *text, KcTapKind *kind);
+
+/* 1-32 characters of digits, '+', '*' and '#'; KC_ERROR_INVALID otherwise. */
+gboolean        kc_store_validate_number        (const char *number, GError **error);
 
 void            kc_subscriber_free   (KcSubscriber  *subscriber);
 void            kc_sealed_key_free   (KcSealedKey   *key);
