@@ -1,0 +1,1 @@
+/* kc-event-client.c: being written. */

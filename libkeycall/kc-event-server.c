@@ -1,0 +1,1 @@
+/* kc-event-server.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-json-strict.c: being written. */

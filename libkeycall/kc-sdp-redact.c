@@ -1,0 +1,1 @@
+/* kc-sdp-redact.c: being written. */

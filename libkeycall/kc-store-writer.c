@@ -1,0 +1,1 @@
+/* kc-store-writer.c: being written. */
