@@ -1,0 +1,231 @@
+#!/bin/bash
+# test-admin.sh: provisions a whole network with keycall-admin (CA, two
+# controllers, an LEA, two subscribers), checks the files with OpenSSL, walks
+# a subscriber through suspend/resume/revoke, exports a profile, reads the
+# CRL, and checks that every misuse gets one clear line and the right exit
+# status (2 usage, 1 failure). Prints TAP.
+set -u
+
+ADMIN=${KEYCALL_ADMIN:?set KEYCALL_ADMIN to the keycall-admin binary}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/keycall-admin-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+NET=$WORK/net
+n=0
+failed=0
+out=
+err=
+rc=0
+
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+skip () { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+not_ok () {
+  n=$((n + 1)); failed=$((failed + 1))
+  echo "not ok $n - $1"
+  echo "# exit status $rc"
+  printf '%s\n' "$out" | sed 's/^/# stdout: /'
+  printf '%s\n' "$err" | sed 's/^/# stderr: /'
+}
+
+# run ARGS...: keycall-admin on the test network; sets out, err, rc.
+run () {
+  out=$("$ADMIN" --dir "$NET" "$@" 2>"$WORK/stderr")
+  rc=$?
+  err=$(cat "$WORK/stderr")
+}
+
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
+check () {
+  local what=$1
+  shift
+  if "$@" >/dev/null 2>&1; then ok "$what"; else not_ok "$what"; fi
+}
+
+succeeds () {
+  local what=$1
+  shift
+  run "$@"
+  check "$what" test "$rc" -eq 0
+}
+
+# fails DESCRIPTION STATUS WORDS ARGS...: exit STATUS, one line holding WORDS.
+fails () {
+  local what=$1 status=$2 words=$3
+  shift 3
+  run "$@"
+  if [ "$rc" -eq "$status" ] && [[ "$err" == *"$words"* ]] \
+     && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ "$err" == keycall-admin:* ]]; then
+    ok "$what"
+  else
+    not_ok "$what (expected status $status and “$words”)"
+  fi
+}
+
+mode () { stat -c %a "$1"; }
+
+# profile_value FILE KEY: a value of the profile, GKeyFile escapes undone.
+profile_value () {
+  sed -n "s/^$2=//p" "$1" | sed 's/\\n/\n/g'
+}
+
+has_python=false
+command -v python3 >/dev/null && has_python=true
+
+# --- before init -----------------------------------------------------------
+
+fails "a command before init says how to start" 1 \
+  "no Keycall network in $NET; run 'keycall-admin init --name NAME' first" subscriber list
+
+# --- init ------------------------------------------------------------------
+
+succeeds "init creates the network" init --name "Example Net"
+check "CA key is 0600, CA certificate and CRL exist" \
+  test "$(mode "$NET/ca/ca.key")" = 600 -a -f "$NET/ca/ca.pem" -a -f "$NET/crl.pem"
+check "CA is a critical CA:TRUE, pathlen:0 certificate" \
+  bash -c "openssl x509 -in '$NET/ca/ca.pem' -noout -text | grep -A1 'Basic Constraints: critical' | grep -q 'CA:TRUE, pathlen:0'"
+fails "init twice is refused" 1 "already exists" init --name Again
+
+# --- controllers and LEA ---------------------------------------------------
+
+succeeds "controller add gc1" controller add gc1 --host 127.0.0.1 --prefix 1
+succeeds "controller add gc2 on another port" controller add gc2 --host 127.0.0.1 --port 5062 --prefix 2
+G1=$NET/controllers/gc1
+check "controller folder holds agent.pem, cafile.pem, vault and store, secrets 0600" \
+  test "$(mode "$G1/agent.pem")" = 600 -a "$(mode "$G1/key.pem")" = 600 \
+       -a "$(mode "$G1/vault.key")" = 600 -a -f "$G1/cafile.pem" -a -f "$G1/store.db"
+check "controller.ini names host, port and prefixes" \
+  grep -q '^port=5062$' "$NET/controllers/gc2/controller.ini"
+check "controller certificate verifies against the CA" \
+  openssl verify -CAfile "$NET/ca/ca.pem" "$G1/cert.pem"
+check "controller certificate carries its role and identity as a URI SAN" \
+  bash -c "openssl x509 -in '$G1/cert.pem' -noout -ext subjectAltName | grep -q 'URI:keycall:controller:gc1'"
+check "agent.pem holds the certificate and the key that belongs to it" \
+  bash -c "diff <(openssl x509 -in '$G1/agent.pem' -noout -pubkey) <(openssl pkey -in '$G1/agent.pem' -pubout)"
+
+succeeds "lea add lea1" lea add lea1
+check "LEA sealing key pair is X25519, private key 0600" \
+  bash -c "test \"\$(stat -c %a '$NET/lea/lea1/seal.key')\" = 600 && openssl pkey -pubin -in '$NET/lea/lea1/seal.pub' -noout -text | grep -q X25519"
+
+# --- subscribers -----------------------------------------------------------
+
+succeeds "subscriber add 1001 on gc1" subscriber add 1001 --name Alice --controller gc1
+succeeds "subscriber add 2001 on gc2" subscriber add 2001 --name "Bob Smith" --controller gc2
+run subscriber list
+check "subscriber list shows both, active, on their controllers" \
+  bash -c "grep -Eq '^1001 +Alice +gc1 +active' <<<'$out' && grep -Eq '^2001 +Bob Smith +gc2 +active' <<<'$out'"
+run subscriber list --controller gc2
+check "subscriber list --controller filters" \
+  bash -c "! grep -q 1001 <<<'$out' && grep -q 2001 <<<'$out'"
+run subscriber list --json
+if $has_python; then
+  check "subscriber list --json is JSON with both subscribers" python3 -c '
+import json, sys
+rows = json.loads(sys.argv[1])
+assert [r["number"] for r in rows] == ["1001", "2001"], rows
+assert rows[1]["name"] == "Bob Smith" and rows[0]["state"] == "active"
+assert all(len(r["cert_serial"]) >= 24 for r in rows)' "$out"
+else
+  skip "subscriber list --json is JSON" "no python3"
+fi
+
+succeeds "subscriber suspend 1001" subscriber suspend 1001
+run subscriber list
+check "1001 shows as suspended" bash -c "grep -Eq '^1001 .* suspended' <<<'$out'"
+succeeds "subscriber resume 1001" subscriber resume 1001
+run subscriber list
+check "1001 is active again" bash -c "grep -Eq '^1001 .* active' <<<'$out'"
+
+# --- profile ---------------------------------------------------------------
+
+succeeds "profile export 1001" profile export 1001
+P=$NET/subscribers/1001/1001.keycall
+check "the profile is 0600 and ends with its end marker" \
+  test "$(mode "$P")" = 600 -a "$(tail -n 1 "$P")" = "end=keycall-profile"
+profile_value "$P" certificate > "$WORK/1001.pem"
+profile_value "$P" ca > "$WORK/ca.pem"
+check "the profile's certificate verifies with openssl against the profile's CA" \
+  openssl verify -CAfile "$WORK/ca.pem" "$WORK/1001.pem"
+check "the profile's CA is the network CA" \
+  test "$(openssl x509 -in "$WORK/ca.pem" -noout -fingerprint -sha256)" \
+     = "$(openssl x509 -in "$NET/ca/ca.pem" -noout -fingerprint -sha256)"
+check "the profile's signaling secret is 32 bytes" \
+  test "$(profile_value "$P" signaling-secret | base64 -d | wc -c)" -eq 32
+if $has_python; then
+  check "the store never holds the signaling secret in clear" python3 -c '
+import base64, glob, sys
+secret = base64.b64decode(sys.argv[1])
+for f in glob.glob(sys.argv[2] + "/store.db*"):
+    assert secret not in open(f, "rb").read(), f' "$(profile_value "$P" signaling-secret)" "$G1"
+else
+  skip "the store never holds the signaling secret in clear" "no python3"
+fi
+fails "profile export refuses to overwrite" 1 "use --force to replace it" profile export 1001
+succeeds "profile export -o FILE --force" profile export 1001 -o "$WORK/alice.keycall" --force
+check "-o wrote the profile there" test "$(mode "$WORK/alice.keycall")" = 600
+
+# --- revocation and the CRL ------------------------------------------------
+
+SERIAL_2001=$(openssl x509 -in "$NET/subscribers/2001/cert.pem" -noout -serial | cut -d= -f2)
+succeeds "subscriber revoke 2001" subscriber revoke 2001
+run subscriber list
+check "2001 shows as revoked" bash -c "grep -Eq '^2001 .* revoked' <<<'$out'"
+run crl show
+check "crl show lists 2001's serial" bash -c "grep -q '$SERIAL_2001 .* cta:2001' <<<'$out'"
+check "openssl with CRL checking rejects 2001's certificate" \
+  bash -c "! openssl verify -crl_check -CRLfile '$NET/crl.pem' -CAfile '$NET/ca/ca.pem' '$NET/subscribers/2001/cert.pem' 2>&1 | grep -q ': OK' && openssl verify -crl_check -CRLfile '$NET/crl.pem' -CAfile '$NET/ca/ca.pem' '$NET/subscribers/2001/cert.pem' 2>&1 | grep -q 'certificate revoked'"
+check "openssl with CRL checking still accepts 1001's certificate" \
+  openssl verify -crl_check -CRLfile "$NET/crl.pem" -CAfile "$NET/ca/ca.pem" "$NET/subscribers/1001/cert.pem"
+check "every controller has the current CRL" cmp -s "$NET/crl.pem" "$NET/controllers/gc2/crl.pem"
+succeeds "revoke-cert --lea lea1" revoke-cert --lea lea1
+run crl show --json
+if $has_python; then
+  check "crl show --json lists both revocations" python3 -c '
+import json, sys
+crl = json.loads(sys.argv[1])
+assert sorted(r["identity"] for r in crl["revoked"]) == ["2001", "lea1"], crl
+assert crl["number"] >= 3' "$out"
+else
+  skip "crl show --json lists both revocations" "no python3"
+fi
+succeeds "crl update re-signs" crl update
+check "KEYCALL_NETWORK names the folder" env KEYCALL_NETWORK="$NET" "$ADMIN" crl show
+
+if command -v sqlite3 >/dev/null; then
+  actions=$(sqlite3 "$G1/store.db" 'SELECT action FROM audit ORDER BY seq' | tr '\n' ' ')
+  check "gc1's audit log records each provisioning action" \
+    bash -c "for a in controller-add lea-add subscriber-add subscriber-suspend subscriber-resume profile-export cert-revoke crl-update; do grep -qw -- \$a <<<'$actions' || exit 1; done"
+  check "gc2's audit log records the revocation" \
+    bash -c "sqlite3 '$NET/controllers/gc2/store.db' \"SELECT detail FROM audit WHERE action = 'subscriber-revoke'\" | grep -q number=2001"
+else
+  skip "audit logs" "no sqlite3"
+  skip "audit logs (gc2)" "no sqlite3"
+fi
+
+# --- misuse ----------------------------------------------------------------
+
+fails "no command" 2 "missing command"
+fails "unknown command" 2 "unknown command 'frob'" frob
+fails "unknown subcommand" 2 "unknown subcommand 'subscriber frob'" subscriber frob
+fails "unknown option" 2 "Unknown option --bogus" crl show --bogus
+fails "missing operand" 2 "missing NUMBER for 'subscriber add'" subscriber add
+fails "missing --controller" 2 "missing --controller NAME" subscriber add 1003 --name Carol
+fails "invalid number" 2 "“10a3” is not a valid subscriber number" subscriber add 10a3 --name Carol --controller gc1
+fails "unknown controller" 1 "unknown controller 'gc9' (known: gc1, gc2)" subscriber add 1003 --name Carol --controller gc9
+fails "duplicate subscriber" 1 "subscriber 1001 already exists" subscriber add 1001 --name Carol --controller gc1
+fails "number outside the controller's prefixes" 1 "serves numbers starting with 1, not 3001" subscriber add 3001 --name Carol --controller gc1
+fails "unknown subscriber" 1 "unknown subscriber 1999" subscriber suspend 1999
+fails "duplicate controller" 1 "controller 'gc1' already exists" controller add gc1 --host 127.0.0.1
+fails "controller without --host" 2 "missing --host HOST" controller add gc3
+fails "invalid controller name" 2 "“GC3” is not a valid name" controller add GC3 --host 127.0.0.1
+fails "option that does not apply" 2 "option --port does not apply to 'lea add'" lea add lea2 --port 1
+fails "extra argument" 2 "unexpected argument 'extra'" subscriber list extra
+fails "revoked subscriber cannot resume" 1 "subscriber 2001 is revoked" subscriber resume 2001
+fails "revoked subscriber has no profile" 1 "its profile can no longer be exported" profile export 2001
+fails "revoke-cert needs one selector" 2 "needs exactly one of" revoke-cert
+fails "revoke-cert of an unknown serial" 1 "no certificate with serial 0A0B" revoke-cert 0a:0b
+chmod 644 "$G1/vault.key"
+fails "a group-readable vault key is refused" 1 "run 'chmod 600 $G1/vault.key'" subscriber add 1005 --name Eve --controller gc1
+chmod 600 "$G1/vault.key"
+succeeds "with the mode fixed, the same command works" subscriber add 1005 --name Eve --controller gc1
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
