@@ -1,0 +1,1 @@
+/* kc-cta.c: being written. */

@@ -1,0 +1,2 @@
+/* keycall.c: being written. */
+int main (void) { return 1; }

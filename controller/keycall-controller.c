@@ -1,0 +1,2 @@
+/* keycall-controller.c: being written. */
+int main (void) { return 1; }
