@@ -17,7 +17,8 @@ failures = []
 with open(sys.argv[1]) as log:
     for line in log:
         test = json.loads(line)
-        suite = (test.get("suite") or ["?"])[0].split(":")[-1]
+        # meson 1.0 names a test "project:suite / name".
+        suite = test["name"].split(" / ")[0].split(":")[-1]
         result = test.get("result", "")
         ok = result in ("OK", "EXPECTEDFAIL", "SKIP")
         if test.get("protocol", "") == "tap" or "1.." in (test.get("stdout") or ""):
