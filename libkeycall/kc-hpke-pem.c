@@ -1,0 +1,1 @@
+/* kc-hpke-pem.c: being written. */
