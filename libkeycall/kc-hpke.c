@@ -2,35 +2,29 @@
  *
  * OpenSSL 3.0 has no HPKE (it came in 3.2), so the KEM, key schedule and
  * AEAD steps are composed here from X25519, HMAC/HKDF-SHA256 and
- * AES-128-GCM, and checked against the RFC's vector A.1.1.
+ * AES-128-GCM, and checked against the RFC's vector A.1.1. The LEA key
+ * files (PEM) are in kc-hpke-pem.c.
  */
 #define G_LOG_DOMAIN "kc-hpke"
 
 #include "kc-hpke.h"
+#include "kc-hpke-private.h"
 #include "kc-error.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define NH            32    /* SHA-256 output; also Nsecret, Nsk, Npk */
 #define NK            16    /* AES-128 key */
 #define NN            12    /* GCM nonce */
 #define MAX_LABEL     16    /* longest label used ("shared_secret") and slack */
 #define MAX_IKM       1024  /* longest DeriveKeyPair seed */
-#define MAX_PEM       (64 * 1024)
 #define MAX_CALL_ID   1024
 #define CALL_KEY_INFO "keycall call-key v1"
 
@@ -74,7 +68,6 @@ static struct {
 
 static const guint8 base_point[KC_HPKE_PUBLIC_KEY_LEN] = { 9 };
 
-static EVP_PKEY *x25519_import (const guint8 *sk, const guint8 pk[KC_HPKE_PUBLIC_KEY_LEN]);
 static gboolean kdf_init (Kdf *kdf);
 static void kdf_clear (Kdf *kdf);
 static gboolean labeled_extract (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
@@ -99,7 +92,7 @@ algorithms_init (void)
     EVP_MAC_free (mac);
     algs.hkdf = EVP_KDF_fetch (NULL, "HKDF", NULL);
     algs.aead = EVP_CIPHER_fetch (NULL, "AES-128-GCM", NULL);
-    algs.base_point = x25519_import (NULL, base_point);
+    algs.base_point = kc_hpke_x25519_import (NULL, base_point);
     if (algs.hmac == NULL || EVP_MAC_CTX_set_params (algs.hmac, params) != 1
         || algs.hkdf == NULL || algs.aead == NULL || algs.base_point == NULL)
       g_error ("OpenSSL lacks HMAC-SHA256, HKDF, AES-128-GCM or X25519; "
@@ -219,22 +212,22 @@ set_open_error (GError **error)
 }
 
 /* A full X25519 key pair, for the paths where speed does not matter. */
-static EVP_PKEY *
-x25519_private (const guint8 sk[KC_HPKE_PRIVATE_KEY_LEN])
+EVP_PKEY *
+kc_hpke_x25519_private (const guint8 sk[KC_HPKE_PRIVATE_KEY_LEN])
 {
   return EVP_PKEY_new_raw_private_key_ex (NULL, "X25519", NULL, sk, KC_HPKE_PRIVATE_KEY_LEN);
 }
 
-static gboolean
-raw_public (EVP_PKEY *pkey, guint8 out[KC_HPKE_PUBLIC_KEY_LEN])
+gboolean
+kc_hpke_raw_public (EVP_PKEY *pkey, guint8 out[KC_HPKE_PUBLIC_KEY_LEN])
 {
   size_t len = KC_HPKE_PUBLIC_KEY_LEN;
 
   return EVP_PKEY_get_raw_public_key (pkey, out, &len) == 1 && len == KC_HPKE_PUBLIC_KEY_LEN;
 }
 
-static KcSecret *
-raw_private (EVP_PKEY *pkey)
+KcSecret *
+kc_hpke_raw_private (EVP_PKEY *pkey)
 {
   g_autoptr(KcSecret) sk = kc_secret_new (KC_HPKE_PRIVATE_KEY_LEN);
   size_t len = KC_HPKE_PRIVATE_KEY_LEN;
@@ -279,8 +272,8 @@ per_thread (void)
 }
 
 /* A public key, or private key @sk with @pk as its public half. */
-static EVP_PKEY *
-x25519_import (const guint8 *sk, const guint8 pk[KC_HPKE_PUBLIC_KEY_LEN])
+EVP_PKEY *
+kc_hpke_x25519_import (const guint8 *sk, const guint8 pk[KC_HPKE_PUBLIC_KEY_LEN])
 {
   PerThread *t = per_thread ();
   OSSL_PARAM params[3], *p = params;
@@ -313,7 +306,7 @@ recipient_key (const guint8 pk_r[KC_HPKE_PUBLIC_KEY_LEN])
 
   if (t->recipient == NULL || memcmp (t->recipient_raw, pk_r, KC_HPKE_PUBLIC_KEY_LEN) != 0) {
     g_clear_pointer (&t->recipient, EVP_PKEY_free);
-    t->recipient = x25519_import (NULL, pk_r);
+    t->recipient = kc_hpke_x25519_import (NULL, pk_r);
     memcpy (t->recipient_raw, pk_r, KC_HPKE_PUBLIC_KEY_LEN);
   }
   return t->recipient;
@@ -334,7 +327,7 @@ x25519_public_and_dh (const guint8 sk[KC_HPKE_PRIVATE_KEY_LEN], EVP_PKEY *peer,
                       guint8 pk[KC_HPKE_PUBLIC_KEY_LEN], guint8 dh[NH])
 {
   static const guint8 zeros[NH] = { 0 };
-  EVP_PKEY *pkey = x25519_import (sk, base_point);
+  EVP_PKEY *pkey = kc_hpke_x25519_import (sk, base_point);
   EVP_PKEY_CTX *dctx = pkey != NULL ? EVP_PKEY_CTX_new_from_pkey (NULL, pkey, NULL) : NULL;
   size_t pk_len = KC_HPKE_PUBLIC_KEY_LEN, dh_len = NH;
   gboolean ok;
@@ -401,7 +394,7 @@ static gboolean
 decap (Kdf *kdf, const KcSecret *sk_r, const guint8 enc[KC_HPKE_ENC_LEN],
        guint8 shared_secret[NH], GError **error)
 {
-  EVP_PKEY *pkey_e = x25519_import (NULL, enc);
+  EVP_PKEY *pkey_e = kc_hpke_x25519_import (NULL, enc);
   guint8 pk_r[KC_HPKE_PUBLIC_KEY_LEN];
   guint8 dh[NH];
   gboolean ok = FALSE;
@@ -490,8 +483,8 @@ export_keypair (EVP_PKEY *pkey, KcSecret **private_key, guint8 public_key[KC_HPK
 {
   KcSecret *sk = NULL;
 
-  if (pkey != NULL && raw_public (pkey, public_key))
-    sk = raw_private (pkey);
+  if (pkey != NULL && kc_hpke_raw_public (pkey, public_key))
+    sk = kc_hpke_raw_private (pkey);
   EVP_PKEY_free (pkey);
   if (sk == NULL) {
     ERR_clear_error ();
@@ -526,7 +519,7 @@ kc_hpke_derive_keypair (const guint8 *ikm,
   g_return_val_if_fail (private_key != NULL && public_key != NULL, FALSE);
 
   ok = derive_private (ikm, ikm_len, sk, error)
-       && export_keypair (x25519_private (sk), private_key, public_key, error);
+       && export_keypair (kc_hpke_x25519_private (sk), private_key, public_key, error);
   OPENSSL_cleanse (sk, sizeof sk);
   return ok;
 }
@@ -542,8 +535,8 @@ kc_hpke_private_key_get_public (const KcSecret *private_key,
   g_return_val_if_fail (private_key != NULL && public_key != NULL, FALSE);
   g_return_val_if_fail (kc_secret_get_len (private_key) == KC_HPKE_PRIVATE_KEY_LEN, FALSE);
 
-  pkey = x25519_private (kc_secret_get_data (private_key));
-  ok = pkey != NULL && raw_public (pkey, public_key);
+  pkey = kc_hpke_x25519_private (kc_secret_get_data (private_key));
+  ok = pkey != NULL && kc_hpke_raw_public (pkey, public_key);
   EVP_PKEY_free (pkey);
   if (!ok) {
     ERR_clear_error ();
@@ -1005,296 +998,4 @@ kc_hpke_open_call_key (const KcSecret *lea_sk,
     return NULL;
   }
   return g_steal_pointer (&call_key);
-}
-
-/* The LEA key files. */
-
-static int
-no_passphrase (char *buf, int size, int rwflag, void *data)
-{
-  return -1;   /* never prompt on the terminal */
-}
-
-static void
-set_errno_error (GError **error, int errsv, const char *what, const char *path)
-{
-  KcErrorCode code = errsv == ENOENT ? KC_ERROR_NOT_FOUND
-                     : errsv == EEXIST ? KC_ERROR_EXISTS
-                     : errsv == EACCES ? KC_ERROR_PERMISSION : KC_ERROR_IO;
-
-  g_set_error (error, KC_ERROR, code, "Cannot %s %s: %s", what, path, g_strerror (errsv));
-}
-
-/* "an EC P-256 key", "an RSA-2048 key", "an ED25519 key". */
-static char *
-describe_key (EVP_PKEY *pkey)
-{
-  g_autofree char *name = NULL;
-
-  if (EVP_PKEY_is_a (pkey, "EC")) {
-    char group[64] = "";
-    const char *nist;
-
-    EVP_PKEY_get_utf8_string_param (pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL);
-    nist = EC_curve_nid2nist (OBJ_txt2nid (group));
-    name = g_strdup_printf ("EC %s", nist != NULL ? nist : group);
-  } else if (EVP_PKEY_is_a (pkey, "RSA")) {
-    name = g_strdup_printf ("RSA-%d", EVP_PKEY_get_bits (pkey));
-  } else {
-    const char *type = EVP_PKEY_get0_type_name (pkey);
-
-    name = g_ascii_strup (type != NULL ? type : "unknown", -1);
-  }
-  return g_strdup_printf ("%s %s", strchr ("AEFHILMNORSXU", name[0]) ? "an" : "a", name);
-}
-
-static gboolean
-check_x25519 (EVP_PKEY *pkey, const char *path, GError **error)
-{
-  g_autofree char *what = NULL;
-
-  if (EVP_PKEY_is_a (pkey, "X25519"))
-    return TRUE;
-  what = describe_key (pkey);
-  g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-               "%s is %s key; the law-enforcement sealing key must be X25519 "
-               "(make one with keycall-admin or “openssl genpkey -algorithm X25519”)",
-               path, what);
-  return FALSE;
-}
-
-/* Why a PEM read failed, from what the file looks like. */
-static void
-set_pem_error (const char *data, gsize len, const char *path, gboolean want_private,
-               GError **error)
-{
-  if (g_strstr_len (data, len, "-----BEGIN ") == NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "%s is not a PEM file (expected a “-----BEGIN %s-----” line)",
-                 path, want_private ? "PRIVATE KEY" : "PUBLIC KEY");
-  else if (want_private && g_strstr_len (data, len, "ENCRYPTED") != NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                 "%s is protected by a passphrase; Keycall reads an unencrypted "
-                 "PKCS#8 key kept with mode 0600 (openssl pkey -in OLD -out NEW)", path);
-  else if (want_private && g_strstr_len (data, len, "PUBLIC KEY-----") != NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "%s holds a public key; the private key is needed here", path);
-  else if (!want_private && g_strstr_len (data, len, "PRIVATE KEY-----") != NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "%s holds a private key; give the public key file instead "
-                 "(the private key stays with law enforcement)", path);
-  else
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "%s is a PEM file but holds no readable %s key", path,
-                 want_private ? "private" : "public");
-}
-
-gboolean
-kc_hpke_private_key_save_pem (const KcSecret *private_key,
-                              const char     *path,
-                              GError        **error)
-{
-  EVP_PKEY *pkey;
-  BIO *bio = BIO_new (BIO_s_secmem ());   /* the PEM text is the key */
-  char *data = NULL;
-  long len = 0;
-  gsize done = 0;
-  int fd;
-  gboolean ok;
-
-  g_return_val_if_fail (private_key != NULL && path != NULL, FALSE);
-  g_return_val_if_fail (kc_secret_get_len (private_key) == KC_HPKE_PRIVATE_KEY_LEN, FALSE);
-
-  pkey = x25519_private (kc_secret_get_data (private_key));
-  ok = pkey != NULL && bio != NULL
-       && PEM_write_bio_PrivateKey (bio, pkey, NULL, NULL, 0, NULL, NULL) == 1
-       && (len = BIO_get_mem_data (bio, &data)) > 0;
-  EVP_PKEY_free (pkey);
-  if (!ok) {
-    BIO_free (bio);
-    ERR_clear_error ();
-    g_set_error (error, KC_ERROR, KC_ERROR_CRYPTO, "OpenSSL could not encode the private key");
-    return FALSE;
-  }
-
-  /* Created 0600 from the start, and never over an existing key: losing
-   * the LEA private key makes every sealed call key unreadable. */
-  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int errsv = errno;
-
-    BIO_free (bio);
-    if (errsv == EEXIST)
-      g_set_error (error, KC_ERROR, KC_ERROR_EXISTS,
-                   "%s already exists; Keycall never overwrites a private key "
-                   "(move the old one away first if it is really no longer needed)", path);
-    else
-      set_errno_error (error, errsv, "create", path);
-    return FALSE;
-  }
-  while (done < (gsize) len) {
-    ssize_t n = write (fd, data + done, (gsize) len - done);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    done += (gsize) n;
-  }
-  ok = done == (gsize) len && fsync (fd) == 0;
-  if (!ok)
-    set_errno_error (error, errno, "write", path);
-  if (close (fd) != 0 && ok) {
-    ok = FALSE;
-    set_errno_error (error, errno, "write", path);
-  }
-  if (!ok)
-    unlink (path);
-  BIO_free (bio);
-  return ok;
-}
-
-gboolean
-kc_hpke_public_key_save_pem (const guint8 public_key[KC_HPKE_PUBLIC_KEY_LEN],
-                             const char  *path,
-                             GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  EVP_PKEY *pkey;
-  BIO *bio = BIO_new (BIO_s_mem ());
-  char *data = NULL;
-  long len = 0;
-  gboolean ok;
-
-  g_return_val_if_fail (public_key != NULL && path != NULL, FALSE);
-
-  pkey = x25519_import (NULL, public_key);
-  ok = pkey != NULL && bio != NULL
-       && PEM_write_bio_PUBKEY (bio, pkey) == 1
-       && (len = BIO_get_mem_data (bio, &data)) > 0;
-  EVP_PKEY_free (pkey);
-  if (!ok) {
-    ERR_clear_error ();
-    g_set_error (error, KC_ERROR, KC_ERROR_CRYPTO, "OpenSSL could not encode the public key");
-  } else if (!g_file_set_contents_full (path, data, len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                        0644, &local_error)) {
-    ok = FALSE;
-    g_set_error (error, KC_ERROR, KC_ERROR_IO, "%s", local_error->message);
-  }
-  BIO_free (bio);
-  return ok;
-}
-
-KcSecret *
-kc_hpke_private_key_load_pem (const char *path, GError **error)
-{
-  KcSecret *sk = NULL;
-  EVP_PKEY *pkey = NULL;
-  BIO *bio = NULL;
-  struct stat st;
-  char *data = NULL;
-  gsize len = 0;
-  int fd;
-
-  g_return_val_if_fail (path != NULL, NULL);
-
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    set_errno_error (error, errno, "read the private key file", path);
-    return NULL;
-  }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "%s is not a regular file", path);
-    goto out;
-  }
-  if ((st.st_mode & 0077) != 0) {
-    g_set_error (error, KC_ERROR, KC_ERROR_PERMISSION,
-                 "The private key file %s can be accessed by other users (mode %04o); "
-                 "run “chmod 600 %s” and find out who may have copied it",
-                 path, (guint) (st.st_mode & 07777), path);
-    goto out;
-  }
-  if (st.st_size > MAX_PEM) {
-    g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
-                 "%s is %lld bytes; a key file is under %d", path,
-                 (long long) st.st_size, MAX_PEM);
-    goto out;
-  }
-
-  data = OPENSSL_secure_malloc ((gsize) st.st_size + 1);
-  while (len < (gsize) st.st_size) {
-    ssize_t n = read (fd, data + len, (gsize) st.st_size - len);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      set_errno_error (error, errno, "read", path);
-      goto out;
-    }
-    if (n == 0)
-      break;
-    len += (gsize) n;
-  }
-
-  bio = BIO_new_mem_buf (data, (int) len);
-  pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, no_passphrase, NULL) : NULL;
-  ERR_clear_error ();
-  if (pkey == NULL)
-    set_pem_error (data, len, path, TRUE, error);
-  else if (check_x25519 (pkey, path, error) && (sk = raw_private (pkey)) == NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_CRYPTO,
-                 "OpenSSL could not export the private key in %s", path);
-
-out:
-  EVP_PKEY_free (pkey);
-  BIO_free (bio);
-  if (data != NULL)
-    OPENSSL_secure_clear_free (data, (gsize) st.st_size + 1);
-  close (fd);
-  return sk;
-}
-
-gboolean
-kc_hpke_public_key_load_pem (const char *path,
-                             guint8      public_key[KC_HPKE_PUBLIC_KEY_LEN],
-                             GError    **error)
-{
-  g_autoptr(GMappedFile) file = NULL;
-  g_autoptr(GError) local_error = NULL;
-  EVP_PKEY *pkey = NULL;
-  BIO *bio = NULL;
-  const char *data;
-  gsize len;
-  gboolean ok = FALSE;
-
-  g_return_val_if_fail (path != NULL && public_key != NULL, FALSE);
-
-  file = g_mapped_file_new (path, FALSE, &local_error);
-  if (file == NULL) {
-    g_set_error (error, KC_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                 ? KC_ERROR_NOT_FOUND : KC_ERROR_IO,
-                 "Cannot read the public key file: %s", local_error->message);
-    return FALSE;
-  }
-  /* An empty file maps to NULL. */
-  data = g_mapped_file_get_length (file) > 0 ? g_mapped_file_get_contents (file) : "";
-  len = g_mapped_file_get_length (file);
-  if (len > MAX_PEM) {
-    g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
-                 "%s is %" G_GSIZE_FORMAT " bytes; a key file is under %d", path, len, MAX_PEM);
-    return FALSE;
-  }
-
-  bio = BIO_new_mem_buf (data, (int) len);
-  pkey = bio != NULL ? PEM_read_bio_PUBKEY (bio, NULL, no_passphrase, NULL) : NULL;
-  ERR_clear_error ();
-  if (pkey == NULL)
-    set_pem_error (data, len, path, FALSE, error);
-  else if (check_x25519 (pkey, path, error) && !(ok = raw_public (pkey, public_key)))
-    g_set_error (error, KC_ERROR, KC_ERROR_CRYPTO,
-                 "OpenSSL could not export the public key in %s", path);
-  EVP_PKEY_free (pkey);
-  BIO_free (bio);
-  return ok;
 }

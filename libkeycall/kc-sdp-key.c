@@ -1,4 +1,5 @@
-/* kc-sdp-key.c: a=key-mgmt:keycall and a=crypto, strictly; redaction for logs.
+/* kc-sdp-key.c: a=key-mgmt:keycall and a=crypto, strictly. Redaction for
+ * logs is in kc-sdp-redact.c and shares the scanners (kc-sdp-key-private.h).
  *
  * Parsers work on (pointer, length) spans of the caller's text, so a line
  * inside an SDP body is never copied to the ordinary heap: base64 that may
@@ -8,6 +9,7 @@
 #define G_LOG_DOMAIN "kc-sdp-key"
 
 #include "kc-sdp-key.h"
+#include "kc-sdp-key-private.h"
 #include "kc-error.h"
 
 #include <openssl/crypto.h>
@@ -24,29 +26,6 @@
 #define LIFETIME_MAX_LOG2   48
 #define LIFETIME_MAX        (G_GUINT64_CONSTANT (1) << LIFETIME_MAX_LOG2)
 #define TAG_MAX             999999999u
-#define MAX_KEYS            16   /* inline keys on one line, FEC_KEY's included */
-/* The shortest payload (34 bytes) is 48 base64 characters; fewer after
- * "keycall " is prose ("Keycall softphone"), not a key. */
-#define KEYCALL_B64_MIN     40
-
-#define UNPARSED_FMT "[unparsed key attribute, %" G_GSIZE_FORMAT " bytes redacted]"
-
-typedef struct {
-  gsize start;
-  gsize len;
-} Span;
-
-typedef struct {
-  guint    tag;
-  Span     suite;
-  guint    n_key_params;      /* in the key-params field */
-  Span     keys[MAX_KEYS];    /* base64 of every inline key, in text order */
-  guint    n_keys;
-  guint64  lifetime;
-  guint32  mki_value;
-  guint    mki_len;
-  gsize    params_start;      /* where the session params begin */
-} CryptoScan;
 
 /* Indexed by KcKeyMgmtType. */
 static const struct {
@@ -106,8 +85,8 @@ is_wsp (char c)
   return c == ' ' || c == '\t';
 }
 
-static gboolean
-is_base64_char (char c)
+gboolean
+kc_sdp_is_base64_char (char c)
 {
   return g_ascii_isalnum (c) || c == '+' || c == '/' || c == '=';
 }
@@ -137,8 +116,8 @@ quotable (const char *s, gsize len, gsize max)
 }
 
 /* Case-insensitive; needles are short, so a naive scan is linear enough. */
-static const char *
-find_ci (const char *s, gsize len, const char *needle)
+const char *
+kc_sdp_find_ci (const char *s, gsize len, const char *needle)
 {
   gsize n = strlen (needle);
 
@@ -166,7 +145,7 @@ parse_uint (const char *s, gsize len, gsize max_digits, guint64 max, guint64 *ou
 }
 
 static gboolean
-next_field (const char *v, gsize len, gsize *pos, Span *field)
+next_field (const char *v, gsize len, gsize *pos, KcSdpSpan *field)
 {
   gsize i = *pos;
 
@@ -183,8 +162,8 @@ next_field (const char *v, gsize len, gsize *pos, Span *field)
 }
 
 /* Both attributes are one line of printable ASCII. */
-static gboolean
-check_text (const char *s, gsize len, const char *what, GError **error)
+gboolean
+kc_sdp_check_text (const char *s, gsize len, const char *what, GError **error)
 {
   if (len > KC_SDP_KEY_MAX_LINE)
     return fail (error, KC_ERROR_TOO_LARGE, "%s attribute is over %d characters; "
@@ -197,8 +176,8 @@ check_text (const char *s, gsize len, const char *what, GError **error)
 }
 
 /* The caller's base64 may be a key: copy it only into secure memory. */
-static KcSecret *
-decode_base64 (const char *s, gsize len, GError **error)
+KcSecret *
+kc_sdp_decode_base64 (const char *s, gsize len, GError **error)
 {
   g_autoptr(KcSecret) text = NULL;
 
@@ -238,8 +217,8 @@ kc_key_mgmt_type_to_string (KcKeyMgmtType type)
 
 /* Our own names, not kc_ack_role_to_string(): the redacted form is a
  * documented format that must not change with a UI label. */
-static const char *
-role_name (int role)
+const char *
+kc_sdp_role_name (int role)
 {
   static const char *const names[] = { "caller", "callee", "gateway" };
 
@@ -273,7 +252,7 @@ kc_key_mgmt_new_ack (const KcKeyId *key_id, KcAckRole role, const guint8 mac[KC_
 {
   KcKeyMgmt *mgmt;
 
-  g_return_val_if_fail (key_id != NULL && mac != NULL && role_name (role) != NULL, NULL);
+  g_return_val_if_fail (key_id != NULL && mac != NULL && kc_sdp_role_name (role) != NULL, NULL);
 
   mgmt = key_mgmt_new (KC_KEY_MGMT_ACK, key_id);
   mgmt->role = role;
@@ -318,7 +297,7 @@ kc_key_mgmt_encode (const KcKeyMgmt *mgmt, GError **error)
       && (mgmt->key == NULL || kc_secret_get_len (mgmt->key) != KC_CALL_KEY_LEN))
     return fail_null (error, KC_ERROR_INVALID, "A KEY key-mgmt needs a %d-byte call key",
                       KC_CALL_KEY_LEN);
-  if (mgmt->type == KC_KEY_MGMT_ACK && role_name (mgmt->role) == NULL)
+  if (mgmt->type == KC_KEY_MGMT_ACK && kc_sdp_role_name (mgmt->role) == NULL)
     return fail_null (error, KC_ERROR_INVALID,
                       "ACK role %d is unknown (0 caller, 1 callee, 2 gateway)", (int) mgmt->role);
 
@@ -371,7 +350,7 @@ key_mgmt_from_payload (const guint8 *buf, gsize len, GError **error)
   if (buf[1] == KC_KEY_MGMT_KEY && body[0] != KC_CALL_KEY_LEN)
     return fail_null (error, KC_ERROR_INVALID, "KEY payload declares a %u-byte key; "
                       "Keycall call keys are %d bytes", body[0], KC_CALL_KEY_LEN);
-  if (buf[1] == KC_KEY_MGMT_ACK && role_name (body[0]) == NULL)
+  if (buf[1] == KC_KEY_MGMT_ACK && kc_sdp_role_name (body[0]) == NULL)
     return fail_null (error, KC_ERROR_INVALID,
                       "ACK payload role %u is unknown (0 caller, 1 callee, 2 gateway)", body[0]);
 
@@ -389,10 +368,10 @@ key_mgmt_from_payload (const guint8 *buf, gsize len, GError **error)
 }
 
 /* The base64 keymgmt-data; the decoded payload is wiped when freed. */
-static KcKeyMgmt *
-key_mgmt_parse_data (const char *data, gsize len, GError **error)
+KcKeyMgmt *
+kc_sdp_key_mgmt_parse_data (const char *data, gsize len, GError **error)
 {
-  g_autoptr(KcSecret) payload = decode_base64 (data, len, error);
+  g_autoptr(KcSecret) payload = kc_sdp_decode_base64 (data, len, error);
 
   if (payload == NULL) {
     g_prefix_error (error, "a=key-mgmt:keycall data: ");
@@ -402,8 +381,8 @@ key_mgmt_parse_data (const char *data, gsize len, GError **error)
 }
 
 /* @s is "<prtcl-id> <keymgmt-data>", the text after "key-mgmt:". */
-static KcKeyMgmt *
-key_mgmt_parse_span (const char *s, gsize len, GError **error)
+KcKeyMgmt *
+kc_sdp_key_mgmt_parse_span (const char *s, gsize len, GError **error)
 {
   const char *sp = memchr (s, ' ', len);
   gsize id_len = sp ? (gsize) (sp - s) : len;
@@ -423,7 +402,7 @@ key_mgmt_parse_span (const char *s, gsize len, GError **error)
   if (sp == NULL || id_len + 1 == len)
     return fail_null (error, KC_ERROR_INVALID, "a=key-mgmt:%s has no data after the protocol",
                       KC_KEY_MGMT_PROTOCOL);
-  return key_mgmt_parse_data (sp + 1, len - id_len - 1, error);
+  return kc_sdp_key_mgmt_parse_data (sp + 1, len - id_len - 1, error);
 }
 
 KcKeyMgmt *
@@ -434,7 +413,7 @@ kc_key_mgmt_parse (const char *value, GError **error)
   g_return_val_if_fail (value != NULL, NULL);
 
   len = strnlen (value, KC_SDP_KEY_MAX_LINE + 1);
-  if (!check_text (value, len, "a=key-mgmt", error))
+  if (!kc_sdp_check_text (value, len, "a=key-mgmt", error))
     return NULL;
   if (span_has_prefix (value, len, "a=key-mgmt:")) {
     value += 11;
@@ -443,7 +422,7 @@ kc_key_mgmt_parse (const char *value, GError **error)
     value += 9;
     len -= 9;
   }
-  return key_mgmt_parse_span (value, len, error);
+  return kc_sdp_key_mgmt_parse_span (value, len, error);
 }
 
 gboolean
@@ -475,8 +454,8 @@ kc_sdp_find_key_mgmt (const char *sdp, KcKeyMgmt **out_mgmt, GError **error)
           return fail (error, KC_ERROR_INVALID, "SDP has a second a=key-mgmt:%s attribute "
                        "(lines %u and %u); Keycall sends exactly one",
                        KC_KEY_MGMT_PROTOCOL, found_line, line_no);
-        if (!check_text (line, len, "a=key-mgmt", error)
-            || (found = key_mgmt_parse_span (v, len - 11, error)) == NULL) {
+        if (!kc_sdp_check_text (line, len, "a=key-mgmt", error)
+            || (found = kc_sdp_key_mgmt_parse_span (v, len - 11, error)) == NULL) {
           g_prefix_error (error, "SDP line %u: ", line_no);
           return FALSE;
         }
@@ -542,7 +521,7 @@ scan_mki (const char *s, gsize len, guint32 *value, guint *mki_len, GError **err
  * Lifetime and MKI are stored only when @store (the line's own key). */
 static gboolean
 scan_key_param (const char *v, gsize start, gsize len, gboolean store,
-                CryptoScan *scan, GError **error)
+                KcSdpCryptoScan *scan, GError **error)
 {
   const char *s = v + start, *end = s + len;
   const char *colon = memchr (s, ':', len);
@@ -569,11 +548,12 @@ scan_key_param (const char *v, gsize start, gsize len, gboolean store,
   if (key_len == 0)
     return fail (error, KC_ERROR_INVALID, "a=crypto inline key is empty");
   for (gsize i = 0; i < key_len; i++)
-    if (!is_base64_char (key[i]))
+    if (!kc_sdp_is_base64_char (key[i]))
       return fail (error, KC_ERROR_INVALID,
                    "a=crypto inline key has a character that is not base64");
-  if (scan->n_keys == MAX_KEYS)
-    return fail (error, KC_ERROR_INVALID, "a=crypto line has more than %d inline keys", MAX_KEYS);
+  if (scan->n_keys == KC_SDP_MAX_KEYS)
+    return fail (error, KC_ERROR_INVALID, "a=crypto line has more than %d inline keys",
+                 KC_SDP_MAX_KEYS);
   scan->keys[scan->n_keys].start = start + (gsize) (key - s);
   scan->keys[scan->n_keys].len = key_len;
   scan->n_keys++;
@@ -611,7 +591,8 @@ scan_key_param (const char *v, gsize start, gsize len, gboolean store,
 
 /* key-params = key-param *(";" key-param) */
 static gboolean
-scan_key_params (const char *v, Span f, gboolean main_field, CryptoScan *scan, GError **error)
+scan_key_params (const char *v, KcSdpSpan f, gboolean main_field, KcSdpCryptoScan *scan,
+                 GError **error)
 {
   gsize i = f.start, end = f.start + f.len;
   guint count = 0;
@@ -635,12 +616,12 @@ scan_key_params (const char *v, Span f, gboolean main_field, CryptoScan *scan, G
 
 /* Syntax only (RFC 4568 section 9): what the parser and the redactor share.
  * Policy (suite, key length, session params) is kc_crypto_parse()'s. */
-static gboolean
-crypto_scan (const char *v, gsize len, CryptoScan *scan, GError **error)
+gboolean
+kc_sdp_crypto_scan (const char *v, gsize len, KcSdpCryptoScan *scan, GError **error)
 {
   gsize pos = 0;
   guint64 tag;
-  Span f;
+  KcSdpSpan f;
 
   memset (scan, 0, sizeof *scan);
   if (len == 0 || is_wsp (v[0]) || is_wsp (v[len - 1]))
@@ -666,11 +647,11 @@ crypto_scan (const char *v, gsize len, CryptoScan *scan, GError **error)
   scan->params_start = pos;
   while (next_field (v, len, &pos, &f)) {
     if (span_has_prefix (v + f.start, f.len, "FEC_KEY=")) {
-      Span fec_key = { f.start + 8, f.len - 8 };
+      KcSdpSpan fec_key = { f.start + 8, f.len - 8 };
 
       if (!scan_key_params (v, fec_key, FALSE, scan, error))
         return FALSE;
-    } else if (find_ci (v + f.start, f.len, "inline:") != NULL) {
+    } else if (kc_sdp_find_ci (v + f.start, f.len, "inline:") != NULL) {
       /* Not a key by the grammar, but it looks like one: never keep it. */
       return fail (error, KC_ERROR_INVALID,
                    "a=crypto session parameter other than FEC_KEY holds an inline key");
@@ -755,15 +736,15 @@ kc_crypto_parse (const char *value, GError **error)
   g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *suite_name = NULL;
   const char *v = value;
-  CryptoScan scan;
+  KcSdpCryptoScan scan;
   KcSuite suite;
   gsize len, pos;
-  Span f;
+  KcSdpSpan f;
 
   g_return_val_if_fail (value != NULL, NULL);
 
   len = strnlen (value, KC_SDP_KEY_MAX_LINE + 1);
-  if (!check_text (value, len, "a=crypto", error))
+  if (!kc_sdp_check_text (value, len, "a=crypto", error))
     return NULL;
   if (span_has_prefix (v, len, "a=crypto:")) {
     v += 9;
@@ -772,7 +753,7 @@ kc_crypto_parse (const char *value, GError **error)
     v += 7;
     len -= 7;
   }
-  if (!crypto_scan (v, len, &scan, error))
+  if (!kc_sdp_crypto_scan (v, len, &scan, error))
     return NULL;
 
   if (scan.n_key_params > 1)
@@ -797,7 +778,7 @@ kc_crypto_parse (const char *value, GError **error)
     return NULL;
   }
 
-  key_salt = decode_base64 (v + scan.keys[0].start, scan.keys[0].len, error);
+  key_salt = kc_sdp_decode_base64 (v + scan.keys[0].start, scan.keys[0].len, error);
   if (key_salt == NULL) {
     g_prefix_error (error, "a=crypto inline key: ");
     return NULL;
@@ -887,250 +868,4 @@ kc_crypto_encode (const KcCrypto *crypto, GError **error)
                       "characters", KC_SDP_KEY_MAX_LINE);
   }
   return out;
-}
-
-/* ---- redaction --------------------------------------------------------- */
-
-static void
-append_hex (GString *out, const guint8 *bytes, gsize len)
-{
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, "%02x", bytes[i]);
-}
-
-/* "[KEY id 1a2b3c4d key <fingerprint>]", "[ACK callee id … mac <hex>]",
- * "[DERIVE id … nonce <hex>]": MAC and nonce are not secret. */
-static void
-append_key_mgmt_summary (GString *out, const KcKeyMgmt *mgmt)
-{
-  char fp[KC_FINGERPRINT_LEN];
-
-  g_string_append_printf (out, "[%s", kc_key_mgmt_type_to_string (mgmt->type));
-  if (mgmt->type == KC_KEY_MGMT_ACK)
-    g_string_append_printf (out, " %s", role_name (mgmt->role));
-  g_string_append (out, " id ");
-  append_hex (out, mgmt->key_id.bytes, 4);
-  if (mgmt->type == KC_KEY_MGMT_KEY) {
-    kc_secret_fingerprint (mgmt->key, fp);
-    g_string_append_printf (out, " key %s", fp);
-  } else if (mgmt->type == KC_KEY_MGMT_ACK) {
-    g_string_append (out, " mac ");
-    append_hex (out, mgmt->mac, KC_KEY_ACK_LEN);
-  } else {
-    g_string_append (out, " nonce ");
-    append_hex (out, mgmt->nonce, KC_DERIVE_NONCE_LEN);
-  }
-  g_string_append_c (out, ']');
-}
-
-/* What the redactor writes, so that redacting twice changes nothing (a log
- * read back is redacted again). Only shapes that cannot hold a key match. */
-#define RE_FP "[0-9a-f]{4}(?: [0-9a-f]{4}){3}"
-#define RE_UNPARSED "\\[unparsed key attribute, [0-9]{1,20} bytes redacted\\]"
-
-static gboolean
-matches_whole (const char *pattern, const char *v, gsize len)
-{
-  static GHashTable *compiled;   /* pattern -> GRegex, never freed */
-  static GMutex lock;
-  g_autofree char *text = g_strndup (v, len);
-  GRegex *re;
-
-  g_mutex_lock (&lock);
-  if (compiled == NULL)
-    compiled = g_hash_table_new (g_str_hash, g_str_equal);
-  re = g_hash_table_lookup (compiled, pattern);
-  if (re == NULL) {
-    re = g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, NULL);
-    g_assert (re != NULL);
-    g_hash_table_insert (compiled, (gpointer) pattern, re);
-  }
-  g_mutex_unlock (&lock);
-  return g_regex_match (re, text, 0, NULL);
-}
-
-static gboolean
-is_redacted_key_mgmt (const char *v, gsize len)
-{
-  return matches_whole ("^(?:" RE_UNPARSED "|keycall \\[(?:KEY id [0-9a-f]{8} key " RE_FP
-                        "|ACK (?:caller|callee|gateway) id [0-9a-f]{8} mac [0-9a-f]{32}"
-                        "|DERIVE id [0-9a-f]{8} nonce [0-9a-f]{32})\\])$", v, len);
-}
-
-/* Every inline key already a fingerprint, and no other "inline:" anywhere
- * (a session parameter could carry one). */
-static gboolean
-is_redacted_crypto (const char *v, gsize len)
-{
-  g_autofree char *text = g_strndup (v, len);
-  guint inlines = 0, redacted = 0;
-
-  if (matches_whole ("^" RE_UNPARSED "$", v, len))
-    return TRUE;
-  for (const char *p = text; (p = strstr (p, "inline:")) != NULL; p += 7) {
-    inlines++;
-    if (g_str_has_prefix (p + 7, "[key "))
-      redacted++;
-  }
-  return inlines > 0 && inlines == redacted
-         && matches_whole ("^[0-9]{1,9} [A-Za-z0-9_]+ inline:\\[key " RE_FP "\\][^ ;\\[]*"
-                           "(?:;inline:\\[key " RE_FP "\\][^ ;\\[]*)*(?: +[^ ]+)*$", v, len);
-}
-
-/* @v is the text after "a=key-mgmt:" up to the end of the line. */
-static void
-redact_key_mgmt_value (GString *out, const char *v, gsize len)
-{
-  g_autoptr(KcKeyMgmt) mgmt = NULL;
-
-  if (is_redacted_key_mgmt (v, len)) {
-    g_string_append_len (out, v, (gssize) len);
-    return;
-  }
-  if (check_text (v, len, "a=key-mgmt", NULL))
-    mgmt = key_mgmt_parse_span (v, len, NULL);
-  if (mgmt == NULL) {
-    g_string_append_printf (out, UNPARSED_FMT, len);
-    return;
-  }
-  g_string_append (out, KC_KEY_MGMT_PROTOCOL " ");
-  append_key_mgmt_summary (out, mgmt);
-}
-
-/* @v is the text after "a=crypto:" up to the end of the line. Only the
- * inline keys change; tag, suite, lifetime, MKI and params stay readable,
- * even when policy would refuse the line (that is what a log must show). */
-static void
-redact_crypto_value (GString *out, const char *v, gsize len)
-{
-  char fps[MAX_KEYS][KC_FINGERPRINT_LEN];
-  CryptoScan scan;
-  gsize pos = 0;
-
-  if (is_redacted_crypto (v, len)) {
-    g_string_append_len (out, v, (gssize) len);
-    return;
-  }
-  if (!check_text (v, len, "a=crypto", NULL) || !crypto_scan (v, len, &scan, NULL)) {
-    g_string_append_printf (out, UNPARSED_FMT, len);
-    return;
-  }
-  for (guint i = 0; i < scan.n_keys; i++) {
-    g_autoptr(KcSecret) key = decode_base64 (v + scan.keys[i].start, scan.keys[i].len, NULL);
-
-    if (key == NULL) {
-      g_string_append_printf (out, UNPARSED_FMT, len);
-      return;
-    }
-    kc_secret_fingerprint (key, fps[i]);
-  }
-  for (guint i = 0; i < scan.n_keys; i++) {
-    g_string_append_len (out, v + pos, (gssize) (scan.keys[i].start - pos));
-    g_string_append_printf (out, "[key %s]", fps[i]);
-    pos = scan.keys[i].start + scan.keys[i].len;
-  }
-  g_string_append_len (out, v + pos, (gssize) (len - pos));
-}
-
-/* Text outside any attribute can still quote a key (a log line with a bare
- * value, a header): catch "inline:<base64>" and "keycall <base64>". */
-static void
-redact_loose (GString *out, const char *s, gsize len)
-{
-  gsize pos = 0, next_inline = 0, next_keycall = 0;
-  gboolean stale_inline = TRUE, stale_keycall = TRUE;
-
-  while (pos < len) {
-    gboolean is_inline;
-    gsize run_start, run = 0;
-
-    /* Search again only once a hit is behind us: linear on long input. */
-    if (stale_inline || next_inline < pos) {
-      const char *p = find_ci (s + pos, len - pos, "inline:");
-
-      next_inline = p ? (gsize) (p - s) : len;
-      stale_inline = FALSE;
-    }
-    if (stale_keycall || next_keycall < pos) {
-      const char *p = find_ci (s + pos, len - pos, KC_KEY_MGMT_PROTOCOL " ");
-
-      next_keycall = p ? (gsize) (p - s) : len;
-      stale_keycall = FALSE;
-    }
-    if (next_inline == len && next_keycall == len)
-      break;
-    is_inline = next_inline <= next_keycall;
-    run_start = is_inline ? next_inline + 7 : next_keycall + strlen (KC_KEY_MGMT_PROTOCOL) + 1;
-    while (run_start + run < len && is_base64_char (s[run_start + run]))
-      run++;
-    g_string_append_len (out, s + pos, (gssize) (run_start - pos));
-    pos = run_start;
-    if (run == 0 || (!is_inline && run < KEYCALL_B64_MIN))
-      continue;
-
-    if (is_inline) {
-      g_autoptr(KcSecret) key = decode_base64 (s + run_start, run, NULL);
-      char fp[KC_FINGERPRINT_LEN];
-
-      if (key != NULL) {
-        kc_secret_fingerprint (key, fp);
-        g_string_append_printf (out, "[key %s]", fp);
-      } else {
-        g_string_append_printf (out, UNPARSED_FMT, run);
-      }
-    } else {
-      g_autoptr(KcKeyMgmt) mgmt = key_mgmt_parse_data (s + run_start, run, NULL);
-
-      if (mgmt != NULL)
-        append_key_mgmt_summary (out, mgmt);
-      else
-        g_string_append_printf (out, UNPARSED_FMT, run);
-    }
-    pos = run_start + run;
-  }
-  g_string_append_len (out, s + pos, (gssize) (len - pos));
-}
-
-/* An attribute runs from its marker to the end of the line, wherever on
- * the line the marker is (log prefixes, indented dumps). */
-static void
-redact_line (GString *out, const char *line, gsize len)
-{
-  const char *crypto = find_ci (line, len, "a=crypto:");
-  const char *mgmt = find_ci (line, len, "a=key-mgmt:");
-  gboolean is_crypto = crypto != NULL && (mgmt == NULL || crypto < mgmt);
-  const char *attr = is_crypto ? crypto : mgmt;
-  gsize marker_len = is_crypto ? 9 : 11, value_len;
-
-  if (attr == NULL) {
-    redact_loose (out, line, len);
-    return;
-  }
-  redact_loose (out, line, (gsize) (attr - line));
-  g_string_append_len (out, attr, (gssize) marker_len);
-  value_len = len - (gsize) (attr - line) - marker_len;
-  if (is_crypto)
-    redact_crypto_value (out, attr + marker_len, value_len);
-  else
-    redact_key_mgmt_value (out, attr + marker_len, value_len);
-}
-
-char *
-kc_sdp_redact (const char *text)
-{
-  GString *out;
-  const char *p = text;
-
-  g_return_val_if_fail (text != NULL, NULL);
-
-  out = g_string_sized_new (strlen (text) + 64);
-  while (*p != '\0') {
-    gsize len = strcspn (p, "\r\n");
-
-    redact_line (out, p, len);
-    p += len;
-    while (*p == '\r' || *p == '\n')
-      g_string_append_c (out, *p++);
-  }
-  return g_string_free (out, FALSE);
 }

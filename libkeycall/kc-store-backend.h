@@ -1,8 +1,8 @@
 /* kc-store-backend.h: what a storage backend implements (internal).
  *
- * kc-store.c parses the location, validates input, owns the write queue and
- * the writer thread (group commit) and dispatches everything else to a
- * KcStoreBackendClass. SQLite is the embedded backend; a PostgreSQL backend
+ * kc-store.c parses the location, validates input and dispatches to a
+ * KcStoreBackendClass; kc-store-writer.c owns the write queue and the
+ * writer thread (group commit) that calls the backend's batch write. SQLite is the embedded backend; a PostgreSQL backend
  * fills in the same table and callers of kc-store.h never notice.
  */
 #pragma once

@@ -259,7 +259,8 @@ static int
 modify (KcSqliteStore *self, int quiet_rc, int *changes, const char *doing, GError **error,
         const char *sql, const char *types, ...)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  /* Held for its scope only; clang calls such a variable unused. */
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   sqlite3_stmt *stmt = prepare (self, self->db, sql, 0, error);
   va_list args;
   int rc;
@@ -385,7 +386,7 @@ static GPtrArray *
 query (KcSqliteStore *self, const RowKind *kind, GError **error, const char *sql,
        const char *types, ...)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (kind->free_func);
   sqlite3_stmt *stmt = prepare (self, self->db, sql, 0, error);
   va_list args;
@@ -1002,7 +1003,7 @@ sqlite_audit_foreach (KcStoreBackend *backend, KcStoreAuditFunc func, gpointer u
                       GError **error)
 {
   KcSqliteStore *self = (KcSqliteStore *) backend;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   sqlite3_stmt *stmt;
   int rc;
 

@@ -1,9 +1,11 @@
-/* kc-store.c: the store's public face: location parsing, validation, the
- * group-commit writer and dispatch to a backend (kc-store-backend.h). */
+/* kc-store.c: the store's public face: location parsing, validation and
+ * dispatch to a backend (kc-store-backend.h); durable writes go through the
+ * group-commit writer (kc-store-writer.h). */
 #define G_LOG_DOMAIN "kc-store"
 
 #include "kc-store.h"
 #include "kc-store-backend.h"
+#include "kc-store-writer.h"
 #include "kc-error.h"
 
 #include <string.h>
@@ -11,38 +13,10 @@
 #define KC_NUMBER_MAX_LEN 32
 #define KC_TEXT_ID_MAX_LEN 256
 
-/* A queued write and how to report it. The backend sees only ->write. */
-typedef struct {
-  KcStoreWrite     write;
-  KcStoreDoneFunc  done;
-  gpointer         user_data;
-  GMainContext    *context;     /* async: where @done runs */
-  gboolean         sync;        /* a thread waits in kc_store_put_* for it */
-  gboolean         completed;
-} KcStoreOp;
-
-/* Completed async ops waiting to be reported on one main context; one idle
- * source per burst carries them over, not one per write. */
-typedef struct {
-  KcStore      *store;
-  GMainContext *context;
-  GQueue        ops;
-  GSource      *source;         /* attached while @ops has entries */
-} KcStoreOutbox;
-
 struct _KcStore {
-  gint             ref_count;   /* the caller's, plus one per attached outbox source */
   KcStoreBackend  *backend;
   char            *location;
-  gboolean         readonly;
-
-  GMutex           lock;        /* protects everything below */
-  GCond            queue_cond;  /* the writer waits for work */
-  GCond            done_cond;   /* sync writers wait for their op */
-  GPtrArray       *queue;       /* KcStoreOp* */
-  gboolean         closing;
-  GThread         *writer;
-  GHashTable      *outboxes;    /* GMainContext* -> KcStoreOutbox* */
+  KcStoreWriter   *writer;      /* frees the store on its last unref */
 };
 
 /* Records ---------------------------------------------------------------- */
@@ -287,271 +261,18 @@ validate_cdr (const KcCdr *cdr, GError **error)
 static gboolean
 check_writable (KcStore *store, GError **error)
 {
-  if (store->readonly) {
-    g_set_error (error, KC_ERROR, KC_ERROR_PERMISSION,
-                 "The store %s was opened read-only", store->location);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* Completions ------------------------------------------------------------ */
-
-static KcStore *
-store_ref (KcStore *store)
-{
-  g_atomic_int_inc (&store->ref_count);
-  return store;
-}
-
-static void
-op_free (KcStoreOp *op)
-{
-  switch (op->write.kind) {
-  case KC_STORE_WRITE_KEY: kc_sealed_key_free (op->write.key); break;
-  case KC_STORE_WRITE_CDR: kc_cdr_free (op->write.cdr); break;
-  case KC_STORE_WRITE_AUDIT: kc_audit_record_free (op->write.audit); break;
-  default: g_assert_not_reached ();
-  }
-  g_clear_error (&op->write.error);
-  g_clear_pointer (&op->context, g_main_context_unref);
-  g_free (op);
-}
-
-static void
-outbox_free (KcStoreOutbox *outbox)
-{
-  g_queue_clear_full (&outbox->ops, (GDestroyNotify) op_free);
-  g_main_context_unref (outbox->context);
-  g_free (outbox);
-}
-
-static void
-store_unref (KcStore *store)
-{
-  if (!g_atomic_int_dec_and_test (&store->ref_count))
-    return;
-  g_hash_table_destroy (store->outboxes);
-  g_ptr_array_free (store->queue, TRUE);
-  g_cond_clear (&store->queue_cond);
-  g_cond_clear (&store->done_cond);
-  g_mutex_clear (&store->lock);
-  g_free (store->location);
-  g_free (store);
-}
-
-/* Runs the callbacks of every op waiting in @outbox, on the calling thread
- * (which owns the outbox's context). */
-static void
-outbox_flush (KcStoreOutbox *outbox)
-{
-  KcStore *store = outbox->store;
-  GQueue ops = G_QUEUE_INIT;
-  KcStoreOp *op;
-
-  g_mutex_lock (&store->lock);
-  ops = outbox->ops;
-  g_queue_init (&outbox->ops);
-  g_mutex_unlock (&store->lock);
-
-  while ((op = g_queue_pop_head (&ops)) != NULL) {
-    op->done (store, op->write.error, op->user_data);
-    op_free (op);
-  }
-}
-
-/* Each attached source keeps the store, and so the outbox, alive. */
-static void
-on_outbox_source_gone (gpointer user_data)
-{
-  KcStoreOutbox *outbox = user_data;
-
-  store_unref (outbox->store);
-}
-
-static gboolean
-on_outbox_ready (gpointer user_data)
-{
-  KcStoreOutbox *outbox = user_data;
-
-  g_mutex_lock (&outbox->store->lock);
-  outbox->source = NULL;   /* the next completion attaches a new one */
-  g_mutex_unlock (&outbox->store->lock);
-  outbox_flush (outbox);
-  return G_SOURCE_REMOVE;
-}
-
-/* Reports @op: wakes its synchronous caller or queues its callback for the
- * caller's main context. Called with store->lock held. */
-static void
-complete_op_locked (KcStore *store, KcStoreOp *op)
-{
-  KcStoreOutbox *outbox;
-
-  if (op->sync) {
-    op->completed = TRUE;
-    g_cond_broadcast (&store->done_cond);
-    return;
-  }
-  if (op->done == NULL) {
-    if (op->write.error != NULL)
-      g_warning ("A write to the store %s failed and nobody asked to know: %s",
-                 store->location, op->write.error->message);
-    op_free (op);
-    return;
-  }
-
-  outbox = g_hash_table_lookup (store->outboxes, op->context);
-  if (outbox == NULL) {
-    outbox = g_new0 (KcStoreOutbox, 1);
-    outbox->store = store;
-    outbox->context = g_main_context_ref (op->context);
-    g_queue_init (&outbox->ops);
-    g_hash_table_insert (store->outboxes, outbox->context, outbox);
-  }
-  g_queue_push_tail (&outbox->ops, op);
-  if (outbox->source == NULL) {
-    /* An idle source, not g_main_context_invoke(): invoke would run the
-     * callback right here on the writer thread whenever nobody currently
-     * owns the context. */
-    outbox->source = g_idle_source_new ();
-    g_source_set_priority (outbox->source, G_PRIORITY_DEFAULT);
-    g_source_set_static_name (outbox->source, "[keycall] store completions");
-    g_source_set_callback (outbox->source, on_outbox_ready, outbox, on_outbox_source_gone);
-    store_ref (store);
-    g_source_attach (outbox->source, outbox->context);
-    g_source_unref (outbox->source);
-  }
-}
-
-/* Runs every waiting callback whose context this thread can own now; the
- * others are left to the threads that are running those contexts. */
-static void
-flush_outboxes (KcStore *store)
-{
-  g_autoptr(GPtrArray) ready = g_ptr_array_new ();
-  GHashTableIter iter;
-  KcStoreOutbox *outbox;
-
-  do {
-    g_ptr_array_set_size (ready, 0);
-    g_mutex_lock (&store->lock);
-    g_hash_table_iter_init (&iter, store->outboxes);
-    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &outbox)) {
-      if (outbox->ops.length == 0 && outbox->source == NULL)
-        continue;
-      if (!g_main_context_acquire (outbox->context))
-        continue;
-      /* We own the context, so its source is not being dispatched; drop it
-       * rather than leave it to fire after the store is gone. */
-      if (outbox->source != NULL)
-        g_source_destroy (g_steal_pointer (&outbox->source));
-      if (outbox->ops.length > 0)
-        g_ptr_array_add (ready, outbox);
-      else
-        g_main_context_release (outbox->context);
-    }
-    g_mutex_unlock (&store->lock);
-
-    for (guint i = 0; i < ready->len; i++) {
-      outbox = ready->pdata[i];
-      outbox_flush (outbox);
-      g_main_context_release (outbox->context);
-    }
-  } while (ready->len > 0);
-}
-
-/* The writer ------------------------------------------------------------- */
-
-/* Takes everything queued, writes it in one transaction (one fsync) and
- * reports each op. Writes queued meanwhile form the next batch: under load
- * the batches grow and the cost of the fsync is shared. */
-static gpointer
-writer_thread (gpointer user_data)
-{
-  KcStore *store = user_data;
-
-  g_mutex_lock (&store->lock);
-  for (;;) {
-    g_autoptr(GPtrArray) batch = NULL;
-
-    while (store->queue->len == 0 && !store->closing)
-      g_cond_wait (&store->queue_cond, &store->lock);
-    if (store->queue->len == 0)
-      break;
-
-    batch = store->queue;
-    store->queue = g_ptr_array_new ();
-    g_mutex_unlock (&store->lock);
-
-    store->backend->klass->write_batch (store->backend, (KcStoreWrite **) batch->pdata,
-                                        batch->len);
-
-    g_mutex_lock (&store->lock);
-    for (guint i = 0; i < batch->len; i++)
-      complete_op_locked (store, batch->pdata[i]);
-  }
-  g_mutex_unlock (&store->lock);
-  return NULL;
-}
-
-static KcStoreOp *
-op_new (KcStoreWriteKind kind, KcStoreDoneFunc done, gpointer user_data, gboolean sync)
-{
-  KcStoreOp *op = g_new0 (KcStoreOp, 1);
-
-  op->write.kind = kind;
-  op->done = done;
-  op->user_data = user_data;
-  op->sync = sync;
-  if (!sync && done != NULL)
-    op->context = g_main_context_ref_thread_default ();
-  return op;
-}
-
-/* Queues @op, or completes it at once with @error (taken) or when the
- * store no longer accepts writes. */
-static void
-enqueue (KcStore *store, KcStoreOp *op, GError *error)
-{
-  g_mutex_lock (&store->lock);
-  if (error == NULL && store->closing)
-    error = g_error_new (KC_ERROR, KC_ERROR_CLOSED,
-                         "The store %s is closing and accepts no more writes",
-                         store->location);
-  if (error == NULL)
-    check_writable (store, &error);
-
-  if (error != NULL) {
-    op->write.error = error;
-    complete_op_locked (store, op);
-  } else {
-    g_ptr_array_add (store->queue, op);
-    g_cond_signal (&store->queue_cond);
-  }
-  g_mutex_unlock (&store->lock);
-}
-
-/* Queues @op and waits until it is durable or failed. */
-static gboolean
-run_sync (KcStore *store, KcStoreOp *op, GError *error, GError **out_error)
-{
-  gboolean ok;
-
-  enqueue (store, op, error);
-  g_mutex_lock (&store->lock);
-  while (!op->completed)
-    g_cond_wait (&store->done_cond, &store->lock);
-  g_mutex_unlock (&store->lock);
-
-  ok = op->write.error == NULL;
-  if (!ok)
-    g_propagate_error (out_error, g_steal_pointer (&op->write.error));
-  op_free (op);
-  return ok;
+  return kc_store_writer_check_writable (store->writer, error);
 }
 
 /* Open and close --------------------------------------------------------- */
+
+/* Called by the writer once nothing can reach the store any more. */
+static void
+store_free (KcStore *store)
+{
+  g_free (store->location);
+  g_free (store);
+}
 
 KcStore *
 kc_store_open (const char *location, KcStoreOpenFlags flags, GError **error)
@@ -589,17 +310,11 @@ kc_store_open (const char *location, KcStoreOpenFlags flags, GError **error)
     return NULL;
 
   store = g_new0 (KcStore, 1);
-  store->ref_count = 1;
   store->backend = backend;
   store->location = g_strdup (location);
-  store->readonly = (flags & KC_STORE_OPEN_READONLY) != 0;
-  g_mutex_init (&store->lock);
-  g_cond_init (&store->queue_cond);
-  g_cond_init (&store->done_cond);
-  store->queue = g_ptr_array_new ();
-  store->outboxes = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) outbox_free);
-  if (!store->readonly)
-    store->writer = g_thread_new ("kc-store-writer", writer_thread, store);
+  store->writer = kc_store_writer_new (store, backend, store->location,
+                                       (flags & KC_STORE_OPEN_READONLY) != 0,
+                                       (GDestroyNotify) store_free);
   return store;
 }
 
@@ -609,18 +324,11 @@ kc_store_close (KcStore *store)
   if (store == NULL)
     return;
 
-  g_mutex_lock (&store->lock);
-  store->closing = TRUE;
-  g_cond_signal (&store->queue_cond);
-  g_mutex_unlock (&store->lock);
-  /* The writer drains the queue before it exits: every accepted write is
-   * durable once the join returns. */
-  if (store->writer != NULL)
-    g_thread_join (g_steal_pointer (&store->writer));
-
-  flush_outboxes (store);
+  kc_store_writer_shutdown (store->writer);
   store->backend->klass->close (g_steal_pointer (&store->backend));
-  store_unref (store);
+  /* A callback still waiting for another thread's main context keeps the
+   * store (not its backend) alive until it has run. */
+  kc_store_writer_unref (store->writer);
 }
 
 const char *
@@ -712,15 +420,11 @@ kc_store_subscriber_set_cert (KcStore     *store,
 
 /* Keys and CDRs ---------------------------------------------------------- */
 
-static KcStoreOp *
-key_op_new (const KcSealedKey *key, KcStoreDoneFunc done, gpointer user_data,
-            gboolean sync, GError **error)
+/* A private copy of @key to queue, or NULL with @error set. */
+static KcSealedKey *
+key_for_writer (const KcSealedKey *key, GError **error)
 {
-  KcStoreOp *op = op_new (KC_STORE_WRITE_KEY, done, user_data, sync);
-
-  if (validate_key (key, error))
-    op->write.key = sealed_key_copy (key);
-  return op;
+  return validate_key (key, error) ? sealed_key_copy (key) : NULL;
 }
 
 void
@@ -730,24 +434,24 @@ kc_store_put_key_async (KcStore           *store,
                         gpointer           user_data)
 {
   GError *error = NULL;
-  KcStoreOp *op;
+  KcSealedKey *copy;
 
   g_return_if_fail (store != NULL && key != NULL);
 
-  op = key_op_new (key, done, user_data, FALSE, &error);
-  enqueue (store, op, error);
+  copy = key_for_writer (key, &error);
+  kc_store_writer_submit (store->writer, KC_STORE_WRITE_KEY, copy, error, done, user_data);
 }
 
 gboolean
 kc_store_put_key (KcStore *store, const KcSealedKey *key, GError **error)
 {
   GError *local_error = NULL;
-  KcStoreOp *op;
+  KcSealedKey *copy;
 
   g_return_val_if_fail (store != NULL && key != NULL, FALSE);
 
-  op = key_op_new (key, NULL, NULL, TRUE, &local_error);
-  return run_sync (store, op, local_error, error);
+  copy = key_for_writer (key, &local_error);
+  return kc_store_writer_run (store->writer, KC_STORE_WRITE_KEY, copy, local_error, error);
 }
 
 KcSealedKey *
@@ -779,15 +483,11 @@ kc_store_key_list (KcStore *store, guint limit, GError **error)
   return BACKEND (store)->key_list (store->backend, limit, error);
 }
 
-static KcStoreOp *
-cdr_op_new (const KcCdr *cdr, KcStoreDoneFunc done, gpointer user_data,
-            gboolean sync, GError **error)
+/* A private copy of @cdr to queue, or NULL with @error set. */
+static KcCdr *
+cdr_for_writer (const KcCdr *cdr, GError **error)
 {
-  KcStoreOp *op = op_new (KC_STORE_WRITE_CDR, done, user_data, sync);
-
-  if (validate_cdr (cdr, error))
-    op->write.cdr = cdr_copy (cdr);
-  return op;
+  return validate_cdr (cdr, error) ? cdr_copy (cdr) : NULL;
 }
 
 void
@@ -797,24 +497,24 @@ kc_store_put_cdr_async (KcStore         *store,
                         gpointer         user_data)
 {
   GError *error = NULL;
-  KcStoreOp *op;
+  KcCdr *copy;
 
   g_return_if_fail (store != NULL && cdr != NULL);
 
-  op = cdr_op_new (cdr, done, user_data, FALSE, &error);
-  enqueue (store, op, error);
+  copy = cdr_for_writer (cdr, &error);
+  kc_store_writer_submit (store->writer, KC_STORE_WRITE_CDR, copy, error, done, user_data);
 }
 
 gboolean
 kc_store_put_cdr (KcStore *store, const KcCdr *cdr, GError **error)
 {
   GError *local_error = NULL;
-  KcStoreOp *op;
+  KcCdr *copy;
 
   g_return_val_if_fail (store != NULL && cdr != NULL, FALSE);
 
-  op = cdr_op_new (cdr, NULL, NULL, TRUE, &local_error);
-  return run_sync (store, op, local_error, error);
+  copy = cdr_for_writer (cdr, &local_error);
+  return kc_store_writer_run (store->writer, KC_STORE_WRITE_CDR, copy, local_error, error);
 }
 
 GPtrArray *
@@ -1014,20 +714,19 @@ kc_store_audit_append (KcStore     *store,
                        GError     **error)
 {
   GError *local_error = NULL;
-  KcStoreOp *op;
+  KcAuditRecord *record = NULL;
 
   g_return_val_if_fail (store != NULL, FALSE);
 
-  op = op_new (KC_STORE_WRITE_AUDIT, NULL, NULL, TRUE);
   if (validate_text_id ("actor of an audit record", actor, &local_error)
       && validate_text_id ("action of an audit record", action, &local_error)) {
-    op->write.audit = g_new0 (KcAuditRecord, 1);
-    op->write.audit->time = g_get_real_time ();
-    op->write.audit->actor = g_strdup (actor);
-    op->write.audit->action = g_strdup (action);
-    op->write.audit->detail = g_strdup (detail ? detail : "");
+    record = g_new0 (KcAuditRecord, 1);
+    record->time = g_get_real_time ();
+    record->actor = g_strdup (actor);
+    record->action = g_strdup (action);
+    record->detail = g_strdup (detail ? detail : "");
   }
-  return run_sync (store, op, local_error, error);
+  return kc_store_writer_run (store->writer, KC_STORE_WRITE_AUDIT, record, local_error, error);
 }
 
 static gboolean

@@ -551,7 +551,8 @@ START_TEST (test_client_skips_bad_lines)
                                        "{\"v\":2}\r\n", two, "\n",
                                        huge, "\n", three, "\n",
                                        "{\"v\":1,\"ts_us\":1", NULL);
-  g_autoptr(GBytes) data = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+  gsize text_len = strlen (text);
+  g_autoptr(GBytes) data = g_bytes_new_take (g_steal_pointer (&text), text_len);
   g_autoptr(GSocketService) service = feed_server (path, data);
   Viewer v;
   GError **errors;

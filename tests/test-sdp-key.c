@@ -719,7 +719,7 @@ START_TEST (test_redact_truncated_lines)
     g_autofree char *out = kc_sdp_redact (in);
 
     for (gsize k = 0; k + 8 <= strlen (RFC_KEY); k++) {
-      g_autofree char *piece = g_strndup (RFC_KEY + k, 8);
+      g_autofree char *piece = g_strndup (&RFC_KEY[k], 8);
 
       ck_assert_msg (strstr (out, piece) == NULL, "cut %" G_GSIZE_FORMAT ": %s", cut, out);
     }
