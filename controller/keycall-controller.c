@@ -1,2 +1,304 @@
-/* keycall-controller.c: being written. */
-int main (void) { return 1; }
+/* keycall-controller.c: the gateway controller's command line.
+ *
+ * Reads controller.ini (plus overrides), refuses core dumps, forbids TLS
+ * below 1.3, runs sofia-sip on the GLib main loop and stops cleanly on
+ * SIGTERM/SIGINT. The window comes with a later issue: --headless only.
+ */
+#define G_LOG_DOMAIN "keycall-controller"
+
+#include "config.h"
+
+#include "kc-controller-config.h"
+#include "kc-controller.h"
+#include "kc-error.h"
+#include "kc-event-bus.h"
+#include "kc-event-socket.h"
+#include "kc-sdp-key.h"
+#include "kc-secret.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <signal.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/su_glib.h>
+#include <sofia-sip/su_log.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#define EXIT_USAGE        2
+#define SHUTDOWN_GRACE_MS 1000
+
+extern su_log_t tport_log[];
+extern su_log_t nta_log[];
+
+static const char openssl_conf[] =
+  "# Written by keycall-controller: TLS 1.3 only.\n"
+  "openssl_conf = openssl_init\n"
+  "[openssl_init]\n"
+  "ssl_conf = ssl_sect\n"
+  "[ssl_sect]\n"
+  "system_default = system_default_sect\n"
+  "[system_default_sect]\n"
+  "MinProtocol = TLSv1.3\n";
+
+/* A key must never reach a core file. */
+static gboolean
+refuse_core_dumps (GError **error)
+{
+  struct rlimit none = { 0, 0 };
+
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit (RLIMIT_CORE, &none) < 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot disable core dumps: %s",
+                 g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static char *conf_file;   /* our OpenSSL configuration, removed at exit */
+
+static void
+remove_conf_file (void)
+{
+  g_autofree char *dir = NULL;
+
+  if (conf_file == NULL)
+    return;
+  dir = g_path_get_dirname (conf_file);
+  g_unlink (conf_file);
+  g_rmdir (dir);
+  g_clear_pointer (&conf_file, g_free);
+}
+
+/* sofia-sip ignores its TLS version tag; only OpenSSL's configuration can
+ * forbid TLS 1.2. Must run before OpenSSL initialises. */
+static char *
+write_openssl_conf (GError **error)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_runtime_dir (),
+                                           "keycall-controller-XXXXXX", NULL);
+  g_autofree char *path = NULL;
+
+  if (g_getenv ("OPENSSL_CONF") != NULL)
+    return NULL;
+  if (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700) < 0 || g_mkdtemp (dir) == NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_IO, "Cannot create a folder in %s: %s",
+                 g_get_user_runtime_dir (), g_strerror (errno));
+    return NULL;
+  }
+  path = g_build_filename (dir, "openssl.cnf", NULL);
+  if (!g_file_set_contents (path, openssl_conf, -1, error))
+    return NULL;
+  g_setenv ("OPENSSL_CONF", path, TRUE);
+  return g_steal_pointer (&path);
+}
+
+/* sofia's own log lines, redacted and routed into GLib's log. */
+static void
+on_sofia_log (void *stream, char const *format, va_list ap)
+{
+  g_autofree char *line = g_strdup_vprintf (format, ap);
+  g_autofree char *safe = kc_sdp_redact (g_strchomp (line));
+
+  if (*safe != '\0')
+    g_debug ("sofia: %s", safe);
+}
+
+/* GLib's default writer sends debug and info lines to stdout, which
+ * belongs to the one "listening" line tests wait for: all goes to stderr. */
+static GLogWriterOutput
+write_log (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  const char *domain = NULL;
+  g_autofree char *line = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+      domain = fields[i].value;
+  if (g_log_writer_default_would_drop (log_level, domain))
+    return G_LOG_WRITER_HANDLED;
+  line = g_log_writer_format_fields (log_level, fields, n_fields, FALSE);
+  fprintf (stderr, "%s\n", line);
+  fflush (stderr);
+  return G_LOG_WRITER_HANDLED;
+}
+
+typedef struct {
+  GMainLoop    *loop;
+  KcController *controller;
+  gboolean      stopping;
+} Shutdown;
+
+static gboolean
+on_grace_over (gpointer data)
+{
+  g_main_loop_quit (((Shutdown *) data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* First signal: fail the calls and give their CANCELs and BYEs a moment to
+ * leave; a second signal quits at once. */
+static gboolean
+on_quit_signal (gpointer data)
+{
+  Shutdown *shutdown = data;
+
+  if (shutdown->stopping) {
+    g_main_loop_quit (shutdown->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  shutdown->stopping = TRUE;
+  g_message ("Shutting down");
+  if (kc_controller_count_calls (shutdown->controller) == 0) {
+    g_main_loop_quit (shutdown->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  kc_controller_stop (shutdown->controller);
+  g_timeout_add (SHUTDOWN_GRACE_MS, on_grace_over, shutdown);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+fail (int status, const char *what)
+{
+  g_printerr ("keycall-controller: %s\n", what);
+  return status;
+}
+
+int
+main (int argc, char **argv)
+{
+  gboolean headless = FALSE, verbose = FALSE;
+  g_autofree char *config_path = NULL, *listen = NULL, *events = NULL, *event_socket = NULL;
+  g_autofree char *key_mode = NULL, *delivery = NULL;
+  double ack_timeout = -1, ring_timeout = -1, keepalive = -1;
+  int sip_timeout = -1;
+  const GOptionEntry entries[] = {
+    { "headless", 0, 0, G_OPTION_ARG_NONE, &headless, "Run without a window (required for now)", NULL },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "controller.ini to use", "FILE" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Address to listen on", "HOST:PORT" },
+    { "events", 0, 0, G_OPTION_ARG_FILENAME, &events, "Append events (JSON lines) to FILE", "FILE" },
+    { "event-socket", 0, 0, G_OPTION_ARG_FILENAME, &event_socket, "Serve events on a UNIX socket", "PATH" },
+    { "key-mode", 0, 0, G_OPTION_ARG_STRING, &key_mode, "random or derived", "MODE" },
+    { "delivery", 0, 0, G_OPTION_ARG_STRING, &delivery, "signaling or separate", "MODE" },
+    { "ack-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &ack_timeout, "Seconds to wait for a key acknowledgment", "SECONDS" },
+    { "ring-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &ring_timeout, "Seconds to wait for an answer", "SECONDS" },
+    { "keepalive", 0, 0, G_OPTION_ARG_DOUBLE, &keepalive, "Seconds between OPTIONS to peers", "SECONDS" },
+    { "sip-timeout", 0, 0, G_OPTION_ARG_INT, &sip_timeout, "SIP transaction timeout (T1x64), for tests", "MS" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages, sofia-sip's included", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcControllerConfig) config = NULL;
+  g_autoptr(KcEventBus) bus = NULL;
+  g_autoptr(KcEventServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  KcControllerOverrides overrides = KC_CONTROLLER_OVERRIDES_INIT;
+  KcController *controller;
+  Shutdown shutdown = { NULL, NULL, FALSE };
+  su_root_t *root;
+  GSource *source;
+
+  setlocale (LC_ALL, "");
+  g_log_set_writer_func (write_log, NULL, NULL);
+  if (!refuse_core_dumps (&error))
+    return fail (1, error->message);
+  /* Never let sofia dump raw messages (and so keys) to a file. */
+  g_unsetenv ("TPORT_DUMP");
+  g_unsetenv ("TPORT_CAPT");
+  if ((conf_file = write_openssl_conf (&error)) == NULL && error != NULL)
+    return fail (1, error->message);
+  atexit (remove_conf_file);
+
+  context = g_option_context_new ("--headless --config FILE — the Keycall gateway controller");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (EXIT_USAGE, error->message);
+  if (argc > 1) {
+    g_autofree char *what = g_strdup_printf ("unexpected argument '%s'", argv[1]);
+    return fail (EXIT_USAGE, what);
+  }
+  if (!headless)
+    return fail (EXIT_USAGE, "the controller window is not built yet; run with --headless");
+  if (config_path == NULL)
+    return fail (EXIT_USAGE, "missing --config NET/controllers/NAME/controller.ini");
+
+  overrides.listen = listen;
+  overrides.events = events;
+  overrides.event_socket = event_socket;
+  overrides.key_mode = key_mode;
+  overrides.delivery = delivery;
+  overrides.ack_timeout = ack_timeout;
+  overrides.ring_timeout = ring_timeout;
+  overrides.keepalive = keepalive;
+  overrides.sip_t1x64 = sip_timeout;
+  overrides.verbose = verbose;
+  if ((config = kc_controller_config_load (config_path, &overrides, &error)) == NULL)
+    return fail (EXIT_USAGE, error->message);
+
+  /* sofia's chatter: level 3 with --verbose, none without; its own
+   * SU_DEBUG, TPORT_DEBUG and NTA_DEBUG variables still win. */
+  {
+    struct { su_log_t *log; const char *variable; } logs[] = {
+      { NULL, "SU_DEBUG" }, { tport_log, "TPORT_DEBUG" }, { nta_log, "NTA_DEBUG" },
+    };
+
+    if (config->verbose)
+      g_log_set_debug_enabled (TRUE);
+    for (gsize i = 0; i < G_N_ELEMENTS (logs); i++) {
+      if (g_getenv (logs[i].variable) == NULL)
+        su_log_set_level (logs[i].log, config->verbose ? 3 : 0);
+      su_log_redirect (logs[i].log, on_sofia_log, NULL);
+    }
+  }
+
+  kc_secure_heap_init ();
+  bus = kc_event_bus_new (config->name, KC_EVENT_BUS_DEFAULT);
+  if (config->events != NULL && !kc_event_bus_add_log_file (bus, config->events, &error))
+    return fail (1, error->message);
+  if (config->event_socket != NULL) {
+    if ((server = kc_event_server_new (config->event_socket, &error)) == NULL)
+      return fail (1, error->message);
+    kc_event_server_attach (server, bus);
+  }
+
+  su_init ();
+  loop = g_main_loop_new (NULL, FALSE);
+  root = su_glib_root_create (NULL);
+  source = su_glib_root_gsource (root);
+  g_source_attach (source, NULL);
+
+  controller = kc_controller_new (config, bus, root, &error);
+  if (controller == NULL) {
+    g_source_destroy (source);
+    su_root_destroy (root);
+    su_deinit ();
+    return fail (1, error->message);
+  }
+  g_print ("listening %s\n", kc_controller_get_listen_uri (controller));
+  fflush (stdout);
+  g_message ("Controller %s of %s serving %s (keys %s, delivery %s)", config->name,
+             config->network ? config->network : config->domain,
+             kc_controller_get_listen_uri (controller), kc_key_mode_to_string (config->key_mode),
+             kc_delivery_to_string (config->delivery));
+
+  shutdown.loop = loop;
+  shutdown.controller = controller;
+  g_unix_signal_add (SIGTERM, on_quit_signal, &shutdown);
+  g_unix_signal_add (SIGINT, on_quit_signal, &shutdown);
+  g_main_loop_run (loop);
+
+  kc_controller_free (controller);
+  if (server != NULL)
+    kc_event_server_close (server);
+  g_source_destroy (source);
+  su_root_destroy (root);
+  su_deinit ();
+  return 0;
+}

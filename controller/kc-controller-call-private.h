@@ -1,0 +1,177 @@
+/* kc-controller-call-private.h: the call record shared by the setup
+ * (kc-controller-call-setup.c) and the state machine (kc-controller-call.c).
+ */
+#pragma once
+
+#include "kc-controller-call.h"
+#include "kc-keying.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  CALL_KEYING,        /* 408: the key is being stored */
+  CALL_CALLING,       /* INVITE sent downstream (318/320) */
+  CALL_EARLY,         /* callee acknowledged; 326 sent, waiting for 328 */
+  CALL_RINGING,       /* both ends acknowledged */
+  CALL_ANSWERED,
+  CALL_ENDED,
+} KcCallState;
+
+typedef struct {
+  int              refs;            /* the controller's list; store callbacks */
+  KcController    *ctrl;
+  KcCallState      state;
+  char            *id;              /* A's Call-ID: keys, acks and the store use it */
+  char            *caller;
+  char            *callee;
+  gboolean         source;          /* upstream is the caller's CTA: this controller made K */
+  gboolean         destination;     /* downstream is the callee's CTA */
+  KcKeying        *keying;
+  gboolean         callee_acked;
+  gboolean         caller_acked;
+  gint64           started_at;
+  gint64           answered_at;
+
+  /* Upstream: the caller's CTA, or the source controller. */
+  KcPeerIdentity   up;
+  char            *up_lane;
+  nta_leg_t       *up_leg;
+  nta_incoming_t  *up_irq;
+  nta_reliable_t  *up_rel;
+  int              up_status;       /* final status sent upstream; 0 before */
+  gboolean         up_bye_sent;
+  char            *offer;           /* the SDP offer as received */
+  char            *up_contact;      /* the caller's Contact URI (separate mode: 326) */
+  gboolean         ringing_sent;    /* separate mode: 180 relayed upstream */
+
+  /* Downstream: the callee's CTA, or the destination controller. */
+  KcRole           down_role;
+  char            *down_identity;
+  char            *down_lane;
+  char            *down_uri;        /* Request-URI */
+  char            *down_route;      /* the peer's address, or NULL */
+  nta_leg_t       *down_leg;
+  nta_outgoing_t  *down_orq;
+  int              down_status;     /* final status received; 0 before */
+  gboolean         down_tagged;
+  gboolean         down_cancelled;
+  gboolean         down_bye_sent;
+  gboolean         down_pending;    /* ended, waiting for the INVITE's final response */
+  char            *early_answer;    /* SDP of the callee's 180 (with its ACK) */
+  char            *early_ack_value; /* or its Keycall-Key-Mgmt header */
+  char            *answer;          /* the 2xx SDP, held until 328 */
+  gboolean         answer_held;
+
+  guint            ack_timer;
+  guint            ring_timer;
+  guint            cleanup_id;
+} KcCall;
+
+/* A controller that hands a call to a peer waits a little longer than the
+ * peer, so the peer, which sees the callee, reports first. */
+#define PEER_SLACK_S  2.0
+
+/* FIG. 3 numbers depend on where this controller sits on the path. */
+static inline int kc_call_fig_down_invite (KcCall *call) { return call->destination ? 320 : 318; }
+static inline int kc_call_fig_down_ack (KcCall *call) { return call->destination ? 322 : 324; }
+static inline int kc_call_fig_up_early (KcCall *call) { return call->source ? 326 : 324; }
+
+/* A new call from @from (its upstream), in the controller's list. */
+KcCall  *kc_call_new                  (KcController *ctrl,
+                                       const char  *id,
+                                       const char  *caller,
+                                       const char  *callee,
+                                       const KcPeerIdentity *from);
+/* Picks the downstream side (peer or registered subscriber); FALSE, with
+ * the call failed, when there is none. */
+gboolean kc_call_route                (KcCall      *call);
+KcCall  *kc_call_ref                  (KcCall      *call);
+void     kc_call_unref                (KcCall      *call);
+/* Drops the sofia objects and the controller's reference (@force: even a
+ * downstream INVITE still waiting for its final response). */
+void     kc_call_release              (KcCall      *call,
+                                       gboolean     force);
+/* Creates the server leg of the upstream dialog for @irq. */
+gboolean kc_call_bind_upstream        (KcCall      *call,
+                                       nta_incoming_t *irq,
+                                       sip_t const *sip);
+
+KcEvent *kc_call_event                (KcCall      *call,
+                                       KcEventKind  kind,
+                                       int          fig3,
+                                       const char  *peer);
+void     kc_call_emit_key             (KcCall      *call,
+                                       KcEventKind  kind,
+                                       int          fig3,
+                                       const char  *peer,
+                                       const char  *format,
+                                       ...) G_GNUC_PRINTF (5, 6);
+void     kc_call_up_reply             (KcCall      *call,
+                                       int          fig3,
+                                       int          status,
+                                       const char  *phrase,
+                                       tag_type_t   tag,
+                                       tag_value_t  value,
+                                       ...);
+
+/* sip-tx / sip-rx events for messages of this call. */
+void     kc_call_emit_request         (KcCall      *call,
+                                       int          fig3,
+                                       const char  *peer,
+                                       nta_outgoing_t *orq);
+void     kc_call_emit_response        (KcCall      *call,
+                                       int          fig3,
+                                       const char  *peer,
+                                       nta_incoming_t *irq);
+void     kc_call_emit_received        (KcCall      *call,
+                                       int          fig3,
+                                       const char  *peer,
+                                       msg_t       *msg);
+/* @reason: a Reason header value (RFC 3326) or NULL. */
+void     kc_call_send_bye             (KcCall      *call,
+                                       gboolean     upstream,
+                                       const char  *reason);
+void     kc_call_send_ack             (KcCall      *call,
+                                       sip_t const *response);
+/* Cancels or hangs up downstream; @status > 0 says why in a Reason. */
+void     kc_call_stop_downstream      (KcCall      *call,
+                                       int          status,
+                                       const char  *phrase);
+/* Answers upstream with @status if it still waits, else hangs up. */
+void     kc_call_stop_upstream        (KcCall      *call,
+                                       int          status,
+                                       const char  *phrase);
+/* "text (reported by LANE)" from a Reason header, or NULL. */
+char    *kc_call_reason_of            (KcCall      *call,
+                                       sip_t const *sip,
+                                       const char  *lane);
+
+void     kc_call_send_invite          (KcCall      *call);
+/* Delivery mode "separate" (kc-controller-call-separate.c): sends the
+ * first key arrow (318 or 320 as a MESSAGE) once the key is stored. */
+void     kc_call_separate_start       (KcCall      *call);
+/* The call whose Keycall-Call is @id and that has not ended, or NULL. */
+KcCall  *kc_call_find                 (KcController *ctrl,
+                                       const char  *id);
+void     kc_call_start_ack_timer      (KcCall      *call,
+                                       gboolean     via_peer);
+void     kc_call_start_ring_timer     (KcCall      *call);
+void     kc_call_caller_acknowledged  (KcCall      *call);
+void     kc_call_key_ack_failed       (KcCall      *call,
+                                       int          fig3,
+                                       const char  *peer,
+                                       const char  *reason);
+/* Hangs up or cancels both sides as needed, answers upstream with @status
+ * if it is still waiting, then ends the call. */
+void     kc_call_fail                 (KcCall      *call,
+                                       int          status,
+                                       const char  *phrase,
+                                       const char  *outcome,
+                                       const char  *reason);
+/* Writes the CDR, wipes the key, schedules the release. */
+void     kc_call_end                  (KcCall      *call,
+                                       int          status,
+                                       const char  *outcome,
+                                       const char  *reason);
+
+G_END_DECLS

@@ -1,0 +1,389 @@
+/* kc-controller-call.c: a call's life: events, ending (CDR, wiping the
+ * key), hanging up either side, and the acknowledgment and ring timers.
+ * The FIG. 3 flow itself is in kc-controller-call-flow.c. */
+#define G_LOG_DOMAIN "keycall-controller"
+
+#include "config.h"
+
+#include "kc-controller-call-private.h"
+
+#include "kc-error.h"
+#include "kc-sdp-key.h"
+
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <string.h>
+
+
+/* Life cycle ----------------------------------------------------------------- */
+
+KcCall *
+kc_call_ref (KcCall *call)
+{
+  call->refs++;
+  return call;
+}
+
+void
+kc_call_unref (KcCall *call)
+{
+  if (--call->refs > 0)
+    return;
+  g_assert (call->up_leg == NULL && call->down_leg == NULL && call->down_orq == NULL);
+  kc_keying_free (call->keying);
+  kc_peer_identity_clear (&call->up);
+  g_free (call->id);
+  g_free (call->caller);
+  g_free (call->callee);
+  g_free (call->up_lane);
+  kc_sip_text_free (call->offer);
+  g_free (call->up_contact);
+  g_free (call->down_identity);
+  g_free (call->down_lane);
+  g_free (call->down_uri);
+  g_free (call->down_route);
+  kc_sip_text_free (call->early_answer);
+  g_free (call->early_ack_value);
+  kc_sip_text_free (call->answer);
+  g_free (call);
+}
+
+/* A downstream INVITE still waiting for its final response is kept (unless
+ * @force) so a late 2xx can still get its ACK and BYE; on_down_response
+ * then finishes the job. */
+void
+kc_call_release (KcCall *call, gboolean force)
+{
+  g_clear_handle_id (&call->cleanup_id, g_source_remove);
+  g_clear_pointer (&call->up_rel, nta_reliable_destroy);
+  g_clear_pointer (&call->up_irq, nta_incoming_destroy);
+  g_clear_pointer (&call->up_leg, nta_leg_destroy);
+  if (call->down_orq != NULL && call->down_status == 0 && !force) {
+    call->down_pending = TRUE;
+    return;
+  }
+  call->down_pending = FALSE;
+  g_clear_pointer (&call->down_orq, nta_outgoing_destroy);
+  g_clear_pointer (&call->down_leg, nta_leg_destroy);
+  kc_controller_remove_call (call->ctrl, call);
+  kc_call_unref (call);
+}
+
+static gboolean
+on_cleanup (gpointer data)
+{
+  KcCall *call = data;
+
+  call->cleanup_id = 0;
+  kc_call_release (call, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static const char *
+outcome_for (int status)
+{
+  if (status >= 200 && status < 300)
+    return "answered";
+  switch (status) {
+  case 486: case 600: return "busy";
+  case 603: return "declined";
+  case 487: return "cancelled";
+  case 408: return "no-answer";
+  case 480: return "unavailable";
+  default: return "failed";
+  }
+}
+
+static void
+on_cdr_stored (KcStore *store, const GError *error, gpointer data)
+{
+  g_autofree char *call_id = data;
+
+  if (error != NULL)
+    g_warning ("Could not store the CDR of call %s: %s", call_id, error->message);
+}
+
+void
+kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
+{
+  KcController *ctrl = call->ctrl;
+  KcCdr cdr = { 0 };
+  KcEvent *event;
+
+  if (call->state == CALL_ENDED)
+    return;
+  call->state = CALL_ENDED;
+  g_clear_handle_id (&call->ack_timer, g_source_remove);
+  g_clear_handle_id (&call->ring_timer, g_source_remove);
+
+  cdr.call_id = call->id;
+  cdr.caller = call->caller;
+  cdr.callee = call->callee;
+  cdr.key_id = call->keying ? call->keying->id_hex : NULL;
+  cdr.started_at = call->started_at;
+  cdr.answered_at = call->answered_at;
+  cdr.ended_at = g_get_real_time ();
+  cdr.sip_status = status;
+  cdr.outcome = (char *) (outcome ? outcome : outcome_for (status));
+  cdr.reason = (char *) reason;
+  kc_store_put_cdr_async (kc_controller_get_store (ctrl), &cdr, on_cdr_stored, g_strdup (call->id));
+
+  event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 0, NULL);
+  kc_event_set_attr (event, "state", "ended");
+  kc_event_set_attr_int (event, "status", status);
+  kc_event_set_summary_printf (event, "call %s → %s ended: %d %s", call->caller, call->callee,
+                               status, reason ? reason : "");
+  kc_controller_emit (ctrl, event);
+  event = kc_call_event (call, KC_EVENT_KIND_CDR, 0, NULL);
+  kc_event_set_attr (event, "outcome", cdr.outcome);
+  kc_event_set_attr_int (event, "status", status);
+  if (call->answered_at)
+    kc_event_set_attr_int (event, "duration_ms", (cdr.ended_at - call->answered_at) / 1000);
+  kc_event_set_attr (event, "reason", reason);
+  if (call->keying)
+    kc_event_set_key_id (event, call->keying->id_hex);
+  kc_event_set_summary_printf (event, "CDR %s → %s: %s", call->caller, call->callee, cdr.outcome);
+  kc_controller_emit (ctrl, event);
+  g_message ("Call %s → %s (%s) ended: %d %s", call->caller, call->callee, call->id, status,
+             reason ? reason : cdr.outcome);
+
+  /* The key is no use any more: wipe it now. */
+  g_clear_pointer (&call->keying, kc_keying_free);
+  call->cleanup_id = g_idle_add (on_cleanup, call);
+}
+
+/* Events and replies ------------------------------------------------------------ */
+
+KcEvent *
+kc_call_event (KcCall *call, KcEventKind kind, int fig3, const char *peer)
+{
+  KcEvent *event = kc_controller_event (call->ctrl, kind, fig3, call->id, peer);
+
+  if (call->keying != NULL)
+    kc_event_set_key (event, &call->keying->id, call->keying->key);
+  return event;
+}
+
+void
+kc_call_emit_key (KcCall *call, KcEventKind kind, int fig3, const char *peer,
+                  const char *format, ...)
+{
+  KcEvent *event = kc_call_event (call, kind, fig3, peer);
+  g_autofree char *summary = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  summary = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  kc_event_set_summary (event, summary);
+  kc_controller_emit (call->ctrl, event);
+}
+
+void
+kc_call_emit_request (KcCall *call, int fig3, const char *peer, nta_outgoing_t *orq)
+{
+  msg_t *msg = orq && orq != NONE ? nta_outgoing_getrequest (orq) : NULL;
+
+  if (msg != NULL) {
+    kc_controller_emit_msg (call->ctrl, TRUE, fig3, call->id, peer, msg);
+    msg_destroy (msg);
+  }
+}
+
+void
+kc_call_emit_response (KcCall *call, int fig3, const char *peer, nta_incoming_t *irq)
+{
+  msg_t *msg = nta_incoming_getresponse (irq);
+
+  if (msg != NULL) {
+    kc_controller_emit_msg (call->ctrl, TRUE, fig3, call->id, peer, msg);
+    msg_destroy (msg);
+  }
+}
+
+void
+kc_call_emit_received (KcCall *call, int fig3, const char *peer, msg_t *msg)
+{
+  if (msg != NULL)
+    kc_controller_emit_msg (call->ctrl, FALSE, fig3, call->id, peer, msg);
+}
+
+void
+kc_call_up_reply (KcCall *call, int fig3, int status, const char *phrase,
+                  tag_type_t tag, tag_value_t value, ...)
+{
+  ta_list ta;
+
+  if (call->up_irq == NULL || call->up_status != 0)
+    return;
+  ta_start (ta, tag, value);
+  nta_incoming_treply (call->up_irq, status, phrase,
+                       SIPTAG_CONTACT_STR (kc_controller_get_contact (call->ctrl)), ta_tags (ta));
+  (void) ta_end (ta);
+  if (status >= 200)
+    call->up_status = status;
+  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq);
+}
+
+/* RFC 3326: a controller that ends a call tells the next hop why, so its
+ * CDR says more than "hung up". */
+static char *
+reason_header (int status, const char *phrase)
+{
+  g_autofree char *text = NULL;
+
+  if (status <= 0)
+    return NULL;
+  text = g_strdelimit (g_strdup (phrase ? phrase : ""), "\"\\\r\n", '\'');
+  return g_strdup_printf ("SIP;cause=%d;text=\"%s\"", status, text);
+}
+
+/* Why the other side ended it, from its Reason header (or NULL). */
+char *
+kc_call_reason_of (KcCall *call, sip_t const *sip, const char *lane)
+{
+  g_autofree char *text = NULL;
+
+  if (sip == NULL || sip->sip_reason == NULL || sip->sip_reason->re_text == NULL)
+    return NULL;
+  text = g_strdup (sip->sip_reason->re_text);
+  if (text[0] == '"' && strlen (text) >= 2 && text[strlen (text) - 1] == '"') {
+    memmove (text, text + 1, strlen (text));
+    text[strlen (text) - 1] = '\0';
+  }
+  return g_strdup_printf ("%s (reported by %s)", text, lane);
+}
+
+void
+kc_call_send_bye (KcCall *call, gboolean upstream, const char *reason)
+{
+  nta_leg_t *leg = upstream ? call->up_leg : call->down_leg;
+  nta_outgoing_t *bye;
+
+  if (leg == NULL)
+    return;
+  bye = nta_outgoing_tcreate (leg, NULL, NULL, NULL, SIP_METHOD_BYE, NULL,
+                              TAG_IF (reason, SIPTAG_REASON_STR (reason)), TAG_END ());
+  kc_call_emit_request (call, 0, upstream ? call->up_lane : call->down_lane, bye);
+  if (bye != NULL && bye != NONE)
+    nta_outgoing_destroy (bye);
+  if (upstream)
+    call->up_bye_sent = TRUE;
+  else
+    call->down_bye_sent = TRUE;
+}
+
+void
+kc_call_send_ack (KcCall *call, sip_t const *response)
+{
+  nta_outgoing_t *ack = nta_outgoing_tcreate (call->down_leg, NULL, NULL, NULL, SIP_METHOD_ACK,
+                                              NULL, SIPTAG_CSEQ (response->sip_cseq), TAG_END ());
+
+  kc_call_emit_request (call, 330, call->down_lane, ack);
+  if (ack != NULL && ack != NONE)
+    nta_outgoing_destroy (ack);
+}
+
+/* @status > 0: the call failed with it, say so in a Reason header. */
+void
+kc_call_stop_downstream (KcCall *call, int status, const char *phrase)
+{
+  g_autofree char *reason = reason_header (status, phrase);
+
+  if (call->down_orq != NULL && call->down_status == 0 && !call->down_cancelled) {
+    KcEvent *event = kc_call_event (call, KC_EVENT_KIND_SIP_TX, 0, call->down_lane);
+
+    call->down_cancelled = TRUE;
+    nta_outgoing_tcancel (call->down_orq, NULL, NULL,
+                          TAG_IF (reason, SIPTAG_REASON_STR (reason)), TAG_END ());
+    kc_event_set_attr (event, "method", "CANCEL");
+    kc_event_set_summary_printf (event, "→ CANCEL %s", call->down_lane);
+    kc_controller_emit (call->ctrl, event);
+  }
+  else if (call->down_status >= 200 && call->down_status < 300 && !call->down_bye_sent)
+    kc_call_send_bye (call, FALSE, reason);
+}
+
+void
+kc_call_stop_upstream (KcCall *call, int status, const char *phrase)
+{
+  if (call->up_status == 0)
+    kc_call_up_reply (call, 0, status, phrase, TAG_END ());
+  else if (call->up_status < 300 && !call->up_bye_sent) {
+    g_autofree char *reason = status >= 300 ? reason_header (status, phrase) : NULL;
+
+    kc_call_send_bye (call, TRUE, reason);
+  }
+}
+
+void
+kc_call_fail (KcCall *call, int status, const char *phrase, const char *outcome,
+              const char *reason)
+{
+  if (call->state == CALL_ENDED)
+    return;
+  kc_call_stop_downstream (call, status, phrase);
+  kc_call_stop_upstream (call, status, phrase);
+  kc_call_end (call, status, outcome ? outcome : "failed", reason ? reason : phrase);
+}
+
+void
+kc_call_key_ack_failed (KcCall *call, int fig3, const char *peer, const char *reason)
+{
+  kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK_FAILED, fig3, peer, "%d key acknowledgment "
+                    "failed: %s", fig3, reason);
+  kc_call_fail (call, 488, "Key acknowledgment failed", "failed", reason);
+}
+
+/* Timers ------------------------------------------------------------------------ */
+
+static gboolean
+on_ack_timeout (gpointer data)
+{
+  KcCall *call = data;
+  const char *reason = !call->callee_acked
+                       ? "The callee never acknowledged the key (322)"
+                       : "The caller never acknowledged the key (328)";
+
+  call->ack_timer = 0;
+  kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK_FAILED,
+                    call->callee_acked ? 328 : kc_call_fig_down_ack (call),
+                    call->callee_acked ? call->up_lane : call->down_lane, "%s", reason);
+  kc_call_fail (call, 504, "Key acknowledgment timed out", "failed", reason);
+  return G_SOURCE_REMOVE;
+}
+
+void
+kc_call_start_ack_timer (KcCall *call, gboolean via_peer)
+{
+  double seconds = kc_controller_get_config (call->ctrl)->ack_timeout;
+
+  g_clear_handle_id (&call->ack_timer, g_source_remove);
+  call->ack_timer = g_timeout_add ((guint) ((seconds + (via_peer ? PEER_SLACK_S : 0)) * 1000),
+                                   on_ack_timeout, call);
+}
+
+static gboolean
+on_ring_timeout (gpointer data)
+{
+  KcCall *call = data;
+  g_autofree char *reason = g_strdup_printf ("No answer within %g s",
+                                             kc_controller_get_config (call->ctrl)->ring_timeout);
+
+  call->ring_timer = 0;
+  kc_call_fail (call, 480, "No answer", "no-answer", reason);
+  return G_SOURCE_REMOVE;
+}
+
+void
+kc_call_start_ring_timer (KcCall *call)
+{
+  double seconds = kc_controller_get_config (call->ctrl)->ring_timeout;
+
+  g_clear_handle_id (&call->ring_timer, g_source_remove);
+  call->ring_timer = g_timeout_add ((guint) ((seconds + (call->destination ? 0 : PEER_SLACK_S))
+                                             * 1000), on_ring_timeout, call);
+}

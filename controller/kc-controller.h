@@ -1,0 +1,92 @@
+/* kc-controller.h: the gateway controller's message processor (FIG. 2, 202).
+ *
+ * One sofia-sip NTA agent listening on TLS: it learns who sent each request
+ * from the verified certificate, enforces roles, keeps registrations in
+ * memory, watches its peer controllers with OPTIONS (FIG. 3, 310) and hands
+ * INVITEs to the call state machine (kc-controller-call.h).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/su_wait.h>
+
+#include "kc-controller-config.h"
+#include "kc-event-bus.h"
+#include "kc-store.h"
+#include "kc-vault.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KcController KcController;
+
+/* Opens the store, vault, CRL and LEA key of @config (borrowed; it must
+ * outlive the controller) and listens. KC_ERROR_IO when the port cannot be
+ * opened, the store's own errors otherwise. */
+KcController       *kc_controller_new             (KcControllerConfig *config,
+                                                   KcEventBus         *bus,
+                                                   su_root_t          *root,
+                                                   GError            **error);
+/* Fails every call in progress (each gets its CDR) and stops peering; the
+ * main loop should run a moment longer so the CANCELs and BYEs go out. */
+void                kc_controller_stop            (KcController       *self);
+/* Stops (if not yet), stops listening, drains the store. */
+void                kc_controller_free            (KcController       *self);
+/* Calls in progress. */
+guint               kc_controller_count_calls     (KcController       *self);
+/* "sips:HOST:PORT", where the TLS port listens. */
+const char         *kc_controller_get_listen_uri  (KcController       *self);
+
+/* For the call state machine. */
+nta_agent_t        *kc_controller_get_agent       (KcController       *self);
+su_root_t          *kc_controller_get_root        (KcController       *self);
+KcControllerConfig *kc_controller_get_config      (KcController       *self);
+KcStore            *kc_controller_get_store       (KcController       *self);
+KcVault            *kc_controller_get_vault       (KcController       *self);
+const guint8       *kc_controller_get_lea_key     (KcController       *self);
+/* "<sips:HOST:PORT;transport=tls>", for Contact headers. */
+const char         *kc_controller_get_contact     (KcController       *self);
+/* The registered Contact URI of @number, or NULL. */
+const char         *kc_controller_lookup_binding  (KcController       *self,
+                                                   const char         *number);
+/* TRUE once OPTIONS to @peer went unanswered (until it answers again). */
+gboolean            kc_controller_peer_is_down    (KcController       *self,
+                                                   const char         *peer);
+/* 0 when the subscriber @number exists, is active and (when @serial is
+ * given) holds that certificate; else the SIP status to refuse with and,
+ * in @phrase, why. */
+int                 kc_controller_check_subscriber (KcController     *self,
+                                                   const char         *number,
+                                                   const char         *serial,
+                                                   char              **phrase);
+/* Checks a verified peer against the CRL; KC_ERROR_PERMISSION if revoked. */
+gboolean            kc_controller_check_crl       (KcController       *self,
+                                                   const char         *serial,
+                                                   GError            **error);
+
+/* Events: a new event on this controller's lane; emit takes it over. */
+KcEvent            *kc_controller_event           (KcController       *self,
+                                                   KcEventKind         kind,
+                                                   int                 fig3,
+                                                   const char         *call_id,
+                                                   const char         *peer);
+void                kc_controller_emit            (KcController       *self,
+                                                   KcEvent            *event);
+/* A sip-rx or sip-tx event carrying @msg in full (redacted by the event). */
+void                kc_controller_emit_msg        (KcController       *self,
+                                                   gboolean            sent,
+                                                   int                 fig3,
+                                                   const char         *call_id,
+                                                   const char         *peer,
+                                                   msg_t              *msg);
+
+/* Calls in progress, so that shutdown can end them. */
+void                kc_controller_add_call        (KcController       *self,
+                                                   gpointer            call);
+void                kc_controller_remove_call     (KcController       *self,
+                                                   gpointer            call);
+/* g_list_free() it; the calls are borrowed. */
+GList              *kc_controller_list_calls      (KcController       *self);
+
+G_END_DECLS
