@@ -1,2 +1,482 @@
-/* keycall.c: being written. */
-int main (void) { return 1; }
+/* keycall.c: the Keycall softphone. The window arrives with a later issue;
+ * until then `keycall --headless` registers with the profile's controller,
+ * places or answers one call and prints one line per state change on
+ * stdout (the integration tests read them; docs/configuration.md).
+ */
+#define G_LOG_DOMAIN "keycall"
+
+#include "config.h"
+
+#include "kc-cta.h"
+#include "kc-cta-keying.h"
+#include "kc-error.h"
+#include "kc-secret.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+enum {
+  EXIT_OK      = 0,
+  EXIT_FAILED  = 1,   /* the call or the registration did not happen */
+  EXIT_USAGE   = 2,   /* bad options, unreadable profile */
+};
+
+#define DEFAULT_TIMEOUT      30
+#define DEFAULT_DURATION     1
+#define UNREGISTER_GRACE_S   3
+
+typedef struct {
+  /* options */
+  gboolean      headless;
+  char         *profile_path;
+  char         *call_number;
+  gboolean      answer;
+  int           duration;        /* -1: not given */
+  char         *listen;
+  char         *events;
+  int           answer_after;
+  int           reject;
+  int           timeout;
+  gboolean      verbose;
+
+  GMainLoop    *loop;
+  KcCtaAccount *account;
+  KcCtaCall    *call;
+  gboolean      was_registered;
+  gboolean      finishing;
+  int           exit_code;
+  guint         timeout_id;
+  guint         answer_id;
+  guint         duration_id;
+  guint         grace_id;
+} App;
+
+static void finish (App *app, int exit_code);
+
+static void
+fail (App        *app,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static void
+fail (App        *app,
+      const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("keycall: %s\n", message);
+  finish (app, EXIT_FAILED);
+}
+
+/* Ending the run: hang up what is left, unregister, then quit. */
+
+static gboolean
+on_grace (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->grace_id = 0;
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+finish (App *app,
+        int  exit_code)
+{
+  if (app->finishing)
+    return;
+  app->finishing = TRUE;
+  app->exit_code = exit_code;
+  g_clear_handle_id (&app->answer_id, g_source_remove);
+  g_clear_handle_id (&app->duration_id, g_source_remove);
+  if (app->call != NULL)
+    kc_cta_call_hangup (app->call);
+  kc_cta_account_unregister (app->account);
+  if (app->grace_id == 0)
+    app->grace_id = g_timeout_add_seconds (UNREGISTER_GRACE_S, on_grace, app);
+}
+
+/* The call */
+
+static gboolean
+on_hangup_due (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->duration_id = 0;
+  kc_cta_call_hangup (app->call);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_answer_due (gpointer user_data)
+{
+  App *app = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  app->answer_id = 0;
+  if (app->reject > 0)
+    ok = kc_cta_call_reject (app->call, (guint) app->reject, &error);
+  else
+    ok = kc_cta_call_answer (app->call, &error);
+  if (!ok)
+    fail (app, "%s", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_call_state (KcCtaCall      *call,
+               KcCtaCallState  old,
+               KcCtaCallState  state,
+               App            *app)
+{
+  g_autofree char *line = NULL;
+  gboolean incoming = kc_cta_call_get_direction (call) == KC_CTA_CALL_INCOMING;
+
+  switch (state) {
+  case KC_CTA_CALL_STATE_KEY_RECEIVED:
+    line = kc_cta_key_describe (kc_cta_call_get_key_derived (call), kc_cta_call_get_key_id (call),
+                                kc_cta_call_get_key_fingerprint (call));
+    g_print ("%s\n", line);
+    break;
+  case KC_CTA_CALL_STATE_KEY_ACKNOWLEDGED:
+    g_print ("key acknowledged\n");
+    break;
+  case KC_CTA_CALL_STATE_RINGING:
+    g_print ("ringing\n");
+    if (incoming && app->answer_id == 0)
+      app->answer_id = g_timeout_add_seconds ((guint) app->answer_after, on_answer_due, app);
+    break;
+  case KC_CTA_CALL_STATE_ANSWERED:
+    g_print ("answered\n");
+    if (app->duration >= 0)
+      app->duration_id = g_timeout_add_seconds ((guint) app->duration, on_hangup_due, app);
+    break;
+  case KC_CTA_CALL_STATE_ENDED:
+  case KC_CTA_CALL_STATE_FAILED:
+    line = kc_cta_call_describe_end (call);
+    g_print ("%s\n", line);
+    if (state == KC_CTA_CALL_STATE_ENDED && kc_cta_call_get_status (call) == 200)
+      finish (app, EXIT_OK);
+    else if (incoming && app->reject > 0 && kc_cta_call_get_status (call) == (guint) app->reject)
+      finish (app, EXIT_OK);
+    else
+      fail (app, "the call %s %s did not complete: %u %s", incoming ? "from" : "to",
+            kc_cta_call_get_peer_number (call), kc_cta_call_get_status (call),
+            kc_cta_call_get_reason (call));
+    break;
+  case KC_CTA_CALL_STATE_CALLING:
+  case KC_CTA_CALL_STATE_INCOMING:
+  default:
+    break;
+  }
+}
+
+static void
+on_incoming_call (KcCtaAccount *account,
+                  KcCtaCall    *call,
+                  App          *app)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!app->answer || app->call != NULL || app->finishing) {
+    g_printerr ("keycall: refusing a call from %s: %s\n", kc_cta_call_get_peer_number (call),
+                app->answer ? "already in a call" : "not answering calls (no --answer)");
+    if (!kc_cta_call_reject (call, app->answer ? 486 : 480, &error))
+      g_warning ("%s", error->message);
+    return;
+  }
+  app->call = g_object_ref (call);
+  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), app);
+  g_print ("incoming call from %s\n", kc_cta_call_get_peer_number (call));
+}
+
+/* The registration */
+
+static void
+on_registered (KcCtaAccount *account,
+               App          *app)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (app->was_registered)
+    return;
+  app->was_registered = TRUE;
+  g_print ("registered %s at %s (%s, certificate %s)\n", kc_cta_account_get_number (account),
+           kc_cta_account_get_controller_name (account),
+           kc_cta_account_get_controller_uri (account),
+           kc_cta_account_get_verified_certificate (account));
+
+  if (app->call_number != NULL && app->call == NULL && !app->finishing) {
+    app->call = kc_cta_account_call (account, app->call_number, &error);
+    if (app->call == NULL) {
+      fail (app, "%s", error->message);
+      return;
+    }
+    g_signal_connect (app->call, "state-changed", G_CALLBACK (on_call_state), app);
+    g_print ("calling %s\n", app->call_number);
+  }
+}
+
+static void
+on_reconnecting (KcCtaAccount *account,
+                 const char   *reason,
+                 App          *app)
+{
+  app->was_registered = FALSE;
+  g_print ("reconnecting: %s\n", reason);
+}
+
+static void
+on_registration_failed (KcCtaAccount *account,
+                        guint         status,
+                        const char   *reason,
+                        App          *app)
+{
+  g_print ("registration failed %u %s\n", status, reason);
+  fail (app, "cannot register %s at controller %s: %u %s",
+        kc_cta_account_get_number (account), kc_cta_account_get_controller_name (account),
+        status, reason);
+}
+
+static void
+on_unregistered (KcCtaAccount *account,
+                 App          *app)
+{
+  if (app->was_registered)
+    g_print ("unregistered %s\n", kc_cta_account_get_number (account));
+  if (app->finishing)
+    g_main_loop_quit (app->loop);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->timeout_id = 0;
+  if (app->call_number == NULL && !app->answer) {
+    finish (app, EXIT_OK);     /* only registering: the timeout is the end */
+    return G_SOURCE_REMOVE;
+  }
+  fail (app, "timed out after %d s (%s)", app->timeout,
+        app->call != NULL ? kc_cta_call_state_to_string (kc_cta_call_get_state (app->call))
+                          : kc_cta_reg_state_to_string (kc_cta_account_get_state (app->account)));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  App *app = user_data;
+  gboolean in_call = app->call != NULL
+                     && !kc_cta_call_state_is_final (kc_cta_call_get_state (app->call));
+
+  if (app->finishing) {
+    g_main_loop_quit (app->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  g_printerr ("keycall: interrupted%s\n", in_call ? " during a call" : "");
+  finish (app, in_call ? EXIT_FAILED : EXIT_OK);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Setup */
+
+static void
+harden (void)
+{
+  struct rlimit none = { 0, 0 };
+
+  /* Call keys live in this process: no core dumps, no ptrace by peers. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  setrlimit (RLIMIT_CORE, &none);
+}
+
+static int
+usage_error (const char *format,
+             ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("keycall: %s (see --help)\n", message);
+  return EXIT_USAGE;
+}
+
+static int
+run (App *app)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcEventBus) bus = NULL;
+  g_autofree char *runtime = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  KcProfile *profile;
+
+  if (app->listen != NULL && !kc_cta_parse_listen (app->listen, &host, &port, &error))
+    return usage_error ("--listen: %s", error->message);
+
+  harden ();
+  /* Before anything touches OpenSSL: TLS 1.3 only. */
+  if ((runtime = g_dir_make_tmp ("keycall-run-XXXXXX", &error)) == NULL) {
+    g_printerr ("keycall: cannot make a private folder: %s\n", error->message);
+    return EXIT_FAILED;
+  }
+  if (!kc_cta_tls13_only (runtime, &error)) {
+    g_printerr ("keycall: %s\n", error->message);
+    g_rmdir (runtime);
+    return EXIT_FAILED;
+  }
+  kc_secure_heap_init ();
+
+  if ((profile = kc_profile_load (app->profile_path, &error)) == NULL) {
+    g_printerr ("keycall: cannot use the profile: %s\n", error->message);
+    app->exit_code = EXIT_USAGE;
+    goto out;
+  }
+  app->account = kc_cta_account_new (profile);
+  if (app->events != NULL) {
+    g_autofree char *process = g_strconcat ("keycall-", profile->number, NULL);
+
+    bus = kc_event_bus_new (process, KC_EVENT_BUS_DEFAULT);
+    if (!kc_event_bus_add_log_file (bus, app->events, &error)) {
+      g_printerr ("keycall: --events %s: %s\n", app->events, error->message);
+      app->exit_code = EXIT_USAGE;
+      goto out;
+    }
+    kc_cta_account_set_event_bus (app->account, bus);
+  }
+  if (host != NULL)
+    kc_cta_account_set_listen (app->account, host, port);
+
+  g_signal_connect (app->account, "registered", G_CALLBACK (on_registered), app);
+  g_signal_connect (app->account, "reconnecting", G_CALLBACK (on_reconnecting), app);
+  g_signal_connect (app->account, "registration-failed",
+                    G_CALLBACK (on_registration_failed), app);
+  g_signal_connect (app->account, "unregistered", G_CALLBACK (on_unregistered), app);
+  g_signal_connect (app->account, "incoming-call", G_CALLBACK (on_incoming_call), app);
+
+  app->loop = g_main_loop_new (NULL, FALSE);
+  if (!kc_cta_account_start (app->account, &error)) {
+    g_printerr ("keycall: %s\n", error->message);
+    app->exit_code = EXIT_FAILED;
+    goto out;
+  }
+  app->timeout_id = g_timeout_add_seconds ((guint) app->timeout, on_timeout, app);
+  g_unix_signal_add (SIGINT, on_signal, app);
+  g_unix_signal_add (SIGTERM, on_signal, app);
+  g_main_loop_run (app->loop);
+
+out:
+  g_clear_handle_id (&app->timeout_id, g_source_remove);
+  g_clear_handle_id (&app->grace_id, g_source_remove);
+  g_clear_handle_id (&app->answer_id, g_source_remove);
+  g_clear_handle_id (&app->duration_id, g_source_remove);
+  /* Closing the account ends what is left of the call: no more lines. */
+  if (app->call != NULL)
+    g_signal_handlers_disconnect_by_data (app->call, app);
+  if (app->account != NULL)
+    g_signal_handlers_disconnect_by_data (app->account, app);
+  g_clear_object (&app->call);
+  g_clear_object (&app->account);
+  g_clear_pointer (&app->loop, g_main_loop_unref);
+  conf = g_build_filename (runtime, "openssl.cnf", NULL);
+  g_unlink (conf);
+  g_rmdir (runtime);
+  return app->exit_code;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  App app = { .duration = -1, .timeout = DEFAULT_TIMEOUT, .exit_code = EXIT_OK };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+  const GOptionEntry entries[] = {
+    { "headless", 0, 0, G_OPTION_ARG_NONE, &app.headless,
+      "Run without a window", NULL },
+    { "profile", 'p', 0, G_OPTION_ARG_FILENAME, &app.profile_path,
+      "The subscriber profile (.keycall) to use", "FILE" },
+    { "call", 'c', 0, G_OPTION_ARG_STRING, &app.call_number,
+      "Call NUMBER once registered", "NUMBER" },
+    { "answer", 'a', 0, G_OPTION_ARG_NONE, &app.answer,
+      "Answer the first incoming call", NULL },
+    { "duration", 'd', 0, G_OPTION_ARG_INT, &app.duration,
+      "Hang up an answered call after SECONDS (--call: default 1; --answer: wait for the "
+      "caller)", "SECONDS" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &app.listen,
+      "Listen for the controller on HOST[:PORT] (default: the address toward the "
+      "controller, any port)", "HOST[:PORT]" },
+    { "events", 'e', 0, G_OPTION_ARG_FILENAME, &app.events,
+      "Append events as JSON lines to FILE", "FILE" },
+    { "answer-after", 0, 0, G_OPTION_ARG_INT, &app.answer_after,
+      "With --answer: wait SECONDS after ringing (default 0)", "SECONDS" },
+    { "reject", 0, 0, G_OPTION_ARG_INT, &app.reject,
+      "With --answer: refuse the call with CODE (e.g. 486, 603) instead", "CODE" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &app.timeout,
+      "Give up after SECONDS in all (default 30)", "SECONDS" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &app.verbose,
+      "Log debugging messages to stderr", NULL },
+    { NULL },
+  };
+
+  setlocale (LC_ALL, "");
+  /* Tests read stdout through a pipe, line by line, as it happens. */
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  context = g_option_context_new ("- the Keycall softphone");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("%s", error->message);
+  if (argc > 1)
+    return usage_error ("unexpected argument “%s”", argv[1]);
+  if (!app.headless) {
+    g_printerr ("keycall: the window arrives with a later issue; run keycall --headless "
+                "--profile FILE [--call NUMBER | --answer]\n");
+    return EXIT_USAGE;
+  }
+  if (app.profile_path == NULL)
+    return usage_error ("--profile FILE is required");
+  if (app.call_number != NULL && app.answer)
+    return usage_error ("--call and --answer exclude each other");
+  if ((app.reject != 0 || app.answer_after != 0) && !app.answer)
+    return usage_error ("--reject and --answer-after go with --answer");
+  if (app.reject != 0 && (app.reject < 400 || app.reject > 699))
+    return usage_error ("--reject takes a status from 400 to 699, not %d", app.reject);
+  if (app.answer_after < 0 || app.timeout <= 0 || app.duration < -1)
+    return usage_error ("--answer-after, --duration and --timeout take positive seconds");
+  if (app.duration == -1 && app.call_number != NULL)
+    app.duration = DEFAULT_DURATION;
+  if (app.verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  status = run (&app);
+  g_free (app.profile_path);
+  g_free (app.call_number);
+  g_free (app.listen);
+  g_free (app.events);
+  return status;
+}

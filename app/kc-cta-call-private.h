@@ -1,0 +1,138 @@
+/* kc-cta-call-private.h: the inside of a KcCtaCall, shared by its object
+ * code (kc-cta-call.c) and its SIP code (kc-cta-call-sip.c, -caller.c, -callee.c).
+ */
+#pragma once
+
+#include "kc-cta-keying.h"
+#include "kc-cta-private.h"
+
+G_BEGIN_DECLS
+
+struct _KcCtaCall {
+  GObject             parent_instance;
+
+  KcCtaAccount       *account;          /* weak */
+  KcCtaCallDirection  direction;
+  KcCtaCallState      state;
+  char               *peer_number;
+  char               *peer_name;
+  char               *call_id;          /* A's Call-ID: bound into K and the ACKs */
+  guint               status;
+  char               *reason;
+
+  KcSecret           *key;              /* K; wiped when the call ends */
+  KcKeyId             key_id;
+  char                key_id_hex[KC_KEY_ID_TEXT_LEN];
+  char                fingerprint[KC_FINGERPRINT_LEN];
+  gboolean            has_key;
+  gboolean            derived;
+  KcSuite             suite;
+  gint64              key_received_time;
+  gint64              ack_sent_time;
+  gint64              ack_confirmed_time;
+  gint64              answered_time;
+
+  /* sofia-sip */
+  char               *request_uri;      /* outgoing: sips:NUMBER@domain */
+  nta_leg_t          *leg;
+  nta_outgoing_t     *invite;           /* outgoing: our INVITE */
+  nta_outgoing_t     *key_prack;        /* outgoing: the PRACK carrying our ACK (328) */
+  nta_outgoing_t     *bye;
+  nta_incoming_t     *irq;              /* incoming: the INVITE */
+  nta_reliable_t     *rel;              /* incoming: our reliable 180 (322) */
+  guint32             rseq;             /* outgoing: last reliable 1xx PRACKed */
+  guint64             sdp_session;
+  gboolean            got_final;        /* outgoing: the INVITE has its final response */
+  gboolean            remote_ringing;   /* outgoing: 180 came before the ACK was confirmed */
+  gboolean            answer_pending;   /* incoming: answer asked before the ACK was confirmed */
+  gboolean            final_sent;       /* incoming: the INVITE has its final response */
+  gboolean            separate;         /* the key came in a MESSAGE (delivery "separate") */
+  gboolean            hanging_up;
+  gboolean            local_hangup;
+  guint               hangup_timer;
+  guint               cleanup_idle;
+};
+
+/* kc-cta-call.c */
+void      kc_cta_call_set_state   (KcCtaCall      *self,
+                                   KcCtaCallState  state);
+/* Ends the call (FAILED, or ENDED once answered) with @status and @reason,
+ * wipes K and releases the sofia-sip objects from an idle. */
+void      kc_cta_call_finish      (KcCtaCall      *self,
+                                   guint           status,
+                                   const char     *reason);
+/* Stores K and what is shown about it. */
+void      kc_cta_call_take_key    (KcCtaCall      *self,
+                                   KcSecret       *key,
+                                   const KcKeyId  *key_id,
+                                   gboolean        derived);
+KcEvent  *kc_cta_call_event_new   (KcCtaCall      *self,
+                                   KcEventKind     kind,
+                                   int             fig3);
+void      kc_cta_call_emit        (KcCtaCall      *self,
+                                   KcEvent        *event);
+void      kc_cta_call_emit_msg    (KcCtaCall      *self,
+                                   KcEventKind     kind,
+                                   int             fig3,
+                                   msg_t          *msg);
+/* Drops every sofia-sip object (no callback comes after); in
+ * kc-cta-call-sip.c. */
+void      kc_cta_call_release     (KcCtaCall      *self);
+
+/* kc-cta-call-sip.c: both directions */
+void      kc_cta_call_note_ack_sent      (KcCtaCall      *self);
+void      kc_cta_call_note_ack_confirmed (KcCtaCall      *self);
+void      kc_cta_call_emit_key_events    (KcCtaCall      *self,
+                                          int             key_fig3,
+                                          int             ack_fig3);
+void      kc_cta_call_emit_key_failure   (KcCtaCall      *self,
+                                          int             fig3,
+                                          const char     *why);
+void      kc_cta_call_emit_tx            (KcCtaCall      *self,
+                                          nta_outgoing_t *orq,
+                                          int             fig3);
+void      kc_cta_call_start_hangup_timer (KcCtaCall      *self);
+/* "399 keycall \"text\"" with @text made safe for a quoted string. */
+char     *kc_cta_sip_quoted              (const char     *text);
+void      kc_cta_call_cancel_invite      (KcCtaCall      *self,
+                                          guint           status,
+                                          const char     *why);
+void      kc_cta_call_send_bye           (KcCtaCall      *self);
+int       kc_cta_call_on_leg_request     (void           *magic,
+                                          nta_leg_t      *leg,
+                                          nta_incoming_t *irq,
+                                          sip_t const    *sip);
+void      kc_cta_call_sip_hangup         (KcCtaCall      *self);
+
+/* The acknowledgment MESSAGE of a separate delivery got its answer. */
+void      kc_cta_call_delivery_done      (KcCtaCall      *self,
+                                          KcCtaDelivery  *delivery);
+
+/* kc-cta-call-caller.c */
+gboolean  kc_cta_call_sip_invite         (KcCtaCall      *self,
+                                          GError        **error);
+/* Ends an outgoing call not answered yet: CANCEL with a Reason, failed. */
+void      kc_cta_call_fail_outgoing      (KcCtaCall      *self,
+                                          guint           status,
+                                          const char     *reason);
+/* 326 as a MESSAGE: the key (acknowledged already), or why it was refused. */
+void      kc_cta_call_delivery_key       (KcCtaCall      *self,
+                                          KcCtaDelivery  *delivery);
+void      kc_cta_call_delivery_failed    (KcCtaCall      *self,
+                                          const char     *reason);
+
+/* kc-cta-call-callee.c */
+gboolean  kc_cta_call_sip_accept         (KcCtaCall      *self,
+                                          nta_incoming_t *irq,
+                                          sip_t const    *sip);
+void      kc_cta_call_sip_invite_in      (KcCtaCall      *self,
+                                          sip_t const    *sip);
+void      kc_cta_call_sip_answer         (KcCtaCall      *self);
+/* A plain 180 (separate delivery: no key in it, nothing to PRACK). */
+void      kc_cta_call_sip_ring           (KcCtaCall      *self);
+void      kc_cta_call_sip_reject         (KcCtaCall      *self,
+                                          guint           status,
+                                          const char     *phrase,
+                                          const char     *warning);
+
+G_END_DECLS

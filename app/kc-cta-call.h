@@ -1,0 +1,71 @@
+/* kc-cta-call.h: one call of the softphone, either direction: its state
+ * machine (kc-cta.h), its peer, and its call key K with what the window
+ * shows about it (key id, fingerprint, suite, when each acknowledgment
+ * happened). K itself never leaves the object except as the per-direction
+ * SRTP keys the media code asks for.
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "kc-cta.h"
+#include "kc-keys.h"
+#include "kc-secret.h"
+
+G_BEGIN_DECLS
+
+#define KC_TYPE_CTA_CALL (kc_cta_call_get_type ())
+G_DECLARE_FINAL_TYPE (KcCtaCall, kc_cta_call, KC, CTA_CALL, GObject)
+
+/* Signals:
+ *   state-changed (KcCtaCallState old, KcCtaCallState new)   after every change
+ * Properties (read-only, each notified): direction, state, peer-number,
+ * peer-name, call-id (A's Call-ID, bound into K), status, reason, key-id
+ * (32 hex digits), key-fingerprint, key-derived, suite, key-received-time,
+ * ack-sent-time, ack-confirmed-time (UNIX µs, 0 until it happens). */
+
+KcCtaCallDirection kc_cta_call_get_direction       (KcCtaCall     *self);
+KcCtaCallState     kc_cta_call_get_state           (KcCtaCall     *self);
+const char        *kc_cta_call_get_peer_number     (KcCtaCall     *self);
+/* The peer's display name, or NULL. */
+const char        *kc_cta_call_get_peer_name       (KcCtaCall     *self);
+const char        *kc_cta_call_get_call_id         (KcCtaCall     *self);
+/* The SIP status that ended the call (or the last one seen), and why, for a
+ * person: "Busy Here", "The key in the INVITE is unusable: ...". */
+guint              kc_cta_call_get_status          (KcCtaCall     *self);
+const char        *kc_cta_call_get_reason          (KcCtaCall     *self);
+
+/* Once the key is received: its id (32 hex), its fingerprint, whether it
+ * was derived from the signaling secret (claim 3). NULL / FALSE before. */
+const char        *kc_cta_call_get_key_id          (KcCtaCall     *self);
+const char        *kc_cta_call_get_key_fingerprint (KcCtaCall     *self);
+gboolean           kc_cta_call_get_key_derived     (KcCtaCall     *self);
+KcSuite            kc_cta_call_get_suite           (KcCtaCall     *self);
+gint64             kc_cta_call_get_key_received_time  (KcCtaCall  *self);
+gint64             kc_cta_call_get_ack_sent_time      (KcCtaCall  *self);
+gint64             kc_cta_call_get_ack_confirmed_time (KcCtaCall  *self);
+/* UNIX µs when the call was answered; 0 before. */
+gint64             kc_cta_call_get_answered_time   (KcCtaCall     *self);
+/* "ended 200 remote hangup" / "failed 486 Busy Here": one line for a person. */
+char              *kc_cta_call_describe_end        (KcCtaCall     *self);
+
+/* The SRTP master key and salt for @direction, derived from K with
+ * kc_srtp_key_derive() for the call's suite. KC_ERROR_CLOSED before the key
+ * is acknowledged or after the call ended. */
+KcSecret          *kc_cta_call_get_srtp_key        (KcCtaCall     *self,
+                                                    KcDirection    direction,
+                                                    GError       **error);
+
+/* Incoming call: answer (200) once ringing; asked earlier, it answers as
+ * soon as the key is acknowledged. */
+gboolean           kc_cta_call_answer              (KcCtaCall     *self,
+                                                    GError       **error);
+/* Incoming call not answered yet: refuse with @status (400..699). */
+gboolean           kc_cta_call_reject              (KcCtaCall     *self,
+                                                    guint          status,
+                                                    GError       **error);
+/* Either direction, any state: CANCEL before the answer, BYE after. The
+ * call ends once the controller replied (or the transaction timed out). */
+void               kc_cta_call_hangup              (KcCtaCall     *self);
+
+G_END_DECLS
