@@ -520,6 +520,95 @@ new_member_folder (Net *net, const char *kind, const char *what, const char *nam
   return g_steal_pointer (&folder);
 }
 
+/* Peers and the LEA key in every controller.ini -------------------------- */
+
+#define LEA_KEY_COPY "lea-seal.pub"
+
+/* The LEA whose sealing key controllers use: the first one added. */
+static char *
+first_lea (Net *net, GError **error)
+{
+  g_autoptr(GPtrArray) list = index_load (net, error);
+
+  if (list == NULL)
+    return NULL;
+  for (guint i = 0; i < list->len; i++) {
+    Issued *e = list->pdata[i];
+    g_autofree char *ini = net_path (net, "lea", e->identity, "lea.ini", NULL);
+
+    if (e->role == KC_ROLE_LEA && g_file_test (ini, G_FILE_TEST_IS_REGULAR))
+      return g_strdup (e->identity);
+  }
+  return NULL;
+}
+
+/* Gives every controller.ini one [peer NAME] group per other controller
+ * (address, prefixes) and lea-public-key (a copy of the first LEA's
+ * seal.pub in the controller's folder). Other keys and groups are kept. */
+static gboolean
+update_controller_inis (Net *net, GError **error)
+{
+  g_autoptr(GPtrArray) names = controllers (net);
+  g_autoptr(GPtrArray) inis = g_ptr_array_new_with_free_func ((GDestroyNotify) g_key_file_unref);
+  g_autofree char *lea = NULL, *seal_pub = NULL, *seal_text = NULL;
+  gsize seal_len = 0;
+  GError *local = NULL;
+
+  if ((lea = first_lea (net, &local)) == NULL && local != NULL) {
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  if (lea != NULL) {
+    seal_pub = net_path (net, "lea", lea, "seal.pub", NULL);
+    if (!g_file_get_contents (seal_pub, &seal_text, &seal_len, error))
+      return FALSE;
+  }
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *path = net_path (net, "controllers", names->pdata[i], "controller.ini", NULL);
+    GKeyFile *kf = g_key_file_new ();
+
+    g_ptr_array_add (inis, kf);
+    if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_KEEP_COMMENTS, error))
+      return FALSE;
+  }
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    GKeyFile *kf = inis->pdata[i];
+    g_autofree char *path = net_path (net, "controllers", name, "controller.ini", NULL);
+
+    for (guint j = 0; j < names->len; j++) {
+      GKeyFile *other = inis->pdata[j];
+      g_autofree char *group = g_strdup_printf ("peer %s", (char *) names->pdata[j]);
+      g_autofree char *host = g_key_file_get_string (other, "controller", "host", NULL);
+      g_auto(GStrv) prefixes = g_key_file_get_string_list (other, "controller", "prefixes", NULL,
+                                                           NULL);
+      int port = g_key_file_get_integer (other, "controller", "port", NULL);
+      g_autofree char *address = NULL;
+
+      if (j == i || host == NULL)
+        continue;
+      address = g_strdup_printf (strchr (host, ':') ? "sips:[%s]:%d;transport=tls"
+                                                    : "sips:%s:%d;transport=tls",
+                                 host, port > 0 ? port : KC_DEFAULT_SIPS_PORT);
+      g_key_file_set_string (kf, group, "address", address);
+      g_key_file_set_string_list (kf, group, "prefixes",
+                                  (const char *const *) (prefixes ? prefixes
+                                                                  : (char *[]) { NULL }),
+                                  prefixes ? g_strv_length (prefixes) : 0);
+    }
+    if (seal_text != NULL) {
+      g_autofree char *copy = net_path (net, "controllers", name, LEA_KEY_COPY, NULL);
+
+      if (!kc_file_write (copy, seal_text, seal_len, 0644, TRUE, error))
+        return FALSE;
+      g_key_file_set_string (kf, "controller", "lea-public-key", LEA_KEY_COPY);
+    }
+    if (!write_keyfile (kf, path, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Commands --------------------------------------------------------------- */
 
 static gboolean
@@ -643,7 +732,7 @@ cmd_controller_add (Net *net, const char *name, GError **error)
   prefixes = opt.prefixes ? g_strjoinv (",", opt.prefixes) : g_strdup ("");
   detail = g_strdup_printf ("controller=%s host=%s port=%d prefixes=%s serial=%s", name,
                             opt.host, port, prefixes, serial);
-  if (!audit (store, "controller-add", detail, error))
+  if (!audit (store, "controller-add", detail, error) || !update_controller_inis (net, error))
     return FALSE;
   g_print ("Added controller %s (sips:%s:%d, prefixes %s) in %s\n  certificate serial %s\n",
            name, opt.host, port, *prefixes ? prefixes : "any", folder, serial);
@@ -684,7 +773,8 @@ cmd_lea_add (Net *net, const char *name, GError **error)
   g_key_file_set_string (kf, "lea", "seal-public-key", "seal.pub");
   ini_path = g_build_filename (folder, "lea.ini", NULL);
   detail = g_strdup_printf ("lea=%s serial=%s seal-key=%s", name, serial, fingerprint);
-  if (!write_keyfile (kf, ini_path, error) || !audit_all (net, "lea-add", detail, error))
+  if (!write_keyfile (kf, ini_path, error) || !audit_all (net, "lea-add", detail, error)
+      || !update_controller_inis (net, error))
     return FALSE;
   g_print ("Added LEA %s in %s\n  certificate serial %s\n  sealing public key %s "
            "(fingerprint %s)\n", name, folder, serial, seal_pub, fingerprint);

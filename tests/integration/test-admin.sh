@@ -227,5 +227,31 @@ fails "a group-readable vault key is refused" 1 "run 'chmod 600 $G1/vault.key'" 
 chmod 600 "$G1/vault.key"
 succeeds "with the mode fixed, the same command works" subscriber add 1005 --name Eve --controller gc1
 
+# --- controller.ini: peers and the LEA key -----------------------------------
+
+G2=$NET/controllers/gc2
+# ini_value FILE GROUP KEY: a value from a GKeyFile-style file.
+ini_value () {
+  awk -v g="[$2]" -v k="$3" '/^\[/ { in_g = ($0 == g) } in_g && index($0, k "=") == 1 { print substr($0, length(k) + 2) }' "$1"
+}
+check "gc1's controller.ini names gc2 as a peer with its address and prefixes" \
+  test "$(ini_value "$G1/controller.ini" "peer gc2" address)" = "sips:127.0.0.1:5062;transport=tls" \
+       -a "$(ini_value "$G1/controller.ini" "peer gc2" prefixes)" = "2;"
+check "gc2's controller.ini names gc1 as a peer, and neither names itself" \
+  bash -c "grep -q '^\[peer gc1\]' '$G2/controller.ini' && ! grep -q '^\[peer gc2\]' '$G2/controller.ini' && ! grep -q '^\[peer gc1\]' '$G1/controller.ini'"
+check "every controller.ini points lea-public-key at a copy of lea1's seal.pub in its folder" \
+  bash -c "for c in '$G1' '$G2'; do k=\$(sed -n 's/^lea-public-key=//p' \$c/controller.ini); case \$k in /*) ;; *) k=\$c/\$k;; esac; cmp -s \$k '$NET/lea/lea1/seal.pub' || exit 1; done"
+printf 'operator-note=keep me\n' >> "$G1/controller.ini"
+succeeds "controller add gc3 updates the other controllers" controller add gc3 --host 127.0.0.1 --port 5063 --prefix 3 --prefix 39
+check "gc1 and gc2 now have [peer gc3] with both its prefixes" \
+  test "$(ini_value "$G1/controller.ini" "peer gc3" prefixes)" = "3;39;" \
+       -a "$(ini_value "$G2/controller.ini" "peer gc3" address)" = "sips:127.0.0.1:5063;transport=tls"
+check "the new gc3 has both peers and the LEA key from its start" \
+  bash -c "grep -q '^\[peer gc1\]' '$NET/controllers/gc3/controller.ini' && grep -q '^\[peer gc2\]' '$NET/controllers/gc3/controller.ini' && cmp -s '$NET/controllers/gc3/lea-seal.pub' '$NET/lea/lea1/seal.pub'"
+check "a key keycall-admin does not know is kept" grep -q '^operator-note=keep me$' "$G1/controller.ini"
+succeeds "lea add lea2" lea add lea2
+check "with two LEAs, controllers keep sealing to the first one added" \
+  bash -c "cmp -s '$G1/lea-seal.pub' '$NET/lea/lea1/seal.pub' && ! cmp -s '$G1/lea-seal.pub' '$NET/lea/lea2/seal.pub'"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
