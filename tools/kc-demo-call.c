@@ -1,0 +1,296 @@
+/* kc-demo-call.c: the demo's real call, two controllers and two headless
+ * softphones on 127.0.0.1, and the FIG. 3 flow read back from their events.
+ *
+ * Everything here is a real process talking SIP over mutual TLS; the demo
+ * only starts them, waits, and prints what their event logs say.
+ */
+#define G_LOG_DOMAIN "keycall-demo"
+
+#include "kc-demo-call.h"
+
+#include "kc-error.h"
+#include "kc-event.h"
+
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+
+#define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
+#define CALL_TIMEOUT_US  (40 * G_USEC_PER_SEC)
+
+typedef struct {
+  char        *name;        /* "gc1", "alice" … */
+  char        *out_path;    /* its stdout */
+  char        *events_path; /* its JSON-lines events */
+  GSubprocess *process;
+} Child;
+
+static void
+child_free (Child *child)
+{
+  if (child->process != NULL && g_subprocess_get_identifier (child->process) != NULL)
+    g_subprocess_send_signal (child->process, SIGTERM);
+  g_clear_object (&child->process);
+  g_free (child->name);
+  g_free (child->out_path);
+  g_free (child->events_path);
+  g_free (child);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Child, child_free)
+
+/* Starts @argv with stdout to NET/logs/NAME.out and stderr to NAME.err. */
+static Child *
+child_spawn (const char *net, const char *name, const char *const *argv, GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autofree char *logs = g_build_filename (net, "logs", NULL);
+  g_autofree char *err_path = NULL;
+  g_autoptr(Child) child = g_new0 (Child, 1);
+
+  g_mkdir_with_parents (logs, 0700);
+  child->name = g_strdup (name);
+  child->out_path = g_strdup_printf ("%s/%s.out", logs, name);
+  err_path = g_strdup_printf ("%s/%s.err", logs, name);
+  g_subprocess_launcher_set_stdout_file_path (launcher, child->out_path);
+  g_subprocess_launcher_set_stderr_file_path (launcher, err_path);
+  child->process = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (child->process == NULL)
+    return NULL;
+  return g_steal_pointer (&child);
+}
+
+static char *
+child_output (Child *child)
+{
+  char *text = NULL;
+
+  if (!g_file_get_contents (child->out_path, &text, NULL, NULL))
+    return g_strdup ("");
+  return text;
+}
+
+/* The first stdout line of @child that starts with @prefix, or NULL. */
+static char *
+child_line (Child *child, const char *prefix)
+{
+  g_autofree char *text = child_output (child);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, prefix))
+      return g_strdup (*l);
+  return NULL;
+}
+
+static gboolean
+child_wait_line (Child *child, const char *prefix, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_US;
+
+  while (g_get_monotonic_time () < deadline) {
+    g_autofree char *line = child_line (child, prefix);
+
+    if (line != NULL)
+      return TRUE;
+    if (g_subprocess_get_identifier (child->process) == NULL)
+      break;
+    g_usleep (50 * 1000);
+  }
+  g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
+               "%s did not print “%s” (see %s and the .err file beside it)",
+               child->name, prefix, child->out_path);
+  return FALSE;
+}
+
+static gboolean
+child_wait_exit (Child *child, gint64 deadline, GError **error)
+{
+  while (g_subprocess_get_identifier (child->process) != NULL) {
+    if (g_get_monotonic_time () > deadline) {
+      g_subprocess_force_exit (child->process);
+      g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "%s did not finish in time", child->name);
+      return FALSE;
+    }
+    g_usleep (50 * 1000);
+  }
+  g_subprocess_wait (child->process, NULL, NULL);
+  if (!g_subprocess_get_successful (child->process)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
+                 "%s failed (exit status %d); see %s and the .err file beside it",
+                 child->name, g_subprocess_get_exit_status (child->process), child->out_path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static Child *
+start_controller (KcDemoCall *demo, const char *name, GError **error)
+{
+  g_autofree char *config = g_build_filename (demo->net, "controllers", name, "controller.ini", NULL);
+  g_autofree char *events = g_strdup_printf ("%s/logs/%s.events", demo->net, name);
+  const char *argv[] = {
+    demo->controller, "--headless", "--config", config, "--events", events,
+    "--key-mode", demo->derived ? "derived" : "random", "--keepalive", "1", NULL
+  };
+  g_autoptr(Child) child = child_spawn (demo->net, name, argv, error);
+
+  if (child == NULL || !child_wait_line (child, "listening", error))
+    return NULL;
+  child->events_path = g_steal_pointer (&events);
+  return g_steal_pointer (&child);
+}
+
+/* @number: the number to call, or NULL to answer. */
+static Child *
+start_cta (KcDemoCall *demo, const char *name, const char *profile, const char *number,
+           GError **error)
+{
+  g_autofree char *events = g_strdup_printf ("%s/logs/%s.events", demo->net, name);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(Child) child = NULL;
+  /* Alice hangs up after 2 s; Bob stays until her BYE, so their BYEs never cross. */
+  const char *const fixed[] = {
+    demo->keycall, "--headless", "--profile", profile, "--events", events,
+    "--duration", number != NULL ? "2" : "20",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (argv, (gpointer) fixed[i]);
+  if (number != NULL) {
+    g_ptr_array_add (argv, (gpointer) "--call");
+    g_ptr_array_add (argv, (gpointer) number);
+  } else {
+    g_ptr_array_add (argv, (gpointer) "--answer");
+  }
+  g_ptr_array_add (argv, NULL);
+
+  child = child_spawn (demo->net, name, (const char *const *) argv->pdata, error);
+  if (child == NULL || !child_wait_line (child, "registered", error))
+    return NULL;
+  child->events_path = g_steal_pointer (&events);
+  return g_steal_pointer (&child);
+}
+
+static gint
+compare_events (gconstpointer a, gconstpointer b)
+{
+  gint64 ta = kc_event_get_time (*(KcEvent **) a), tb = kc_event_get_time (*(KcEvent **) b);
+
+  return ta < tb ? -1 : ta > tb;
+}
+
+static void
+read_events (GPtrArray *events, const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    KcEvent *event = **l ? kc_event_from_json (*l, -1, NULL) : NULL;
+
+    if (event != NULL)
+      g_ptr_array_add (events, event);
+  }
+}
+
+/* The ladder as text: the steps of FIG. 3 and the key's life, in time order. */
+static void
+print_flow (Child **children, guint n)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_event_unref);
+  gint64 t0 = 0;
+
+  for (guint i = 0; i < n; i++)
+    if (children[i] != NULL)
+      read_events (events, children[i]->events_path);
+  g_ptr_array_sort (events, compare_events);
+
+  for (guint i = 0; i < events->len; i++) {
+    KcEvent *e = events->pdata[i];
+    KcEventKind kind = kc_event_get_kind (e);
+    const char *peer = kc_event_get_peer (e), *fp = kc_event_get_fingerprint (e);
+    g_autofree char *step = NULL, *actors = NULL;
+
+    /* Every message is logged by its sender and its receiver; the sender's
+     * line is the arrow. */
+    if (kind == KC_EVENT_KIND_SIP_RX)
+      continue;
+    if (kc_event_get_fig3 (e) == 0 && kind != KC_EVENT_KIND_KEY_CREATED
+        && kind != KC_EVENT_KIND_KEY_DERIVED && kind != KC_EVENT_KIND_KEY_SEALED
+        && kind != KC_EVENT_KIND_KEY_STORED && kind != KC_EVENT_KIND_KEY_ACK_FAILED
+        && kind != KC_EVENT_KIND_ERROR)
+      continue;
+    if (t0 == 0)
+      t0 = kc_event_get_time (e);
+    step = kc_event_get_fig3 (e) ? g_strdup_printf ("%3d", kc_event_get_fig3 (e)) : g_strdup ("   ");
+    actors = peer ? g_strdup_printf ("%s → %s", kc_event_get_lane (e), peer)
+                  : g_strdup (kc_event_get_lane (e));
+    printf ("  %s %8.1f ms  %-34s %s%s%s\n", step, (kc_event_get_time (e) - t0) / 1000.0,
+            actors, kc_event_get_summary (e) ? kc_event_get_summary (e) : kc_event_get_kind_string (e),
+            fp ? "  K " : "", fp ? fp : "");
+  }
+}
+
+/* "key received id 1a2b3c4d fingerprint 3f2a 91c0 7d4e 0b18" → the fingerprint. */
+static char *
+cta_fingerprint (Child *cta)
+{
+  g_autofree char *line = child_line (cta, "key ");
+  const char *fp = line ? strstr (line, "fingerprint ") : NULL;
+
+  return fp ? g_strdup (fp + strlen ("fingerprint ")) : NULL;
+}
+
+gboolean
+kc_demo_call_run (KcDemoCall *demo, GError **error)
+{
+  g_autofree char *alice_profile = g_build_filename (demo->net, "alice.kcprofile", NULL);
+  g_autofree char *bob_profile = g_build_filename (demo->net, "bob.kcprofile", NULL);
+  Child *children[4] = { NULL };
+  Child *gc1, *gc2, *bob, *alice;
+  gboolean ok = FALSE;
+  gint64 deadline;
+
+  printf ("\n  starting gc1 and gc2 (keycall-controller --headless), Bob answering, Alice calling 2001…\n");
+  fflush (stdout);
+  gc1 = children[0] = start_controller (demo, "gc1", error);
+  gc2 = gc1 ? (children[1] = start_controller (demo, "gc2", error)) : NULL;
+  if (gc2 != NULL)
+    g_usleep (1500 * 1000);   /* one keep-alive round: the peering of 310 is up */
+  bob = gc2 ? (children[2] = start_cta (demo, "bob", bob_profile, NULL, error)) : NULL;
+  alice = bob ? (children[3] = start_cta (demo, "alice", alice_profile, "2001", error)) : NULL;
+
+  if (alice != NULL) {
+    deadline = g_get_monotonic_time () + CALL_TIMEOUT_US;
+    ok = child_wait_exit (alice, deadline, error) && child_wait_exit (bob, deadline, error);
+  }
+
+  for (guint i = 2; i < G_N_ELEMENTS (children); i++)
+    if (children[i] != NULL) {
+      g_autofree char *fp = cta_fingerprint (children[i]);
+
+      g_free (i == 2 ? demo->callee_fingerprint : demo->caller_fingerprint);
+      if (i == 2)
+        demo->callee_fingerprint = g_steal_pointer (&fp);
+      else
+        demo->caller_fingerprint = g_steal_pointer (&fp);
+    }
+
+  /* Stop the controllers first so their logs are complete. */
+  for (guint i = 0; i < 2; i++)
+    if (children[i] != NULL) {
+      g_subprocess_send_signal (children[i]->process, SIGTERM);
+      g_subprocess_wait (children[i]->process, NULL, NULL);
+    }
+
+  printf ("\n  FIG. 3, from the events of gc1, gc2, Alice (cta:1001) and Bob (cta:2001):\n");
+  print_flow (children, G_N_ELEMENTS (children));
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    if (children[i] != NULL)
+      child_free (children[i]);
+  return ok;
+}

@@ -1,0 +1,22 @@
+/* kc-demo-call.h: the demo's real call between two headless softphones
+ * through two controllers, and its FIG. 3 flow printed from their events. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *net;                 /* the provisioned network folder */
+  const char *controller;          /* path of keycall-controller */
+  const char *keycall;             /* path of keycall */
+  gboolean    derived;             /* key mode */
+  char       *caller_fingerprint;  /* out: what Alice printed */
+  char       *callee_fingerprint;  /* out: what Bob printed */
+} KcDemoCall;
+
+/* Provisioned gc1/gc2, alice.kcprofile and bob.kcprofile in @demo->net. */
+gboolean kc_demo_call_run (KcDemoCall  *demo,
+                           GError     **error);
+
+G_END_DECLS
