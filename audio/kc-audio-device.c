@@ -1,0 +1,1 @@
+/* kc-audio-device.c: being written. */

@@ -1,0 +1,1 @@
+/* kc-ring.c: being written. */

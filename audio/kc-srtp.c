@@ -1,0 +1,1 @@
+/* kc-srtp.c: being written. */
