@@ -1109,6 +1109,8 @@ cmd_profile_export (Net *net, const char *number, GError **error)
   profile->number = g_strdup (number);
   profile->display_name = g_strdup (sub->display_name);
   profile->controller_name = g_strdup (sub->controller);
+  /* The domain the controllers write in From and To (controller.ini). */
+  profile->domain = g_strdup (net->domain ? net->domain : DEFAULT_DOMAIN);
   /* IPv6 addresses go in brackets (RFC 3261 section 19.1.1). */
   profile->controller = g_strdup_printf (strchr (host ? host : "", ':')
                                          ? "sips:[%s]:%d;transport=tls"

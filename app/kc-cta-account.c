@@ -378,10 +378,15 @@ kc_cta_account_new (KcProfile *profile)
   self->route = strstr (profile->controller, "transport=") != NULL
                 ? g_strdup (profile->controller)
                 : g_strconcat (profile->controller, ";transport=tls", NULL);
-  /* Version 1 profiles name no SIP domain; the controller's host stands in. */
-  host = strchr (profile->controller_host, ':') != NULL
-         ? g_strdup_printf ("[%s]", profile->controller_host)
-         : g_strdup (profile->controller_host);
+  /* The network's domain, as the controllers write it in From and To;
+   * profiles exported before it existed name none: the controller's host
+   * stands in. */
+  if (profile->domain != NULL)
+    host = g_strdup (profile->domain);
+  else if (strchr (profile->controller_host, ':') != NULL)
+    host = g_strdup_printf ("[%s]", profile->controller_host);
+  else
+    host = g_strdup (profile->controller_host);
   self->domain = g_strdup (host);
   if (profile->display_name != NULL && *profile->display_name != '\0') {
     g_autoptr(GString) quoted = g_string_new ("\"");

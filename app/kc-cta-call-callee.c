@@ -53,7 +53,7 @@ on_prack (void           *magic,
   }
 
   msg = nta_incoming_getrequest (prack);
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 322, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 322, msg);
   msg_destroy (msg);
   if (self->account == NULL || !kc_cta_account_check_peer (self->account, NULL, prack, &error)) {
     g_warning ("Call %s: PRACK refused: %s", self->call_id, error ? error->message : "closed");
@@ -90,7 +90,7 @@ on_invite_ack_cancel (void           *magic,
     g_autofree char *text = NULL;
     g_autofree char *reason = NULL;
 
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, msg);
+    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 0, msg);
     msg_destroy (msg);
     self->final_sent = TRUE;
     if (nta_incoming_status (irq) < 200)
@@ -119,7 +119,7 @@ take_delivered_key (KcCtaCall     *self,
   kc_cta_call_take_key (self, key, &key_id, FALSE);
   kc_cta_delivery_get_times (delivery, &self->ack_sent_time, &self->ack_confirmed_time);
   g_object_notify (G_OBJECT (self), "ack-sent-time");
-  kc_cta_call_emit_key_events (self, 320, 322);
+  /* Its key events went out with the MESSAGE (kc-cta-separate.c). */
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_KEY_RECEIVED);
   /* Unless the controller has yet to answer our acknowledgment. */
   if (kc_cta_delivery_get_state (delivery) != KC_CTA_DELIVERY_ACK_SENT)
@@ -129,6 +129,7 @@ take_delivered_key (KcCtaCall     *self,
 void
 kc_cta_call_sip_ring (KcCtaCall *self)
 {
+  gint64 sent_at = g_get_real_time ();
   msg_t *msg;
 
   if (self->irq == NULL || nta_incoming_status (self->irq) >= 200)
@@ -138,7 +139,7 @@ kc_cta_call_sip_ring (KcCtaCall *self)
                        SIPTAG_ALLOW_STR (KC_CTA_ALLOW),
                        SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT), TAG_END ());
   msg = nta_incoming_getresponse (self->irq);
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, 0, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, 0, msg);
   msg_destroy (msg);
 }
 
@@ -192,6 +193,7 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
   KcSecret *key;
   char *ack;
   msg_t *msg;
+  gint64 sent_at;
 
   if (user != NULL && g_strcmp0 (user, number) != 0) {
     reason = g_strdup_printf ("The INVITE is for %s; this phone is %s", user, number);
@@ -240,6 +242,9 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
   }
   sdp = sdp_answer (self, ack);
   kc_secret_text_free (ack);
+  /* The key received and our acknowledgment, then the 180 carrying it. */
+  kc_cta_call_emit_key_events (self, 320, 322);
+  sent_at = g_get_real_time ();
   self->rel = nta_reliable_treply (self->irq, on_prack, self, SIP_180_RINGING,
                                    SIPTAG_CONTACT_STR (kc_cta_account_get_contact (self->account)),
                                    SIPTAG_ALLOW_STR (KC_CTA_ALLOW),
@@ -251,10 +256,9 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
     return;
   }
   msg = nta_incoming_getresponse (self->irq);
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, 322, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, 322, msg);
   msg_destroy (msg);
   kc_cta_call_note_ack_sent (self);
-  kc_cta_call_emit_key_events (self, 320, 322);
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_KEY_RECEIVED);
 }
 
@@ -262,6 +266,7 @@ void
 kc_cta_call_sip_answer (KcCtaCall *self)
 {
   g_autofree char *sdp = NULL;
+  gint64 sent_at;
   msg_t *msg;
 
   self->answer_pending = FALSE;
@@ -270,13 +275,14 @@ kc_cta_call_sip_answer (KcCtaCall *self)
   /* The answer again, without the key line (330). */
   sdp = sdp_answer (self, NULL);
   self->final_sent = TRUE;
+  sent_at = g_get_real_time ();
   nta_incoming_treply (self->irq, SIP_200_OK,
                        SIPTAG_CONTACT_STR (kc_cta_account_get_contact (self->account)),
                        SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT),
                        SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
                        SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
   msg = nta_incoming_getresponse (self->irq);
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, 330, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, 330, msg);
   msg_destroy (msg);
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_ANSWERED);
 }
@@ -293,6 +299,7 @@ kc_cta_call_sip_reject (KcCtaCall  *self,
   if (phrase == NULL)
     phrase = sip_status_phrase ((int) status) ? sip_status_phrase ((int) status) : "Refused";
   if (self->irq != NULL && nta_incoming_status (self->irq) < 200) {
+    gint64 sent_at = g_get_real_time ();
     msg_t *msg;
 
     self->final_sent = TRUE;
@@ -300,7 +307,7 @@ kc_cta_call_sip_reject (KcCtaCall  *self,
                          TAG_IF (value != NULL, SIPTAG_WARNING_STR (value)),
                          SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT), TAG_END ());
     msg = nta_incoming_getresponse (self->irq);
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, 0, msg);
+    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, 0, msg);
     msg_destroy (msg);
   }
   reason = warning != NULL ? g_strdup (warning) : g_strdup_printf ("%s (refused here)", phrase);

@@ -24,6 +24,7 @@ static void
 send_ack (KcCtaCall   *self,
           sip_t const *sip)
 {
+  gint64 sent_at = g_get_real_time ();
   nta_outgoing_t *ack;
 
   ack = nta_outgoing_tcreate (self->leg, NULL, NULL,
@@ -34,7 +35,7 @@ send_ack (KcCtaCall   *self,
     g_warning ("Call %s: cannot send the ACK", self->call_id);
     return;
   }
-  kc_cta_call_emit_tx (self, ack, 330);
+  kc_cta_call_emit_tx (self, ack, 330, sent_at);
   nta_outgoing_destroy (ack);
 }
 
@@ -64,7 +65,7 @@ on_key_prack_response (void           *magic,
   if (sip != NULL && !nta_sip_is_internal (sip) && self->account != NULL) {
     msg_t *msg = nta_outgoing_getresponse (orq);
 
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 328, msg);
+    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 328, msg);
     msg_destroy (msg);
     if (!kc_cta_account_check_peer (self->account, orq, NULL, &error))
       status = 403;
@@ -101,6 +102,7 @@ send_prack (KcCtaCall   *self,
 {
   nta_outgoing_t *prack;
   sip_rack_t rack[1];
+  gint64 sent_at;
 
   sip_rack_init (rack);
   rack->ra_response = sip->sip_rseq->rs_response;
@@ -110,6 +112,7 @@ send_prack (KcCtaCall   *self,
 
   /* Built here rather than with nta_outgoing_prack(), which has no room
    * for our header's purpose and adds a Route to the Contact. */
+  sent_at = g_get_real_time ();
   prack = nta_outgoing_tcreate (self->leg, key_header ? on_key_prack_response : NULL,
                                 key_header ? self : NULL,
                                 URL_STRING_MAKE (kc_cta_account_get_route (self->account)),
@@ -121,7 +124,7 @@ send_prack (KcCtaCall   *self,
     return FALSE;
   self->rseq = rack->ra_response;
   nta_outgoing_setrseq (self->invite, self->rseq);
-  kc_cta_call_emit_tx (self, prack, key_header ? 328 : 0);
+  kc_cta_call_emit_tx (self, prack, key_header ? 328 : 0, sent_at);
   if (key_header != NULL)
     self->key_prack = prack;
   return TRUE;
@@ -163,14 +166,19 @@ take_caller_key (KcCtaCall   *self,
     header = kc_cta_key_header_line (ack, &error);
     kc_secret_text_free (ack);
   }
-  if (header == NULL || !send_prack (self, sip, header)) {
-    reason = g_strdup_printf ("Cannot acknowledge the key: %s",
-                              error ? error->message : "the PRACK could not be sent");
+  if (header == NULL) {
+    reason = g_strdup_printf ("Cannot acknowledge the key: %s", error->message);
     kc_cta_call_fail_outgoing (self, 500, reason);
     return;
   }
-  kc_cta_call_note_ack_sent (self);
+  /* The key received and our acknowledgment, then the PRACK carrying it. */
   kc_cta_call_emit_key_events (self, 326, 328);
+  if (!send_prack (self, sip, header)) {
+    kc_cta_call_fail_outgoing (self, 500, "Cannot acknowledge the key: the PRACK could not "
+                               "be sent");
+    return;
+  }
+  kc_cta_call_note_ack_sent (self);
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_KEY_RECEIVED);
 }
 
@@ -237,7 +245,7 @@ on_invite_response (void           *magic,
   if (!internal) {
     msg_t *msg = nta_outgoing_getresponse (orq);
 
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX,
+    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0,
                           status == 183 ? 326 : status >= 200 ? 330 : 0, msg);
     msg_destroy (msg);
     if (status != 100 && !kc_cta_account_check_peer (self->account, orq, NULL, &error)) {
@@ -301,6 +309,7 @@ kc_cta_call_sip_invite (KcCtaCall *self,
   g_autofree char *to = g_strdup_printf ("<sips:%s@%s>", self->peer_number, domain);
   g_autofree char *sdp = NULL;
   g_autoptr(KcEvent) event = NULL;
+  gint64 sent_at;
 
   self->request_uri = g_strdup_printf ("sips:%s@%s", self->peer_number, domain);
   self->call_id = g_uuid_string_random ();
@@ -314,6 +323,14 @@ kc_cta_call_sip_invite (KcCtaCall *self,
   }
   sdp = kc_cta_sdp_build (kc_cta_account_get_address (account), KC_CTA_PLACEHOLDER_PORT,
                           self->sdp_session, 1, NULL);
+  /* The step, then the INVITE: both before sofia-sip sends it (316). */
+  if ((event = kc_cta_call_event_new (self, KC_EVENT_KIND_CALL_STATE, 316)) != NULL) {
+    kc_event_set_summary_printf (event, "calling %s", self->peer_number);
+    kc_event_set_attr (event, "state", "calling");
+    kc_event_set_attr (event, "direction", "outgoing");
+    kc_cta_call_emit (self, event);
+  }
+  sent_at = g_get_real_time ();
   self->invite = nta_outgoing_tcreate (self->leg, on_invite_response, self,
                                        URL_STRING_MAKE (kc_cta_account_get_route (account)),
                                        SIP_METHOD_INVITE, URL_STRING_MAKE (self->request_uri),
@@ -328,13 +345,7 @@ kc_cta_call_sip_invite (KcCtaCall *self,
                  self->peer_number);
     return FALSE;
   }
-  kc_cta_call_emit_tx (self, self->invite, 316);
-  if ((event = kc_cta_call_event_new (self, KC_EVENT_KIND_CALL_STATE, 316)) != NULL) {
-    kc_event_set_summary_printf (event, "calling %s", self->peer_number);
-    kc_event_set_attr (event, "state", "calling");
-    kc_event_set_attr (event, "direction", "outgoing");
-    kc_cta_call_emit (self, event);
-  }
+  kc_cta_call_emit_tx (self, self->invite, 316, sent_at);
   return TRUE;
 }
 
@@ -360,8 +371,8 @@ kc_cta_call_delivery_key (KcCtaCall     *self,
     kc_cta_call_delivery_failed (self, kc_cta_delivery_get_failure (delivery));
     return;
   }
+  /* Its key events went out with the MESSAGE (kc-cta-separate.c). */
   kc_cta_call_note_ack_sent (self);
-  kc_cta_call_emit_key_events (self, 326, 328);
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_KEY_RECEIVED);
 }
 

@@ -71,8 +71,10 @@ KcEvent  *kc_cta_call_event_new   (KcCtaCall      *self,
                                    int             fig3);
 void      kc_cta_call_emit        (KcCtaCall      *self,
                                    KcEvent        *event);
+/* @time_us: see kc_cta_account_emit_msg(). */
 void      kc_cta_call_emit_msg    (KcCtaCall      *self,
                                    KcEventKind     kind,
+                                   gint64          time_us,
                                    int             fig3,
                                    msg_t          *msg);
 /* Drops every sofia-sip object (no callback comes after); in
@@ -88,9 +90,13 @@ void      kc_cta_call_emit_key_events    (KcCtaCall      *self,
 void      kc_cta_call_emit_key_failure   (KcCtaCall      *self,
                                           int             fig3,
                                           const char     *why);
+/* sip-tx for @orq, dated @sent_at (taken before it was created). The
+ * step event that goes with a message (calling, the key received, our
+ * acknowledgment) is emitted before the message is handed to sofia-sip. */
 void      kc_cta_call_emit_tx            (KcCtaCall      *self,
                                           nta_outgoing_t *orq,
-                                          int             fig3);
+                                          int             fig3,
+                                          gint64          sent_at);
 void      kc_cta_call_start_hangup_timer (KcCtaCall      *self);
 /* "399 keycall \"text\"" with @text made safe for a quoted string. */
 char     *kc_cta_sip_quoted              (const char     *text);
@@ -98,6 +104,13 @@ void      kc_cta_call_cancel_invite      (KcCtaCall      *self,
                                           guint           status,
                                           const char     *why);
 void      kc_cta_call_send_bye           (KcCtaCall      *self);
+/* The status a call this phone hung up ends with when its BYE got
+ * @status: a 2xx, or a 481 or 408 once the call was @answered, is a
+ * normal end (200): both ends hung up at once, and the controller had
+ * ended the call on the other end's BYE before ours came (RFC 3261: a
+ * request for a dialog that is over gets 481). Anything else stays. */
+guint     kc_cta_call_bye_end_status     (guint           status,
+                                          gboolean        answered);
 int       kc_cta_call_on_leg_request     (void           *magic,
                                           nta_leg_t      *leg,
                                           nta_incoming_t *irq,

@@ -49,22 +49,10 @@ kc_cta_call_emit_key_events (KcCtaCall *self,
                              int        key_fig3,
                              int        ack_fig3)
 {
-  g_autoptr(KcEvent) key = NULL;
-  g_autoptr(KcEvent) ack = NULL;
-
-  key = kc_cta_call_event_new (self, self->derived ? KC_EVENT_KIND_KEY_DERIVED
-                                                   : KC_EVENT_KIND_CALL_STATE, key_fig3);
-  if (key != NULL) {
-    kc_event_set_summary (key, self->derived ? "call key derived from the signaling secret"
-                                             : "call key received from the controller");
-    kc_cta_call_emit (self, key);
-  }
-  ack = kc_cta_call_event_new (self, KC_EVENT_KIND_KEY_ACK, ack_fig3);
-  if (ack != NULL) {
-    kc_event_set_summary_printf (ack, "key acknowledgment (role %s) → controller",
-                                 self->direction == KC_CTA_CALL_OUTGOING ? "caller" : "callee");
-    kc_cta_call_emit (self, ack);
-  }
+  if (self->account != NULL && self->has_key)
+    kc_cta_account_emit_key_events (self->account, self->call_id, &self->key_id, self->key,
+                                    self->derived, self->direction == KC_CTA_CALL_OUTGOING,
+                                    key_fig3, ack_fig3);
 }
 
 void
@@ -83,11 +71,12 @@ kc_cta_call_emit_key_failure (KcCtaCall  *self,
 void
 kc_cta_call_emit_tx (KcCtaCall      *self,
                      nta_outgoing_t *orq,
-                     int             fig3)
+                     int             fig3,
+                     gint64          sent_at)
 {
   msg_t *msg = nta_outgoing_getrequest (orq);
 
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, fig3, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, fig3, msg);
   msg_destroy (msg);
 }
 
@@ -158,7 +147,7 @@ kc_cta_call_on_leg_request (void           *magic,
   g_autofree char *reason = NULL;
   msg_t *msg = nta_incoming_getrequest (irq);
 
-  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 330, msg);
+  kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 330, msg);
   msg_destroy (msg);
 
   if (sip->sip_request->rq_method == sip_method_ack)
@@ -203,6 +192,17 @@ kc_cta_call_on_leg_request (void           *magic,
   }
 }
 
+guint
+kc_cta_call_bye_end_status (guint    status,
+                            gboolean answered)
+{
+  if (status >= 200 && status < 300)
+    return 200;
+  if (answered && (status == 481 || status == 408))
+    return 200;
+  return status;
+}
+
 static int
 on_bye_response (void           *magic,
                  nta_outgoing_t *orq,
@@ -213,32 +213,44 @@ on_bye_response (void           *magic,
   g_autoptr(GError) error = NULL;
   g_autofree char *reason = NULL;
   int status = sip != NULL && sip->sip_status != NULL ? sip->sip_status->st_status : 408;
+  guint end;
 
   if (status < 200)
     return 0;
   if (sip != NULL && !nta_sip_is_internal (sip) && self->account != NULL) {
     msg_t *msg = nta_outgoing_getresponse (orq);
 
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 330, msg);
+    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 330, msg);
     msg_destroy (msg);
     if (!kc_cta_account_check_peer (self->account, orq, NULL, &error))
       status = 403;
   }
   nta_outgoing_destroy (orq);
   self->bye = NULL;
+  end = kc_cta_call_bye_end_status ((guint) status,
+                                    self->state == KC_CTA_CALL_STATE_ANSWERED);
   if (status >= 200 && status < 300)
     reason = g_strdup ("local hangup");
+  else if (end == 200 && status == 481)
+    reason = g_strdup ("local hangup; the call had ended at the controller already (the BYE "
+                       "got 481 Call/Transaction Does Not Exist)");
+  else if (end == 200)
+    reason = g_strdup_printf ("local hangup; the controller did not answer the BYE (%d %s)",
+                              status, sip_status_phrase (status) ? sip_status_phrase (status)
+                                                                 : "");
   else
     reason = g_strdup_printf ("local hangup; the BYE got %d %s", status,
                               error ? error->message : sip_status_phrase (status)
                               ? sip_status_phrase (status) : "");
-  kc_cta_call_finish (self, status, reason);
+  kc_cta_call_finish (self, end, reason);
   return 0;
 }
 
 void
 kc_cta_call_send_bye (KcCtaCall *self)
 {
+  gint64 sent_at = g_get_real_time ();
+
   if (self->bye != NULL || self->leg == NULL || self->account == NULL)
     return;
   self->bye = nta_outgoing_tcreate (self->leg, on_bye_response, self,
@@ -251,7 +263,7 @@ kc_cta_call_send_bye (KcCtaCall *self)
     kc_cta_call_finish (self, 500, "hung up here, but the BYE could not be sent");
     return;
   }
-  kc_cta_call_emit_tx (self, self->bye, 330);
+  kc_cta_call_emit_tx (self, self->bye, 330, sent_at);
   kc_cta_call_start_hangup_timer (self);
 }
 

@@ -69,11 +69,12 @@ kc_cta_call_emit (KcCtaCall *self,
 void
 kc_cta_call_emit_msg (KcCtaCall  *self,
                       KcEventKind kind,
+                      gint64      time_us,
                       int         fig3,
                       msg_t      *msg)
 {
   if (self->account != NULL)
-    kc_cta_account_emit_msg (self->account, kind, self->call_id, fig3, msg);
+    kc_cta_account_emit_msg (self->account, kind, time_us, self->call_id, fig3, msg);
 }
 
 /* State */

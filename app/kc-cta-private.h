@@ -48,12 +48,28 @@ KcEvent          *kc_cta_account_event_new    (KcCtaAccount    *self,
                                                int              fig3);
 void              kc_cta_account_emit         (KcCtaAccount    *self,
                                                KcEvent         *event);
-/* sip-rx / sip-tx with the whole message (redacted by the event). */
+/* sip-rx / sip-tx with the whole message (redacted by the event), dated
+ * @time_us (g_get_real_time) or now when 0. A message sent is dated just
+ * before it went to sofia-sip, which writes it at once: in a ladder merged
+ * by time the receiver's events would otherwise come before the sender's. */
 void              kc_cta_account_emit_msg     (KcCtaAccount    *self,
                                                KcEventKind      kind,
+                                               gint64           time_us,
                                                const char      *call_id,
                                                int              fig3,
                                                msg_t           *msg);
+
+/* "call key received from the controller" (or derived) at @key_fig3, then
+ * "key acknowledgment … → controller" at @ack_fig3, for @call_id; emitted
+ * before the message carrying the acknowledgment goes out. */
+void              kc_cta_account_emit_key_events (KcCtaAccount    *self,
+                                                  const char      *call_id,
+                                                  const KcKeyId   *key_id,
+                                                  const KcSecret  *key,
+                                                  gboolean         derived,
+                                                  gboolean         caller,
+                                                  int              key_fig3,
+                                                  int              ack_fig3);
 
 /* Called by a call when it becomes final. */
 void              kc_cta_account_call_done    (KcCtaAccount    *self,

@@ -144,6 +144,7 @@ kc_cta_account_emit (KcCtaAccount *self,
 void
 kc_cta_account_emit_msg (KcCtaAccount *self,
                          KcEventKind   kind,
+                         gint64        time_us,
                          const char   *call_id,
                          int           fig3,
                          msg_t        *msg)
@@ -159,6 +160,8 @@ kc_cta_account_emit_msg (KcCtaAccount *self,
     return;
   first_line = g_strndup (text, strcspn (text, "\r\n"));
   event = kc_cta_account_event_new (self, kind, call_id, fig3);
+  if (time_us > 0)
+    kc_event_set_time (event, time_us);
   kc_event_set_summary_printf (event, "%s %s", kind == KC_EVENT_KIND_SIP_RX ? "←" : "→",
                                first_line);
   kc_event_set_message (event, text);   /* redacted by the setter */
@@ -166,6 +169,33 @@ kc_cta_account_emit_msg (KcCtaAccount *self,
   explicit_bzero (text, len);
   su_free (self->home, text);
   kc_cta_account_emit (self, event);
+}
+
+void
+kc_cta_account_emit_key_events (KcCtaAccount   *self,
+                                const char     *call_id,
+                                const KcKeyId  *key_id,
+                                const KcSecret *key,
+                                gboolean        derived,
+                                gboolean        caller,
+                                int             key_fig3,
+                                int             ack_fig3)
+{
+  g_autoptr(KcEvent) received = NULL;
+  g_autoptr(KcEvent) ack = NULL;
+
+  received = kc_cta_account_event_new (self, derived ? KC_EVENT_KIND_KEY_DERIVED
+                                                     : KC_EVENT_KIND_CALL_STATE,
+                                       call_id, key_fig3);
+  kc_event_set_key (received, key_id, key);
+  kc_event_set_summary (received, derived ? "call key derived from the signaling secret"
+                                          : "call key received from the controller");
+  kc_cta_account_emit (self, received);
+  ack = kc_cta_account_event_new (self, KC_EVENT_KIND_KEY_ACK, call_id, ack_fig3);
+  kc_event_set_key (ack, key_id, key);
+  kc_event_set_summary_printf (ack, "key acknowledgment (role %s) → controller",
+                               caller ? "caller" : "callee");
+  kc_cta_account_emit (self, ack);
 }
 
 void
@@ -239,7 +269,7 @@ on_register_response (void           *magic,
   if (!internal) {
     msg_t *msg = nta_outgoing_getresponse (orq);
 
-    kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_RX, NULL, 312, msg);
+    kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, NULL, 312, msg);
     msg_destroy (msg);
   }
   if (!internal && !kc_cta_account_check_peer (self, orq, NULL, &error))
@@ -294,6 +324,7 @@ void
 kc_cta_account_send_register (KcCtaAccount *self)
 {
   g_autofree char *expires = g_strdup_printf ("%u", self->unregistering ? 0 : self->expires);
+  gint64 sent_at;
   msg_t *msg;
 
   if (self->reg_orq != NULL) {
@@ -303,6 +334,7 @@ kc_cta_account_send_register (KcCtaAccount *self)
   if (self->state == KC_CTA_REG_IDLE)
     kc_cta_account_set_state (self, KC_CTA_REG_REGISTERING);
 
+  sent_at = g_get_real_time ();
   self->reg_orq = nta_outgoing_tcreate (self->reg_leg, on_register_response, self,
                                         URL_STRING_MAKE (self->route),
                                         SIP_METHOD_REGISTER,
@@ -318,7 +350,7 @@ kc_cta_account_send_register (KcCtaAccount *self)
     return;
   }
   msg = nta_outgoing_getrequest (self->reg_orq);
-  kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_TX, NULL, 312, msg);
+  kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_TX, sent_at, NULL, 312, msg);
   msg_destroy (msg);
 }
 
@@ -335,7 +367,7 @@ kc_cta_account_on_request (void           *magic,
   KcCtaCall *call;
   msg_t *msg = nta_incoming_getrequest (irq);
 
-  kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_RX, NULL, 0, msg);
+  kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, NULL, 0, msg);
   msg_destroy (msg);
 
   if (sip->sip_request->rq_method == sip_method_ack)

@@ -115,7 +115,7 @@ on_ack_response (void           *magic,
   if (sip != NULL && !nta_sip_is_internal (sip)) {
     msg_t *msg = nta_outgoing_getresponse (orq);
 
-    kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_RX, self->call_id, fig3, msg);
+    kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_RX, 0, self->call_id, fig3, msg);
     msg_destroy (msg);
     if (!kc_cta_account_check_peer (account, orq, NULL, &error))
       status = 403;
@@ -148,6 +148,7 @@ send_ack (KcCtaDelivery *self,
   g_autofree char *call_header = g_strdup_printf (KC_CTA_CALL_HEADER ": %s", self->call_id);
   g_autofree char *key_header = NULL;
   g_autofree char *to = g_strdup_printf ("<%s>", kc_cta_account_get_controller_uri (account));
+  gint64 sent_at;
   char *value;
   msg_t *msg;
 
@@ -158,6 +159,7 @@ send_ack (KcCtaDelivery *self,
   kc_secret_text_free (value);
   if (key_header == NULL)
     return FALSE;
+  sent_at = g_get_real_time ();
   self->orq = nta_outgoing_tcreate (account->default_leg, on_ack_response, self,
                                     URL_STRING_MAKE (account->route), SIP_METHOD_MESSAGE,
                                     URL_STRING_MAKE (account->route),
@@ -172,7 +174,7 @@ send_ack (KcCtaDelivery *self,
   self->state = KC_CTA_DELIVERY_ACK_SENT;
   self->ack_sent_time = g_get_real_time ();
   msg = nta_outgoing_getrequest (self->orq);
-  kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_TX, self->call_id,
+  kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_TX, sent_at, self->call_id,
                            self->side == KC_CTA_SIDE_CALLER ? 328 : 322, msg);
   msg_destroy (msg);
   return TRUE;
@@ -213,12 +215,13 @@ reply (KcCtaAccount   *account,
        const char     *warning)
 {
   g_autofree char *value = warning != NULL ? kc_cta_sip_quoted (warning) : NULL;
+  gint64 sent_at = g_get_real_time ();
   msg_t *msg;
 
   nta_incoming_treply (irq, status, phrase, TAG_IF (value, SIPTAG_WARNING_STR (value)),
                        SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT), TAG_END ());
   msg = nta_incoming_getresponse (irq);
-  kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_TX, call_id, fig3, msg);
+  kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_TX, sent_at, call_id, fig3, msg);
   msg_destroy (msg);
 }
 
@@ -273,6 +276,11 @@ kc_cta_account_on_message (KcCtaAccount   *self,
   delivery->key_id = mgmt->key_id;
   delivery->derived = derived;
   g_hash_table_insert (self->deliveries, delivery->call_id, delivery);
+  /* The key received and our acknowledgment, before the 200 and the
+   * acknowledgment MESSAGE (322 or 328) go out. */
+  kc_cta_account_emit_key_events (self, call_id, &delivery->key_id, delivery->key,
+                                  delivery->derived, call != NULL, fig3,
+                                  call != NULL ? 328 : 322);
   reply (self, irq, call_id, fig3, SIP_200_OK, NULL);
 
   if (!send_ack (delivery, &error)) {

@@ -48,6 +48,7 @@ kc_call_send_invite (KcCall *call)
   g_autofree char *pai = g_strdup_printf ("P-Asserted-Identity: %s", from);
   char *value = NULL, *sdp = NULL;
   int fig3 = fig_invite (call, kc_call_fig_down_invite (call));
+  gint64 sent_at;
 
   call->down_leg = nta_leg_tcreate (kc_controller_get_agent (ctrl), on_down_request,
                                     (nta_leg_magic_t *) call, SIPTAG_FROM_STR (from),
@@ -69,6 +70,11 @@ kc_call_send_invite (KcCall *call)
   else
     sdp = g_strdup (call->offer);
 
+  /* The step first, then the message, both before sofia-sip sends it. */
+  if (config->delivery == KC_DELIVERY_SIGNALING)
+    kc_call_emit_key (call, KC_EVENT_KIND_KEY_SENT, fig3, call->down_lane, "%d key → %s", fig3,
+                      call->down_lane);
+  sent_at = g_get_real_time ();
   call->down_orq = nta_outgoing_tcreate (call->down_leg, on_down_response,
                                          (nta_outgoing_magic_t *) call,
                                          call->down_route ? URL_STRING_MAKE (call->down_route)
@@ -88,10 +94,7 @@ kc_call_send_invite (KcCall *call)
     kc_call_fail (call, 500, "Cannot send the INVITE onward", NULL, NULL);
     return;
   }
-  kc_call_emit_request (call, fig3, call->down_lane, call->down_orq);
-  if (config->delivery == KC_DELIVERY_SIGNALING)
-    kc_call_emit_key (call, KC_EVENT_KIND_KEY_SENT, fig3, call->down_lane, "%d key → %s", fig3,
-                      call->down_lane);
+  kc_call_emit_request (call, fig3, call->down_lane, call->down_orq, sent_at);
   call->state = CALL_CALLING;
   if (!call->callee_acked)
     kc_call_start_ack_timer (call, !call->destination);
@@ -151,12 +154,13 @@ static void
 send_prack (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
 {
   nta_outgoing_t *prack;
+  gint64 sent_at = g_get_real_time ();
 
   if (sip->sip_rseq == NULL)
     return;
   prack = nta_outgoing_prack (call->down_leg, call->down_orq, NULL, NULL, NULL, sip, TAG_END ());
   kc_call_emit_request (call, fig_invite (call, kc_call_fig_down_ack (call)), call->down_lane,
-                        prack);
+                        prack, sent_at);
   if (prack != NULL && prack != NONE)
     nta_outgoing_destroy (prack);
 }
@@ -167,6 +171,7 @@ forward_early (KcCall *call)
 {
   char *value = NULL, *sdp = NULL, *header = NULL;
   int fig3 = kc_call_fig_up_early (call);
+  gint64 sent_at;
 
   if (call->source) {
     if ((value = kc_keying_encode (call->keying, TRUE)) == NULL) {
@@ -184,6 +189,11 @@ forward_early (KcCall *call)
   else
     header = g_strdup_printf ("%s: %s", KC_SIP_HEADER_KEY_MGMT, call->early_ack_value);
 
+  if (call->source)
+    kc_call_emit_key (call, KC_EVENT_KIND_KEY_SENT, 326, call->up_lane,
+                      call->keying->derived ? "326 nonce → %s (it derives the key)"
+                                            : "326 key → %s", call->up_lane);
+  sent_at = g_get_real_time ();
   call->up_rel = nta_reliable_treply (call->up_irq, on_up_prack, (nta_reliable_magic_t *) call,
                                       call->source ? 183 : 180,
                                       call->source ? "Session Progress" : "Ringing",
@@ -198,11 +208,8 @@ forward_early (KcCall *call)
     kc_call_fail (call, 500, "Cannot send a reliable provisional response", NULL, NULL);
     return;
   }
-  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq);
+  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq, sent_at);
   if (call->source) {
-    kc_call_emit_key (call, KC_EVENT_KIND_KEY_SENT, 326, call->up_lane,
-                      call->keying->derived ? "326 nonce → %s (it derives the key)"
-                                            : "326 key → %s", call->up_lane);
     call->state = CALL_EARLY;
     kc_call_start_ack_timer (call, FALSE);
   }
@@ -237,7 +244,7 @@ down_provisional (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
     return;
   }
   if (!find_key_mgmt (sip, &ack, &sdp, &error)) {
-    kc_call_key_ack_failed (call, fig3, call->down_lane, error->message);
+    kc_call_key_ack_failed (call, fig3, call->down_lane, error->message, NULL);
     return;
   }
   if (ack == NULL) {
@@ -248,7 +255,7 @@ down_provisional (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
   }
   if (!kc_keying_check_ack (call->keying, ack, call->id, KC_ACK_ROLE_CALLEE, &error)) {
     kc_sip_text_free (sdp);
-    kc_call_key_ack_failed (call, fig3, call->down_lane, error->message);
+    kc_call_key_ack_failed (call, fig3, call->down_lane, error->message, NULL);
     return;
   }
   call->callee_acked = TRUE;
@@ -298,7 +305,7 @@ down_answered (KcCall *call, sip_t const *sip)
   kc_call_send_ack (call, sip);
   if (!call->callee_acked && kc_controller_get_config (call->ctrl)->delivery == KC_DELIVERY_SIGNALING) {
     kc_call_key_ack_failed (call, kc_call_fig_down_ack (call), call->down_lane,
-                            "The callee answered without acknowledging the key");
+                            "The callee answered without acknowledging the key", NULL);
     return;
   }
   sdp = kc_sip_get_sdp (sip, &error);
@@ -405,6 +412,7 @@ on_down_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, si
   tport_t *tp = nta_incoming_transport (kc_controller_get_agent (call->ctrl), irq, msg);
   gboolean ok = kc_sip_identify (kc_controller_get_agent (call->ctrl), tp, msg, &id, &error);
   sip_method_t method = sip->sip_request->rq_method;
+  gint64 sent_at;
 
   tport_unref (tp);
   kc_call_emit_received (call, 0, call->down_lane, msg);
@@ -421,14 +429,15 @@ on_down_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, si
     nta_incoming_destroy (irq);
     return 0;
   }
+  sent_at = g_get_real_time ();
   if (method != sip_method_bye) {
     nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
-    kc_call_emit_response (call, 0, call->down_lane, irq);
+    kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
     nta_incoming_destroy (irq);
     return 0;
   }
   nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
-  kc_call_emit_response (call, 0, call->down_lane, irq);
+  kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
   nta_incoming_destroy (irq);
   call->down_bye_sent = TRUE;   /* the dialog is over downstream */
   if (call->state != CALL_ENDED) {
@@ -484,6 +493,7 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   msg_t *msg = nta_incoming_getrequest (irq);
   gboolean ok = from_upstream (call, irq, msg);
   sip_method_t method = sip->sip_request->rq_method;
+  gint64 sent_at;
 
   kc_call_emit_received (call, method == sip_method_ack ? 330 : 0, call->up_lane, msg);
   msg_destroy (msg);
@@ -491,14 +501,19 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
     nta_incoming_destroy (irq);
     return 0;
   }
+  sent_at = g_get_real_time ();
   if (!ok) {
     g_autofree char *phrase = g_strdup_printf ("Only %s may send requests in this dialog",
                                                call->up_lane);
 
     nta_incoming_treply (irq, 403, phrase, TAG_END ());
   }
-  else if (method == sip_method_bye) {
+  else if (method == sip_method_bye)
     nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
+  else
+    nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
+  kc_call_emit_response (call, 0, call->up_lane, irq, sent_at);
+  if (ok && method == sip_method_bye) {
     call->up_bye_sent = TRUE;
     if (call->state != CALL_ENDED) {
       g_autofree char *reason = kc_call_reason_of (call, sip, call->up_lane);
@@ -510,9 +525,6 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
                    call->state == CALL_ANSWERED ? "answered" : "cancelled", reason);
     }
   }
-  else
-    nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
-  kc_call_emit_response (call, 0, call->up_lane, irq);
   nta_incoming_destroy (irq);
   return 0;
 }
@@ -562,7 +574,10 @@ on_up_cancel (nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t const *sip
   return 0;
 }
 
-/* PRACK of 326 (328, with the caller's acknowledgment) or of 324. */
+/* PRACK of 326 (328, with the caller's acknowledgment) or of 324. The
+ * acknowledgment is checked before the PRACK is answered: one the
+ * controller refuses gets 488 on the PRACK itself (and the INVITE fails
+ * with 488), so the caller never sees a 200 for a key nobody confirmed. */
 static int
 on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *prack,
              sip_t const *sip)
@@ -571,13 +586,15 @@ on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *p
   g_autoptr(KcKeyMgmt) ack = NULL;
   g_autoptr(GError) error = NULL;
   msg_t *msg;
-  gboolean ok;
+  gboolean ok, key_prack;
+  int fig3 = call->source ? 328 : 324;
+  gint64 sent_at;
 
   if (prack == NULL || sip == NULL)
     return 200;   /* flushed by a final response */
   msg = nta_incoming_getrequest (prack);
   ok = from_upstream (call, prack, msg);
-  kc_call_emit_received (call, call->source ? 328 : 324, call->up_lane, msg);
+  kc_call_emit_received (call, fig3, call->up_lane, msg);
   msg_destroy (msg);
   if (!ok) {
     g_autofree char *phrase = g_strdup_printf ("Only %s may send requests in this dialog",
@@ -587,34 +604,40 @@ on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *p
     nta_incoming_destroy (prack);
     return 0;
   }
-  nta_incoming_treply (prack, SIP_200_OK, TAG_END ());
-  kc_call_emit_response (call, call->source ? 328 : 324, call->up_lane, prack);
-  nta_incoming_destroy (prack);
-  if (call->state == CALL_ENDED || !call->source || call->caller_acked
-      || kc_controller_get_config (call->ctrl)->delivery != KC_DELIVERY_SIGNALING)
-    return 0;
+  key_prack = call->state != CALL_ENDED && call->source && !call->caller_acked
+              && kc_controller_get_config (call->ctrl)->delivery == KC_DELIVERY_SIGNALING;
 
-  if (!find_key_mgmt (sip, &ack, NULL, &error)
-      || (ack == NULL && (g_set_error (&error, KC_ERROR, KC_ERROR_INVALID,
-                                       "The PRACK carries no acknowledgment"), TRUE))
-      || !kc_keying_check_ack (call->keying, ack, call->id, KC_ACK_ROLE_CALLER, &error)) {
-    kc_call_key_ack_failed (call, 328, call->up_lane, error->message);
+  if (key_prack
+      && (!find_key_mgmt (sip, &ack, NULL, &error)
+          || (ack == NULL && (g_set_error (&error, KC_ERROR, KC_ERROR_INVALID,
+                                           "The PRACK carries no acknowledgment"), TRUE))
+          || !kc_keying_check_ack (call->keying, ack, call->id, KC_ACK_ROLE_CALLER, &error))) {
+    kc_call_key_ack_failed (call, 328, call->up_lane, error->message, prack);
+    nta_incoming_destroy (prack);
     return 0;
   }
-  kc_call_caller_acknowledged (call);
+  if (key_prack) {
+    call->caller_acked = TRUE;
+    g_clear_handle_id (&call->ack_timer, g_source_remove);
+    kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, call->up_lane,
+                      "328 caller acknowledged the key: both ends hold it");
+  }
+  sent_at = g_get_real_time ();
+  nta_incoming_treply (prack, SIP_200_OK, TAG_END ());
+  kc_call_emit_response (call, fig3, call->up_lane, prack, sent_at);
+  nta_incoming_destroy (prack);
+  if (key_prack)
+    kc_call_caller_acknowledged (call);
   return 0;
 }
 
-/* 328 done: both sides hold the key; now the caller may hear ringing. */
+/* 328 done (the caller's PRACK has its 200): both sides hold the key;
+ * now the caller may hear ringing. */
 void
 kc_call_caller_acknowledged (KcCall *call)
 {
   KcEvent *event;
 
-  call->caller_acked = TRUE;
-  g_clear_handle_id (&call->ack_timer, g_source_remove);
-  kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, call->up_lane,
-                    "328 caller acknowledged the key: both ends hold it");
   call->state = CALL_RINGING;
   kc_call_up_reply (call, 328, SIP_180_RINGING, TAG_END ());
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 328, NULL);

@@ -114,15 +114,20 @@ void     kc_call_up_reply             (KcCall      *call,
                                        tag_value_t  value,
                                        ...);
 
-/* sip-tx / sip-rx events for messages of this call. */
+/* sip-tx / sip-rx events for messages of this call. A message sent is
+ * dated @sent_at, taken before it went to sofia-sip (see
+ * kc_controller_emit_msg); the step event that goes with it (key-sent …)
+ * is emitted before it too, so a merged ladder shows the sender first. */
 void     kc_call_emit_request         (KcCall      *call,
                                        int          fig3,
                                        const char  *peer,
-                                       nta_outgoing_t *orq);
+                                       nta_outgoing_t *orq,
+                                       gint64       sent_at);
 void     kc_call_emit_response        (KcCall      *call,
                                        int          fig3,
                                        const char  *peer,
-                                       nta_incoming_t *irq);
+                                       nta_incoming_t *irq,
+                                       gint64       sent_at);
 void     kc_call_emit_received        (KcCall      *call,
                                        int          fig3,
                                        const char  *peer,
@@ -156,11 +161,16 @@ KcCall  *kc_call_find                 (KcController *ctrl,
 void     kc_call_start_ack_timer      (KcCall      *call,
                                        gboolean     via_peer);
 void     kc_call_start_ring_timer     (KcCall      *call);
+/* After the 200 to the caller's acknowledgment (328): ringing, and the
+ * answer held until then. */
 void     kc_call_caller_acknowledged  (KcCall      *call);
+/* Reports the failed acknowledgment, answers @request (the PRACK or
+ * MESSAGE that carried it; may be NULL) with 488, then fails the call. */
 void     kc_call_key_ack_failed       (KcCall      *call,
                                        int          fig3,
                                        const char  *peer,
-                                       const char  *reason);
+                                       const char  *reason,
+                                       nta_incoming_t *request);
 /* Hangs up or cancels both sides as needed, answers upstream with @status
  * if it is still waiting, then ends the call. */
 void     kc_call_fail                 (KcCall      *call,

@@ -105,6 +105,7 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
   char *key_header = g_strdup_printf ("%s: %s", KC_SIP_HEADER_KEY_MGMT, value);
   KeyMessage *m = g_new0 (KeyMessage, 1);
   nta_outgoing_t *orq = NULL;
+  gint64 sent_at = 0;
 
   m->call = kc_call_ref (call);
   m->fig3 = fig3;
@@ -115,6 +116,7 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
                             SIPTAG_TO_STR (to), TAG_END ());
   if (m->leg != NULL) {
     nta_leg_tag (m->leg, NULL);
+    sent_at = g_get_real_time ();
     orq = nta_outgoing_tcreate (m->leg, on_key_message_response, (nta_outgoing_magic_t *) m,
                                 route ? URL_STRING_MAKE (route) : NULL, SIP_METHOD_MESSAGE,
                                 URL_STRING_MAKE (request_uri),
@@ -127,7 +129,7 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
     kc_call_fail (call, 500, "Cannot send the key", "failed", NULL);
     return;
   }
-  kc_call_emit_request (call, fig3, m->lane, orq);
+  kc_call_emit_request (call, fig3, m->lane, orq, sent_at);
 }
 
 static void
@@ -141,13 +143,12 @@ send_key (KcCall *call, int fig3, KcRole role, const char *identity, const char 
     kc_call_fail (call, 500, "Cannot encode the key", "failed", NULL);
     return;
   }
-  send_key_message (call, fig3, role, identity, request_uri, route, value);
-  kc_secret_text_free (value);
-  if (call->state == CALL_ENDED)
-    return;
+  /* The step first, then the message (both before sofia-sip sends it). */
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_SENT, fig3, lane,
                     for_caller && call->keying->derived ? "%d nonce → %s (MESSAGE)"
                                                         : "%d key → %s (MESSAGE)", fig3, lane);
+  send_key_message (call, fig3, role, identity, request_uri, route, value);
+  kc_secret_text_free (value);
 }
 
 void
@@ -164,11 +165,12 @@ static void
 reply (KcController *ctrl, nta_incoming_t *irq, int fig3, const char *call_id, const char *lane,
        int status, const char *phrase)
 {
+  gint64 sent_at = g_get_real_time ();
   msg_t *msg;
 
   nta_incoming_treply (irq, status, phrase, TAG_END ());
   if ((msg = nta_incoming_getresponse (irq)) != NULL) {
-    kc_controller_emit_msg (ctrl, TRUE, fig3, call_id, lane, msg);
+    kc_controller_emit_msg (ctrl, TRUE, sent_at, fig3, call_id, lane, msg);
     msg_destroy (msg);
   }
 }
@@ -239,23 +241,23 @@ on_ack (KcController *ctrl, nta_incoming_t *irq, const KcPeerIdentity *from, con
   }
   fig3 = mgmt->role == KC_ACK_ROLE_CALLER ? 328 : kc_call_fig_down_ack (call);
   if (!kc_keying_check_ack (call->keying, mgmt, call->id, mgmt->role, &error)) {
-    reply (ctrl, irq, fig3, id, lane, 488, "Key acknowledgment failed");
-    kc_call_key_ack_failed (call, fig3, lane, error->message);
+    kc_call_key_ack_failed (call, fig3, lane, error->message, irq);
     return;
   }
-  reply (ctrl, irq, fig3, id, lane, SIP_200_OK);
+  /* The step, then its answer. */
   g_clear_handle_id (&call->ack_timer, g_source_remove);
-
   if (mgmt->role == KC_ACK_ROLE_CALLER) {
     call->caller_acked = TRUE;
     kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, lane,
                       "328 caller acknowledged the key: both ends hold it");
+    reply (ctrl, irq, fig3, id, lane, SIP_200_OK);
     kc_call_send_invite (call);
     return;
   }
   call->callee_acked = TRUE;
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, fig3, lane, "%d callee acknowledged the key",
                     fig3);
+  reply (ctrl, irq, fig3, id, lane, SIP_200_OK);
   if (call->source) {
     send_key (call, 326, call->up.role, call->up.identity, call->up_contact, NULL, TRUE);
   }
@@ -268,10 +270,9 @@ on_ack (KcController *ctrl, nta_incoming_t *irq, const KcPeerIdentity *from, con
       kc_call_fail (call, 500, "The source controller is not a peer", "failed", NULL);
       return;
     }
+    kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 324, call->up_lane,
+                      "324 callee's acknowledgment → %s (MESSAGE)", call->up_lane);
     send_key_message (call, 324, call->up.role, call->up.identity, peer->address, NULL, value);
-    if (call->state != CALL_ENDED)
-      kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 324, call->up_lane,
-                        "324 callee's acknowledgment → %s (MESSAGE)", call->up_lane);
   }
   /* Now the caller must acknowledge (326/328) and the INVITE arrive. */
   if (call->state != CALL_ENDED)
@@ -305,7 +306,7 @@ kc_call_incoming_message (KcController          *ctrl,
       fig3 = kc_call_fig_down_ack (call);
     g_clear_pointer (&mgmt, kc_key_mgmt_free);
   }
-  kc_controller_emit_msg (ctrl, FALSE, fig3, id, lane, msg);
+  kc_controller_emit_msg (ctrl, FALSE, 0, fig3, id, lane, msg);
   msg_destroy (msg);
   id = value = NULL;
 

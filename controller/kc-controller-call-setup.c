@@ -22,6 +22,7 @@ static void
 refuse (KcController *ctrl, nta_incoming_t *irq, int fig3, const char *lane, int status,
         const char *phrase, tag_type_t tag, tag_value_t value, ...)
 {
+  gint64 sent_at = g_get_real_time ();
   ta_list ta;
   msg_t *msg;
 
@@ -29,7 +30,7 @@ refuse (KcController *ctrl, nta_incoming_t *irq, int fig3, const char *lane, int
   nta_incoming_treply (irq, status, phrase, ta_tags (ta));
   (void) ta_end (ta);
   if ((msg = nta_incoming_getresponse (irq)) != NULL) {
-    kc_controller_emit_msg (ctrl, TRUE, fig3, NULL, lane, msg);
+    kc_controller_emit_msg (ctrl, TRUE, sent_at, fig3, NULL, lane, msg);
     msg_destroy (msg);
   }
   g_message ("Refused INVITE from %s: %d %s", lane, status, phrase);

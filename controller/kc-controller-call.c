@@ -183,23 +183,25 @@ kc_call_emit_key (KcCall *call, KcEventKind kind, int fig3, const char *peer,
 }
 
 void
-kc_call_emit_request (KcCall *call, int fig3, const char *peer, nta_outgoing_t *orq)
+kc_call_emit_request (KcCall *call, int fig3, const char *peer, nta_outgoing_t *orq,
+                      gint64 sent_at)
 {
   msg_t *msg = orq && orq != NONE ? nta_outgoing_getrequest (orq) : NULL;
 
   if (msg != NULL) {
-    kc_controller_emit_msg (call->ctrl, TRUE, fig3, call->id, peer, msg);
+    kc_controller_emit_msg (call->ctrl, TRUE, sent_at, fig3, call->id, peer, msg);
     msg_destroy (msg);
   }
 }
 
 void
-kc_call_emit_response (KcCall *call, int fig3, const char *peer, nta_incoming_t *irq)
+kc_call_emit_response (KcCall *call, int fig3, const char *peer, nta_incoming_t *irq,
+                       gint64 sent_at)
 {
   msg_t *msg = nta_incoming_getresponse (irq);
 
   if (msg != NULL) {
-    kc_controller_emit_msg (call->ctrl, TRUE, fig3, call->id, peer, msg);
+    kc_controller_emit_msg (call->ctrl, TRUE, sent_at, fig3, call->id, peer, msg);
     msg_destroy (msg);
   }
 }
@@ -208,13 +210,14 @@ void
 kc_call_emit_received (KcCall *call, int fig3, const char *peer, msg_t *msg)
 {
   if (msg != NULL)
-    kc_controller_emit_msg (call->ctrl, FALSE, fig3, call->id, peer, msg);
+    kc_controller_emit_msg (call->ctrl, FALSE, 0, fig3, call->id, peer, msg);
 }
 
 void
 kc_call_up_reply (KcCall *call, int fig3, int status, const char *phrase,
                   tag_type_t tag, tag_value_t value, ...)
 {
+  gint64 sent_at = g_get_real_time ();
   ta_list ta;
 
   if (call->up_irq == NULL || call->up_status != 0)
@@ -225,7 +228,7 @@ kc_call_up_reply (KcCall *call, int fig3, int status, const char *phrase,
   (void) ta_end (ta);
   if (status >= 200)
     call->up_status = status;
-  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq);
+  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq, sent_at);
 }
 
 /* RFC 3326: a controller that ends a call tells the next hop why, so its
@@ -261,13 +264,14 @@ void
 kc_call_send_bye (KcCall *call, gboolean upstream, const char *reason)
 {
   nta_leg_t *leg = upstream ? call->up_leg : call->down_leg;
+  gint64 sent_at = g_get_real_time ();
   nta_outgoing_t *bye;
 
   if (leg == NULL)
     return;
   bye = nta_outgoing_tcreate (leg, NULL, NULL, NULL, SIP_METHOD_BYE, NULL,
                               TAG_IF (reason, SIPTAG_REASON_STR (reason)), TAG_END ());
-  kc_call_emit_request (call, 0, upstream ? call->up_lane : call->down_lane, bye);
+  kc_call_emit_request (call, 0, upstream ? call->up_lane : call->down_lane, bye, sent_at);
   if (bye != NULL && bye != NONE)
     nta_outgoing_destroy (bye);
   if (upstream)
@@ -279,10 +283,11 @@ kc_call_send_bye (KcCall *call, gboolean upstream, const char *reason)
 void
 kc_call_send_ack (KcCall *call, sip_t const *response)
 {
+  gint64 sent_at = g_get_real_time ();
   nta_outgoing_t *ack = nta_outgoing_tcreate (call->down_leg, NULL, NULL, NULL, SIP_METHOD_ACK,
                                               NULL, SIPTAG_CSEQ (response->sip_cseq), TAG_END ());
 
-  kc_call_emit_request (call, 330, call->down_lane, ack);
+  kc_call_emit_request (call, 330, call->down_lane, ack, sent_at);
   if (ack != NULL && ack != NONE)
     nta_outgoing_destroy (ack);
 }
@@ -296,12 +301,13 @@ kc_call_stop_downstream (KcCall *call, int status, const char *phrase)
   if (call->down_orq != NULL && call->down_status == 0 && !call->down_cancelled) {
     KcEvent *event = kc_call_event (call, KC_EVENT_KIND_SIP_TX, 0, call->down_lane);
 
+    /* Emitted before the CANCEL goes, like every message sent. */
     call->down_cancelled = TRUE;
-    nta_outgoing_tcancel (call->down_orq, NULL, NULL,
-                          TAG_IF (reason, SIPTAG_REASON_STR (reason)), TAG_END ());
     kc_event_set_attr (event, "method", "CANCEL");
     kc_event_set_summary_printf (event, "→ CANCEL %s", call->down_lane);
     kc_controller_emit (call->ctrl, event);
+    nta_outgoing_tcancel (call->down_orq, NULL, NULL,
+                          TAG_IF (reason, SIPTAG_REASON_STR (reason)), TAG_END ());
   }
   else if (call->down_status >= 200 && call->down_status < 300 && !call->down_bye_sent)
     kc_call_send_bye (call, FALSE, reason);
@@ -331,10 +337,17 @@ kc_call_fail (KcCall *call, int status, const char *phrase, const char *outcome,
 }
 
 void
-kc_call_key_ack_failed (KcCall *call, int fig3, const char *peer, const char *reason)
+kc_call_key_ack_failed (KcCall *call, int fig3, const char *peer, const char *reason,
+                        nta_incoming_t *request)
 {
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK_FAILED, fig3, peer, "%d key acknowledgment "
                     "failed: %s", fig3, reason);
+  if (request != NULL) {
+    gint64 sent_at = g_get_real_time ();
+
+    nta_incoming_treply (request, 488, "Key acknowledgment failed", TAG_END ());
+    kc_call_emit_response (call, fig3, peer, request, sent_at);
+  }
   kc_call_fail (call, 488, "Key acknowledgment failed", "failed", reason);
 }
 

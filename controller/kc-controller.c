@@ -115,8 +115,8 @@ kc_controller_emit (KcController *self, KcEvent *event)
 }
 
 void
-kc_controller_emit_msg (KcController *self, gboolean sent, int fig3, const char *call_id,
-                        const char *peer, msg_t *msg)
+kc_controller_emit_msg (KcController *self, gboolean sent, gint64 time_us, int fig3,
+                        const char *call_id, const char *peer, msg_t *msg)
 {
   sip_t const *sip = sip_object (msg);
   g_autofree char *text = NULL;
@@ -128,6 +128,8 @@ kc_controller_emit_msg (KcController *self, gboolean sent, int fig3, const char 
   event = kc_controller_event (self, sent ? KC_EVENT_KIND_SIP_TX : KC_EVENT_KIND_SIP_RX, fig3,
                                call_id ? call_id : (sip->sip_call_id ? sip->sip_call_id->i_id
                                                                      : NULL), peer);
+  if (time_us > 0)
+    kc_event_set_time (event, time_us);
   if (sip->sip_request != NULL) {
     kc_event_set_attr (event, "method", sip->sip_request->rq_method_name);
     kc_event_set_summary_printf (event, "%s %s %s", sent ? "→" : "←",
@@ -153,6 +155,7 @@ static void
 reply (KcController *self, nta_incoming_t *irq, int fig3, const char *peer, int status,
        const char *phrase, tag_type_t tag, tag_value_t value, ...)
 {
+  gint64 sent_at = g_get_real_time ();
   ta_list ta;
   msg_t *msg;
 
@@ -160,7 +163,7 @@ reply (KcController *self, nta_incoming_t *irq, int fig3, const char *peer, int 
   nta_incoming_treply (irq, status, phrase, ta_tags (ta));
   (void) ta_end (ta);
   if ((msg = nta_incoming_getresponse (irq)) != NULL) {
-    kc_controller_emit_msg (self, TRUE, fig3, NULL, peer, msg);
+    kc_controller_emit_msg (self, TRUE, sent_at, fig3, NULL, peer, msg);
     msg_destroy (msg);
   }
 }
@@ -534,7 +537,7 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
    * by the call code, which knows its FIG. 3 arrow. */
   if ((method != sip_method_options || id.role != KC_ROLE_CONTROLLER)
       && (method != sip_method_message || !known))
-    kc_controller_emit_msg (self, FALSE, fig3, NULL, lane, msg);
+    kc_controller_emit_msg (self, FALSE, 0, fig3, NULL, lane, msg);
   msg_destroy (msg);
 
   if (method == sip_method_ack)

@@ -73,9 +73,14 @@ KcEvent            *kc_controller_event           (KcController       *self,
                                                    const char         *peer);
 void                kc_controller_emit            (KcController       *self,
                                                    KcEvent            *event);
-/* A sip-rx or sip-tx event carrying @msg in full (redacted by the event). */
+/* A sip-rx or sip-tx event carrying @msg in full (redacted by the event),
+ * dated @time_us (g_get_real_time) or now when 0. A sender takes the time
+ * just before it hands the message to sofia-sip, which writes it at once:
+ * in a ladder merged by time the receiver's events would otherwise come
+ * first. The message is only complete (Via, tag) after that call. */
 void                kc_controller_emit_msg        (KcController       *self,
                                                    gboolean            sent,
+                                                   gint64              time_us,
                                                    int                 fig3,
                                                    const char         *call_id,
                                                    const char         *peer,

@@ -38,6 +38,7 @@ kc_profile_free (KcProfile *profile)
   g_free (profile->display_name);
   g_free (profile->controller);
   g_free (profile->controller_name);
+  g_free (profile->domain);
   g_free (profile->certificate);
   kc_secret_free (profile->private_key);
   g_free (profile->ca);
@@ -289,6 +290,10 @@ kc_profile_parse (const guint8 *data, gsize len, GError **error)
       || !get_secret (find (entries, "private-key"), FALSE, &profile->private_key, error)
       || !get_secret (find (entries, "signaling-secret"), TRUE, &secret_text, error))
     return NULL;
+  /* Optional: profiles exported before it existed name no domain. */
+  if (find (entries, "domain") != NULL
+      && !get_text (find (entries, "domain"), &profile->domain, error))
+    return NULL;
 
   {
     g_autoptr(GError) local = NULL;
@@ -324,6 +329,24 @@ kc_profile_load (const char *path, GError **error)
 }
 
 /* Validation */
+
+/* A DNS name as keycall-admin init accepts it (RFC 1035 letters, digits,
+ * hyphens and dots; no empty label). */
+static gboolean
+check_domain (const char *domain, GError **error)
+{
+  gsize len = strlen (domain);
+  gboolean ok = len > 0 && len <= 253 && strstr (domain, "..") == NULL
+                && g_ascii_isalnum (domain[0]) && g_ascii_isalnum (domain[len - 1]);
+
+  for (const char *c = domain; ok && *c != '\0'; c++)
+    ok = g_ascii_isalnum (*c) || *c == '-' || *c == '.';
+  if (!ok)
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The profile's domain “%s” is not a domain name (letters, digits, '-' and "
+                 "'.', e.g. keycall.test)", domain);
+  return ok;
+}
 
 static gboolean
 parse_controller (KcProfile *profile, GError **error)
@@ -403,6 +426,8 @@ kc_profile_validate (KcProfile *profile, GError **error)
     return FALSE;
   }
   if (!parse_controller (profile, error))
+    return FALSE;
+  if (profile->domain != NULL && !check_domain (profile->domain, error))
     return FALSE;
   if (strlen (profile->display_name) > 128 || !g_utf8_validate (profile->display_name, -1, NULL)) {
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
@@ -522,6 +547,8 @@ emit (Out *o, const KcProfile *profile, const char *secret_b64)
   out_text (o, "display-name", profile->display_name);
   out_text (o, "controller", profile->controller);
   out_text (o, "controller-name", profile->controller_name);
+  if (profile->domain != NULL)
+    out_text (o, "domain", profile->domain);
   out_text (o, "certificate", profile->certificate);
   out_entry (o, "private-key", kc_secret_get_data (profile->private_key),
              kc_secret_get_len (profile->private_key));

@@ -1,6 +1,7 @@
 /* kc-profile.h: the CTA profile, the one file a softphone imports to join a
  * Keycall network (its number, certificate and key, the network CA, its
- * controller and its signaling secret), and sofia-sip's TLS folder format.
+ * controller, the network's SIP domain and its signaling secret), and
+ * sofia-sip's TLS folder format.
  * docs/provisioning.md describes the file.
  */
 #pragma once
@@ -23,6 +24,7 @@ typedef struct {
   char     *display_name;
   char     *controller;          /* sips:HOST[:PORT][;params] */
   char     *controller_name;
+  char     *domain;              /* the network's SIP domain, or NULL (optional) */
   char     *certificate;         /* PEM */
   KcSecret *private_key;         /* PEM (PKCS#8) */
   char     *ca;                  /* PEM */
@@ -42,7 +44,8 @@ KcProfile *kc_profile_load           (const char      *path,
                                       GError         **error);
 /* Every check a loaded profile passes: number syntax, PEMs, certificate
  * matches key and chains to the CA, role cta with identity = number,
- * secret length, controller URI. Fills controller_host/_port. */
+ * secret length, controller URI, domain syntax (when there is one). Fills
+ * controller_host/_port. */
 gboolean   kc_profile_validate       (KcProfile       *profile,
                                       GError         **error);
 /* Validates, then writes @path with mode 0600 (see kc_file_write). */

@@ -1,11 +1,12 @@
 /* test-cta.c: the softphone's key handling and call states without a
  * network: its SDP, finding and checking the key of 320 and 326 (KEY,
  * DERIVE, and every bad payload), the acknowledgments of 322 and 328 and
- * the PRACK header, who may send a key, the call state machine, and an
- * account before it registers. */
+ * the PRACK header, who may send a key, the call state machine and how a
+ * hung-up call ends, and an account before it registers (its SIP domain). */
 #include "kc-test.h"
 
 #include "kc-cta.h"
+#include "kc-cta-call-private.h"
 #include "kc-cta-keying.h"
 #include "kc-error.h"
 #include "kc-keys.h"
@@ -528,6 +529,26 @@ START_TEST (test_state_refusals)
 }
 END_TEST
 
+/* Both ends hang up at once: the controller ends the call on the other
+ * end's BYE and answers ours 481 (no such dialog any more), or it never
+ * answers (408). Once the call was answered, that is a normal end. */
+START_TEST (test_bye_glare_is_a_normal_end)
+{
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (200, TRUE), 200);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (202, TRUE), 200);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (481, TRUE), 200);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (408, TRUE), 200);
+  /* Never answered: nothing ended normally, the status stands. */
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (481, FALSE), 481);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (408, FALSE), 408);
+  /* A refusal or a failure is no crossing of BYEs. */
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (403, TRUE), 403);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (480, TRUE), 480);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (500, TRUE), 500);
+  ck_assert_uint_eq (kc_cta_call_bye_end_status (503, TRUE), 503);
+}
+END_TEST
+
 START_TEST (test_state_names)
 {
   GEnumClass *klass = g_type_class_ref (KC_TYPE_CTA_CALL_STATE);
@@ -620,6 +641,36 @@ START_TEST (test_account_before_start)
 }
 END_TEST
 
+/* From, To and Request-URIs use the profile's domain; a profile without
+ * one (exported before the key existed) falls back to the controller's
+ * host, in brackets for IPv6. */
+START_TEST (test_account_domain)
+{
+  KcProfile *with = make_profile ("Alice");
+  KcProfile *v6 = make_profile ("");
+  g_autoptr(KcCtaAccount) a = NULL;
+  g_autoptr(KcCtaAccount) b = kc_cta_account_new (make_profile (""));
+  g_autoptr(KcCtaAccount) c = NULL;
+
+  with->domain = g_strdup ("keycall.test");
+  ck_assert (kc_profile_validate (with, NULL));
+  a = kc_cta_account_new (with);
+  ck_assert_str_eq (kc_cta_account_get_domain (a), "keycall.test");
+  ck_assert_str_eq (kc_cta_account_get_aor (a), "\"Alice\" <sips:1001@keycall.test>");
+  /* The controller is still reached at its own address. */
+  ck_assert_str_eq (kc_cta_account_get_route (a), "sips:127.0.0.1:5061;transport=tls");
+
+  ck_assert_str_eq (kc_cta_account_get_domain (b), "127.0.0.1");
+  ck_assert_str_eq (kc_cta_account_get_aor (b), "<sips:1001@127.0.0.1>");
+
+  g_free (v6->controller);
+  v6->controller = g_strdup ("sips:[::1]:5061");
+  ck_assert (kc_profile_validate (v6, NULL));
+  c = kc_cta_account_new (v6);
+  ck_assert_str_eq (kc_cta_account_get_domain (c), "[::1]");
+}
+END_TEST
+
 /* Unregistering an account that never started is immediate and quiet. */
 static void
 count_signal (KcCtaAccount *account, guint *count)
@@ -680,10 +731,12 @@ make_suite (void)
   tcase_add_test (states, test_state_happy_paths);
   tcase_add_test (states, test_state_refusals);
   tcase_add_test (states, test_state_names);
+  tcase_add_test (states, test_bye_glare_is_a_normal_end);
   suite_add_tcase (s, states);
 
   tcase_add_test (account, test_account_before_start);
   tcase_add_test (account, test_account_unregister_idle);
+  tcase_add_test (account, test_account_domain);
   suite_add_tcase (s, account);
   return s;
 }

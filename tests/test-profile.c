@@ -236,6 +236,8 @@ START_TEST (test_each_failure_has_its_own_error)
           KC_ERROR_INVALID, "controller “sips:127.0.0.1:99999”");
     CASE ("controller name", set_line (base, "controller-name", "GC 1"),
           KC_ERROR_INVALID, "controller name");
+    CASE ("bad domain", set_line (base, "controller-name", "gc1\ndomain=keycall..test"),
+          KC_ERROR_INVALID, "domain “keycall..test” is not a domain name");
     CASE ("bad escape", set_line (base, "display-name", "Al\\qice"),
           KC_ERROR_INVALID, "invalid backslash escape");
     tmp = set_line (base, "number", "1001\nnumber=1001");   /* two lines */
@@ -313,6 +315,86 @@ START_TEST (test_controller_uris)
 }
 END_TEST
 
+/* The optional domain: written and read back when there is one, absent
+ * (NULL) from profiles without it, checked when present. */
+START_TEST (test_domain)
+{
+  static const char *const good[] = {
+    "keycall.test", "a", "ex-ample.org", "Net1.Example.COM", "10.0.0.1",
+  };
+  static const char *const bad[] = {
+    "", "-keycall.test", "keycall.test-", "keycall..test", ".keycall.test", "keycall.test.",
+    "key call.test", "kéycall.test", "keycall.test;x", "sips:keycall.test",
+  };
+  g_autoptr(KcCa) ca = kc_ca_new ("Net", 0, NULL);
+  g_autoptr(KcProfile) p = make_profile (ca, "1001");
+  g_autoptr(KcProfile) loaded = NULL;
+  g_autofree char *dir = kc_test_mkdtemp ();
+  g_autofree char *with = g_build_filename (dir, "with.keycall", NULL);
+  g_autofree char *without = g_build_filename (dir, "without.keycall", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *kf_domain = NULL;
+  g_autofree char *long_domain = NULL;
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+
+  /* Without: no line, and it loads as NULL (profiles exported before). */
+  ck_assert_msg (kc_profile_save (p, without, FALSE, &error), "%s", error ? error->message : "");
+  ck_assert (g_file_get_contents (without, &text, NULL, NULL));
+  ck_assert_ptr_null (strstr (text, "\ndomain="));
+  loaded = kc_profile_load (without, &error);
+  ck_assert_msg (loaded != NULL, "%s", error ? error->message : "");
+  ck_assert_ptr_null (loaded->domain);
+  g_clear_pointer (&loaded, kc_profile_free);
+  g_clear_pointer (&text, g_free);
+
+  /* With: one line, read back by Keycall and by GKeyFile. */
+  p->domain = g_strdup ("keycall.test");
+  ck_assert_msg (kc_profile_save (p, with, FALSE, &error), "%s", error ? error->message : "");
+  ck_assert (g_file_get_contents (with, &text, NULL, NULL));
+  ck_assert_ptr_nonnull (strstr (text, "\ndomain=keycall.test\n"));
+  loaded = kc_profile_load (with, &error);
+  ck_assert_msg (loaded != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (loaded->domain, "keycall.test");
+  ck_assert (g_key_file_load_from_file (keyfile, with, G_KEY_FILE_NONE, NULL));
+  kf_domain = g_key_file_get_string (keyfile, KC_PROFILE_GROUP, "domain", NULL);
+  ck_assert_str_eq (kf_domain, "keycall.test");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_free (p->domain);
+    p->domain = g_strdup (good[i]);
+    ck_assert_msg (kc_profile_validate (p, &error), "%s: %s", good[i],
+                   error ? error->message : "");
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr(GError) local = NULL;
+
+    g_free (p->domain);
+    p->domain = g_strdup (bad[i]);
+    ck_assert_msg (!kc_profile_validate (p, &local), "“%s” accepted", bad[i]);
+    assert_error (local, KC_ERROR_INVALID, "is not a domain name");
+  }
+  /* At most 253 characters, as in DNS. */
+  long_domain = g_strnfill (254, 'a');
+  g_free (p->domain);
+  p->domain = g_strdup (long_domain);
+  ck_assert (!kc_profile_validate (p, &error));
+  assert_error (error, KC_ERROR_INVALID, "is not a domain name");
+  g_clear_error (&error);
+  long_domain[253] = '\0';
+  g_free (p->domain);
+  p->domain = g_strdup (long_domain);
+  ck_assert_msg (kc_profile_validate (p, &error), "%s", error ? error->message : "");
+
+  /* An invalid domain is never written. */
+  g_free (p->domain);
+  p->domain = g_strdup ("bad domain");
+  ck_assert (!kc_profile_save (p, with, TRUE, &error));
+  assert_error (error, KC_ERROR_INVALID, "“bad domain” is not a domain name");
+  kc_test_rmtree (dir);
+}
+END_TEST
+
 START_TEST (test_save_refuses_invalid)
 {
   g_autoptr(KcCa) ca = kc_ca_new ("Net", 0, NULL);
@@ -373,6 +455,7 @@ profile_suite (void)
   tcase_add_test (tc, test_round_trip);
   tcase_add_test (tc, test_each_failure_has_its_own_error);
   tcase_add_test (tc, test_controller_uris);
+  tcase_add_test (tc, test_domain);
   tcase_add_test (tc, test_save_refuses_invalid);
   tcase_add_test (tc, test_tls_dir_loads_in_openssl);
   suite_add_tcase (s, tc);
