@@ -1,0 +1,545 @@
+"""kc_harness: shared code of the Keycall integration tests.
+
+Provisions networks with keycall-admin in a temporary folder, starts
+controllers and softphones as real processes on 127.0.0.1 (each in its own
+process group, all killed at exit even on failure), reads their stdout and
+JSON-lines event logs and the stores. Prints TAP. Standard library only.
+Never prints key material. The raw SIP peer is in kc_rawsip.py.
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ADMIN = os.environ.get("KEYCALL_ADMIN")
+CONTROLLER = os.environ.get("KEYCALL_CONTROLLER")
+CTA = os.environ.get("KEYCALL")
+UNSEAL = os.environ.get("KC_UNSEAL_CHECK")
+HOST = "127.0.0.1"
+
+
+# --- TAP ----------------------------------------------------------------------
+
+_REDACT = [
+    (re.compile(r"(keycall )[A-Za-z0-9+/_-]{40,}={0,2}"), r"\1[redacted by the test]"),
+    (re.compile(r"(inline:)[A-Za-z0-9+/]{20,}={0,2}"), r"\1[redacted by the test]"),
+    (re.compile(r"\b[0-9a-fA-F]{64,}\b"), "[long hex redacted by the test]"),
+]
+
+
+def redact(text):
+    """What the tests print goes through this: if a program under test ever
+    logs a key, a failing test must not print it again."""
+    for rx, repl in _REDACT:
+        text = rx.sub(repl, text)
+    return text
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.started = time.monotonic()
+
+    def diag(self, text):
+        for line in redact(str(text)).splitlines() or [""]:
+            print("# " + line, flush=True)
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        desc = desc.replace("#", "")
+        if cond:
+            print(f"ok {self.n} - {desc}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {desc}", flush=True)
+            if diag:
+                self.diag(diag)
+        return bool(cond)
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc, f"expected {want!r}, got {got!r}")
+
+    def skip(self, desc, reason):
+        self.n += 1
+        print(f"ok {self.n} - {desc.replace('#', '')} # SKIP {reason}", flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        self.diag(f"{self.n - self.failed}/{self.n} passed in "
+                  f"{time.monotonic() - self.started:.1f} s")
+        return 1 if self.failed else 0
+
+
+# --- processes ------------------------------------------------------------------
+
+_procs = []
+_cleanups = []
+_lock = threading.RLock()
+
+
+def cleanup():
+    """Stops every process the harness started (their whole process groups)."""
+    with _lock:
+        procs = list(_procs)
+        _procs.clear()
+        funcs = list(_cleanups)
+        _cleanups.clear()
+    for p in procs:
+        p.stop(timeout=3)
+    for f in reversed(funcs):
+        try:
+            f()
+        except Exception:
+            pass
+
+
+def _on_signal(signum, frame):
+    cleanup()
+    sys.exit(128 + signum)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+
+
+def on_cleanup(func):
+    with _lock:
+        _cleanups.append(func)
+
+
+class Proc:
+    """A process in its own process group; stdout lines are collected with
+    their arrival time, stderr goes to a file."""
+
+    def __init__(self, name, argv, workdir, env=None, capture_stdout=True):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.out_path = os.path.join(workdir, name + ".stdout")
+        self.err_path = os.path.join(workdir, name + ".stderr")
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+        err = open(self.err_path, "wb")
+        full_env = dict(os.environ)
+        full_env.setdefault("G_MESSAGES_DEBUG", "")
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE if capture_stdout else err,
+                                  stderr=err, start_new_session=True, env=full_env,
+                                  cwd=workdir)
+        err.close()
+        with _lock:
+            _procs.append(self)
+        if capture_stdout:
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+        else:
+            self.eof = True
+
+    def _read(self):
+        with open(self.out_path, "wb") as out:
+            for raw in self.p.stdout:
+                out.write(raw)
+                out.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self.cond:
+                    self.lines.append((time.time(), line))
+                    self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def text(self):
+        with self.cond:
+            return "\n".join(line for _, line in self.lines)
+
+    def stderr(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_line(self, pattern, timeout, start=0):
+        """The first match of @pattern in a stdout line (from line @start on),
+        waiting up to @timeout seconds; None if the process ends or time runs out."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i][1])
+                    if m:
+                        return m
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0 or self.eof:
+                    return None
+                self.cond.wait(min(left, 0.2))
+
+    def find_lines(self, pattern):
+        rx = re.compile(pattern)
+        with self.cond:
+            return [(t, l) for t, l in self.lines if rx.search(l)]
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def running(self):
+        return self.p.poll() is None
+
+    def send_signal(self, sig):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout=5, sig=signal.SIGTERM):
+        """SIGTERM to the group, then SIGKILL; returns the exit status."""
+        if self.p.poll() is None:
+            self.send_signal(sig)
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.send_signal(signal.SIGKILL)
+                self.p.wait(timeout=5)
+        else:
+            # the leader is gone, children may not be
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        with _lock:
+            if self in _procs:
+                _procs.remove(self)
+        return self.p.returncode
+
+    def describe(self):
+        return (f"command: {' '.join(self.argv)}\nexit status: {self.p.poll()}\n"
+                f"stdout:\n{self.text()}\nstderr (last 2000 chars):\n{self.stderr()[-2000:]}")
+
+
+def free_port():
+    """A TCP port free right now on 127.0.0.1 (picked by the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+# --- working folder and network ---------------------------------------------------
+
+class Harness:
+    def __init__(self, name):
+        self.tap = Tap()
+        self.dir = tempfile.mkdtemp(prefix=f"keycall-{name}.")
+        os.chmod(self.dir, 0o700)
+        keep = os.environ.get("KC_KEEP_TMP")
+        if keep:
+            self.tap.diag(f"keeping {self.dir}")
+        else:
+            on_cleanup(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        self.counter = 0
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def unique(self, stem):
+        self.counter += 1
+        return f"{stem}-{self.counter}"
+
+    def missing_binaries(self, need=("admin", "controller", "cta")):
+        names = {"admin": ADMIN, "controller": CONTROLLER, "cta": CTA, "unseal": UNSEAL}
+        return [n for n in need if not names[n] or not os.access(names[n], os.X_OK)]
+
+    def elapsed(self):
+        return time.monotonic() - self.tap.started
+
+    def start(self, name, argv, env=None, capture_stdout=True):
+        return Proc(self.unique(name), argv, self.dir, env=env, capture_stdout=capture_stdout)
+
+    def crashed(self):
+        """Records an exception of the test script itself as a failure."""
+        import traceback
+        self.tap.ok(False, "the test script ran to its end", traceback.format_exc())
+
+    def finish(self):
+        cleanup()
+        sys.exit(self.tap.done())
+
+
+class AdminError(Exception):
+    pass
+
+
+class Network:
+    """A network folder provisioned with keycall-admin."""
+
+    def __init__(self, h, name="Test Net", folder="net"):
+        self.h = h
+        self.dir = h.path(folder)
+        self.controllers = {}     # name -> dict(port, prefixes)
+        self.subscribers = {}     # number -> controller
+        self.lea = None
+        self.domain = "keycall.test"
+        self.admin("init", "--name", name)
+
+    def admin(self, *args):
+        r = subprocess.run([ADMIN, "--dir", self.dir, *args], capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:
+            raise AdminError(f"keycall-admin {' '.join(args)}: exit {r.returncode}: "
+                             f"{r.stderr.strip()}")
+        return r.stdout
+
+    def add_controller(self, name, prefixes):
+        port = free_port()
+        args = ["controller", "add", name, "--host", HOST, "--port", str(port)]
+        for p in prefixes:
+            args += ["--prefix", p]
+        self.admin(*args)
+        self.controllers[name] = {"port": port, "prefixes": list(prefixes)}
+        return port
+
+    def add_lea(self, name="lea1"):
+        self.admin("lea", "add", name)
+        self.lea = name
+
+    def add_subscriber(self, number, controller, name=None):
+        self.admin("subscriber", "add", number, "--name", name or f"User {number}",
+                   "--controller", controller)
+        self.admin("profile", "export", number)
+        self.subscribers[number] = controller
+
+    # paths
+    def ini(self, ctl):
+        return os.path.join(self.dir, "controllers", ctl, "controller.ini")
+
+    def store(self, ctl):
+        return os.path.join(self.dir, "controllers", ctl, "store.db")
+
+    def ctl_file(self, ctl, f):
+        return os.path.join(self.dir, "controllers", ctl, f)
+
+    def profile(self, number):
+        return os.path.join(self.dir, "subscribers", number, number + ".keycall")
+
+    def cert(self, number):
+        return os.path.join(self.dir, "subscribers", number, "cert.pem")
+
+    def key(self, number):
+        return os.path.join(self.dir, "subscribers", number, "key.pem")
+
+    def ca(self):
+        return os.path.join(self.dir, "ca", "ca.pem")
+
+    def seal_key(self):
+        return os.path.join(self.dir, "lea", self.lea, "seal.key")
+
+    def seal_pub(self):
+        return os.path.join(self.dir, "lea", self.lea, "seal.pub")
+
+    def port(self, ctl):
+        return self.controllers[ctl]["port"]
+
+    def complete_configs(self):
+        """The spec has keycall-admin write lea-public-key and one [peer NAME]
+        group per other controller into every controller.ini; add what is
+        missing (and say so) so the tests can run either way."""
+        added = []
+        for ctl in self.controllers:
+            path = self.ini(ctl)
+            with open(path) as f:
+                text = f.read()
+            extra = ""
+            if self.lea and not re.search(r"(?m)^lea-public-key\s*=", text):
+                text = re.sub(r"(?m)^\[controller\]\s*$",
+                              f"[controller]\nlea-public-key={self.seal_pub()}", text, count=1)
+                added.append(f"{ctl}: lea-public-key")
+            for peer, info in self.controllers.items():
+                if peer == ctl or re.search(rf"(?m)^\[peer {re.escape(peer)}\]", text):
+                    continue
+                extra += (f"\n[peer {peer}]\naddress=sips:{HOST}:{info['port']};transport=tls\n"
+                          f"prefixes={';'.join(info['prefixes'])};\n")
+                added.append(f"{ctl}: [peer {peer}]")
+            with open(path, "w") as f:
+                f.write(text + extra)
+        return added
+
+
+# --- controllers and softphones ------------------------------------------------------
+
+class Controller:
+    def __init__(self, h, net, name, proc, events, listen):
+        self.h, self.net, self.name, self.proc = h, net, name, proc
+        self.events_path = events
+        self.listen = listen
+
+    def events(self):
+        return read_events(self.events_path)[0]
+
+    def stop(self):
+        return self.proc.stop(timeout=10)
+
+
+class StartError(Exception):
+    def __init__(self, message, proc):
+        super().__init__(message)
+        self.proc = proc
+
+
+def start_controller(h, net, name, key_mode=None, delivery=None, ack_timeout=2,
+                     ring_timeout=None, keepalive=1, extra=(), wait=15):
+    events = h.path(h.unique(f"{name}-events") + ".jsonl")
+    argv = [CONTROLLER, "--headless", "--config", net.ini(name), "--events", events,
+            "--keepalive", str(keepalive)]
+    if key_mode:
+        argv += ["--key-mode", key_mode]
+    if delivery:
+        argv += ["--delivery", delivery]
+    if ack_timeout is not None:
+        argv += ["--ack-timeout", str(ack_timeout)]
+    if ring_timeout is not None:
+        argv += ["--ring-timeout", str(ring_timeout)]
+    argv += list(extra)
+    proc = h.start(name, argv)
+    m = proc.wait_line(r"^listening (sips:\S+)", wait)
+    if not m:
+        proc.wait(1)
+        raise StartError(f"controller {name} did not print 'listening sips:HOST:PORT' within "
+                         f"{wait} s", proc)
+    return Controller(h, net, name, proc, events, m.group(1))
+
+
+class Cta:
+    def __init__(self, proc, number, port, events):
+        self.proc, self.number, self.port, self.events_path = proc, number, port, events
+
+    def fingerprint(self):
+        """(word, fingerprint) from 'key received|derived … fingerprint XXXX XXXX XXXX XXXX'."""
+        lines = self.proc.find_lines(r"^key (received|derived)\b")
+        if not lines:
+            return None, None
+        m = re.search(r"^key (received|derived)\b.*fingerprint ((?:[0-9a-f]{4} ?){4})",
+                      lines[0][1])
+        if not m:
+            return lines[0][1].split()[1], None
+        return m.group(1), m.group(2).strip()
+
+
+def start_cta(h, net, number, call=None, answer=False, duration=1, timeout=30,
+              answer_after=None, reject=None, extra=(), port=None):
+    port = port or free_port()
+    events = h.path(h.unique(f"cta-{number}-events") + ".jsonl")
+    argv = [CTA, "--headless", "--profile", net.profile(number), "--listen", f"{HOST}:{port}",
+            "--events", events, "--timeout", str(timeout)]
+    if call:
+        argv += ["--call", call, "--duration", str(duration)]
+    if answer:
+        argv += ["--answer", "--duration", str(duration)]
+    if answer_after is not None:
+        argv += ["--answer-after", str(answer_after)]
+    if reject is not None:
+        argv += ["--reject", str(reject)]
+    argv += list(extra)
+    return Cta(h.start(f"cta-{number}", argv), number, port, events)
+
+
+def read_events(path):
+    """(events, errors): the JSON objects of an event log, and the lines that
+    are not JSON objects of format version 1."""
+    events, errors = [], []
+    try:
+        with open(path, "rb") as f:
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return [], []
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            ev = json.loads(line)
+            if not isinstance(ev, dict) or ev.get("v") != 1:
+                errors.append(line[:200])
+                continue
+            events.append(ev)
+        except ValueError:
+            errors.append(line[:200])
+    return events, errors
+
+
+def wait_event(ctl, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        for ev in ctl.events():
+            if pred(ev):
+                return ev
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
+# --- store and LEA ------------------------------------------------------------
+
+def store_rows(path, sql, args=()):
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def unseal_check(net, ctl, key_id=None, call_id=None, search=()):
+    """Runs kc-unseal-check; (exit status, {key_id: fingerprint}, {file: 'clean'|how}, output)."""
+    argv = [UNSEAL, "--store", net.store(ctl), "--lea-key", net.seal_key()]
+    if key_id:
+        argv += ["--key-id", key_id]
+    if call_id:
+        argv += ["--call-id", call_id]
+    for f in search:
+        argv += ["--search-file", f]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    fps, files = {}, {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^key ([0-9a-f]{32}) call (\S+) fingerprint ((?:[0-9a-f]{4} ?){4})", line)
+        if m:
+            fps[m.group(1)] = m.group(3).strip()
+        m = re.match(r"^clean (.+) \(\d+ bytes\)$", line)
+        if m:
+            files[m.group(1)] = "clean"
+        m = re.match(r"^found (\S+) in (.+) \(\d+ bytes\)$", line)
+        if m:
+            files[m.group(2)] = m.group(1)
+    return r.returncode, fps, files, (r.stdout + r.stderr).strip()
