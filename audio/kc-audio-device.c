@@ -1,1 +1,891 @@
-/* kc-audio-device.c: being written. */
+/* kc-audio-device.c: the microphone and speaker of a call, through PortAudio.
+ *
+ * One full-duplex PortAudio stream per device. Its callback runs on the
+ * host's real-time thread (JACK's process thread, ALSA's callback thread) and
+ * touches only a KcAudioShared: two KcRing buffers and a few atomics, no lock,
+ * no allocation, no GLib call. The main loop polls the rings on a timer;
+ * waking up from the callback instead (an eventfd write) would be a system
+ * call on the real-time thread for at most 5 ms less latency.
+ *
+ * PortAudio is loaded (Pa_Initialize) while any device object or device
+ * listing needs it, and reloaded the next time after that, so a device
+ * plugged in meanwhile, or a JACK server started, shows up.
+ */
+#define G_LOG_DOMAIN "keycall-audio"
+
+#include "config.h"
+
+#include "kc-audio-device.h"
+#include "kc-error.h"
+#include "kc-ring.h"
+
+#include <pa_jack.h>
+#include <portaudio.h>
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A period with no callback for this long means the device is gone even if
+ * PortAudio still calls the stream active (a hung sound server). */
+#define KC_AUDIO_STALL_MS 2000
+#define KC_AUDIO_JACK_CLIENT "keycall"
+
+/* What the real-time callback may touch. Owned by the device; abandoned
+ * (never freed) together with a stream that cannot be closed safely. */
+typedef struct {
+  KcRing       *capture;
+  KcRing       *playback;
+  atomic_ulong  periods;
+  atomic_ulong  xruns;
+  atomic_ulong  bad_period;        /* frame count of a period we could not take */
+  atomic_int    finished;          /* PortAudio's stream-finished callback ran */
+} KcAudioShared;
+
+struct _KcAudioDevice
+{
+  GObject        parent_instance;
+
+  char          *name;
+  char          *host_api;
+  int            index;
+  gboolean       is_jack;
+  double         input_latency;
+  double         output_latency;
+
+  KcAudioShared *shared;
+  PaStream      *stream;
+  GSource       *poll_source;
+  gboolean       running;
+  gboolean       holds_pa;
+  guint64        last_periods;
+  gint64         last_progress_us;
+  gint16         frame[KC_AUDIO_FRAME_SAMPLES];
+};
+
+enum {
+  SIGNAL_FRAME,
+  SIGNAL_FAILED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (KcAudioDevice, kc_audio_device, G_TYPE_OBJECT)
+
+/* ---- PortAudio's lifetime and its noise ---- */
+
+static guint pa_refs;
+/* Set once a JACK stream had to be abandoned (its server quit or hung).
+ * PortAudio 19.6 cannot drop its dead JACK client: Pa_CloseStream and
+ * Pa_Terminate then wait ten minutes for JACK's process thread (measured
+ * here). So PortAudio stays loaded for good, and its JACK devices are hidden:
+ * JACK audio needs a new Keycall process after that. */
+static gboolean jack_lost;
+
+typedef void (*KcAlsaErrorHandler) (const char *file, int line, const char *function,
+                                    int err, const char *fmt, ...);
+typedef int  (*KcAlsaSetHandler)   (KcAlsaErrorHandler handler);
+typedef void (*KcJackSetFunction)  (void (*func) (const char *));
+
+static void on_alsa_message (const char *file, int line, const char *function,
+                             int err, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+
+static void
+on_alsa_message (const char *file,
+                 int         line,
+                 const char *function,
+                 int         err,
+                 const char *fmt,
+                 ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, fmt);
+  text = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_debug ("ALSA %s: %s%s%s", function, text, err ? ": " : "",
+           err ? g_strerror (abs (err)) : "");
+}
+
+static void
+on_jack_message (const char *text)
+{
+  g_debug ("JACK: %s", text);
+}
+
+/* ALSA and JACK print to stderr while PortAudio probes them (no server, no
+ * sound card). Their hooks send that to g_debug instead. PortAudio links
+ * both libraries, so the hooks are looked up in what is already loaded
+ * rather than linking libasound and libjack ourselves; a PortAudio built
+ * without one simply has nothing to silence there. PortAudio replaces JACK's
+ * error hook with its own silent one once a JACK server answers. */
+static void
+silence_backends (void)
+{
+  KcAlsaSetHandler alsa_set;
+  KcJackSetFunction jack_set;
+
+  *(void **) (&alsa_set) = dlsym (RTLD_DEFAULT, "snd_lib_error_set_handler");
+  if (alsa_set != NULL)
+    alsa_set (on_alsa_message);
+  *(void **) (&jack_set) = dlsym (RTLD_DEFAULT, "jack_set_error_function");
+  if (jack_set != NULL)
+    jack_set (on_jack_message);
+  *(void **) (&jack_set) = dlsym (RTLD_DEFAULT, "jack_set_info_function");
+  if (jack_set != NULL)
+    jack_set (on_jack_message);
+}
+
+static char *
+pa_error_text (PaError err)
+{
+  if (err == paUnanticipatedHostError)
+    {
+      const PaHostErrorInfo *host = Pa_GetLastHostErrorInfo ();
+
+      if (host != NULL && host->errorText != NULL && *host->errorText != '\0')
+        return g_strdup_printf ("%s (%s)", Pa_GetErrorText (err), host->errorText);
+    }
+  return g_strdup (Pa_GetErrorText (err));
+}
+
+static gboolean
+pa_ref (GError **error)
+{
+  PaError err;
+
+  if (pa_refs++ > 0)
+    return TRUE;
+
+  silence_backends ();
+  /* A name that says who we are in JACK's graph (qjackctl, jack_lsp). */
+  PaJack_SetClientName (KC_AUDIO_JACK_CLIENT);
+  err = Pa_Initialize ();
+  if (err != paNoError)
+    {
+      g_autofree char *text = pa_error_text (err);
+
+      pa_refs = 0;
+      g_set_error (error, KC_ERROR, KC_ERROR_IO,
+                   "Cannot start the audio system (PortAudio): %s", text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+pa_unref (void)
+{
+  g_return_if_fail (pa_refs > 0);
+
+  if (--pa_refs == 0 && !jack_lost)
+    Pa_Terminate ();
+}
+
+/* ---- Devices ---- */
+
+static gboolean
+is_jack_device (PaDeviceIndex index)
+{
+  const PaDeviceInfo *info = Pa_GetDeviceInfo (index);
+  const PaHostApiInfo *api = info ? Pa_GetHostApiInfo (info->hostApi) : NULL;
+
+  return api != NULL && api->type == paJACK;
+}
+
+static gboolean
+is_usable (PaDeviceIndex index)
+{
+  return Pa_GetDeviceInfo (index) != NULL && !(jack_lost && is_jack_device (index));
+}
+
+static gboolean
+is_duplex (PaDeviceIndex index)
+{
+  const PaDeviceInfo *info = Pa_GetDeviceInfo (index);
+
+  return is_usable (index) && info->maxInputChannels > 0 && info->maxOutputChannels > 0;
+}
+
+/* The device kc_audio_device_new (NULL) opens: JACK's when a JACK server
+ * answered (it was running at Pa_Initialize), else the default host API's. */
+static PaDeviceIndex
+default_device (void)
+{
+  PaHostApiIndex api_index = Pa_HostApiTypeIdToHostApiIndex (paJACK);
+  const PaHostApiInfo *api = api_index >= 0 ? Pa_GetHostApiInfo (api_index) : NULL;
+
+  if (api == NULL || api->deviceCount == 0 || jack_lost)
+    {
+      api_index = Pa_GetDefaultHostApi ();
+      api = api_index >= 0 ? Pa_GetHostApiInfo (api_index) : NULL;
+    }
+  if (api == NULL || (jack_lost && api->type == paJACK))
+    return paNoDevice;
+
+  if (api->defaultInputDevice != paNoDevice && is_duplex (api->defaultInputDevice))
+    return api->defaultInputDevice;
+  if (api->defaultOutputDevice != paNoDevice && is_duplex (api->defaultOutputDevice))
+    return api->defaultOutputDevice;
+  for (int i = 0; i < api->deviceCount; i++)
+    {
+      PaDeviceIndex index = Pa_HostApiDeviceIndexToDeviceIndex (api_index, i);
+
+      if (index >= 0 && is_duplex (index))
+        return index;
+    }
+  return paNoDevice;
+}
+
+void
+kc_audio_device_info_free (KcAudioDeviceInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info->host_api);
+  g_free (info);
+}
+
+static GPtrArray *
+list_loaded_devices (void)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_audio_device_info_free);
+  PaDeviceIndex chosen = default_device ();
+  int count = Pa_GetDeviceCount ();
+
+  for (int i = 0; i < count; i++)
+    {
+      const PaDeviceInfo *pa = Pa_GetDeviceInfo (i);
+      const PaHostApiInfo *api = pa ? Pa_GetHostApiInfo (pa->hostApi) : NULL;
+      KcAudioDeviceInfo *info;
+
+      if (!is_usable (i))
+        continue;
+      info = g_new0 (KcAudioDeviceInfo, 1);
+      info->name = g_strdup (pa->name);
+      info->index = i;
+      info->host_api = g_strdup (api ? api->name : "?");
+      info->max_input_channels = pa->maxInputChannels;
+      info->max_output_channels = pa->maxOutputChannels;
+      info->is_default = (i == chosen);
+      g_ptr_array_add (list, info);
+    }
+  return list;
+}
+
+/**
+ * kc_audio_list_devices:
+ *
+ * Every device PortAudio sees, in PortAudio's order, for a preferences list.
+ * Store the name, not the index: indices change when devices come and go.
+ *
+ * Returns: (transfer full) (element-type KcAudioDeviceInfo): the devices
+ */
+GPtrArray *
+kc_audio_list_devices (GError **error)
+{
+  GPtrArray *list;
+
+  if (!pa_ref (error))
+    return NULL;
+  list = list_loaded_devices ();
+  pa_unref ();
+  return list;
+}
+
+/* "“system” (JACK Audio Connection Kit, 2 in, 2 out), …" for error messages. */
+static char *
+describe_devices (void)
+{
+  g_autoptr(GPtrArray) list = list_loaded_devices ();
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      KcAudioDeviceInfo *info = g_ptr_array_index (list, i);
+
+      g_string_append_printf (text, "%s#%d “%s” (%s, %d in, %d out)", i ? ", " : "",
+                              info->index, info->name, info->host_api,
+                              info->max_input_channels, info->max_output_channels);
+    }
+  if (list->len == 0)
+    g_string_append (text, "none (no sound card, and no JACK server running)");
+  if (jack_lost)
+    g_string_append (text, "; JACK devices are gone until Keycall restarts, "
+                     "as their server quit during a call");
+  return g_string_free (text, FALSE);
+}
+
+/* Case-insensitive: exact name first, then substring; JACK's before others
+ * when a JACK server runs, then PortAudio's order. */
+static PaDeviceIndex
+find_device_by_name (const char *name,
+                     gboolean   *found_half)
+{
+  g_autofree char *wanted = g_utf8_casefold (name, -1);
+  PaDeviceIndex best = paNoDevice;
+  int best_score = -1;
+  int count = Pa_GetDeviceCount ();
+
+  *found_half = FALSE;
+  for (int i = 0; i < count; i++)
+    {
+      const PaDeviceInfo *info = Pa_GetDeviceInfo (i);
+      g_autofree char *have = NULL;
+      int score;
+
+      if (!is_usable (i) || info->name == NULL)
+        continue;
+      have = g_utf8_casefold (info->name, -1);
+      if (strstr (have, wanted) == NULL)
+        continue;
+      if (!is_duplex (i))
+        {
+          *found_half = TRUE;
+          continue;
+        }
+      score = (strcmp (have, wanted) == 0 ? 2 : 0) + (is_jack_device (i) ? 1 : 0);
+      if (score > best_score)
+        {
+          best = i;
+          best_score = score;
+        }
+    }
+  return best;
+}
+
+/* ---- The real-time side ---- */
+
+static int
+on_process (const void                      *input,
+            void                            *output,
+            unsigned long                    n_frames,
+            const PaStreamCallbackTimeInfo  *time_info,
+            PaStreamCallbackFlags            flags,
+            void                            *user_data)
+{
+  KcAudioShared *shared = user_data;
+
+  /* PortAudio adapts the host's period to the 960 frames asked for; anything
+   * else would overrun the rings' frames, so stop instead. */
+  if (G_UNLIKELY (n_frames != KC_AUDIO_FRAME_SAMPLES))
+    {
+      atomic_store_explicit (&shared->bad_period, n_frames, memory_order_relaxed);
+      return paAbort;
+    }
+  if (input != NULL)
+    kc_ring_push (shared->capture, input);
+  if (output != NULL && !kc_ring_pop (shared->playback, output))
+    memset (output, 0, KC_AUDIO_FRAME_SAMPLES * sizeof (gint16));
+  if (flags & (paInputUnderflow | paInputOverflow | paOutputUnderflow | paOutputOverflow))
+    atomic_fetch_add_explicit (&shared->xruns, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit (&shared->periods, 1, memory_order_release);
+  return paContinue;
+}
+
+static void
+on_stream_finished (void *user_data)
+{
+  KcAudioShared *shared = user_data;
+
+  atomic_store_explicit (&shared->finished, 1, memory_order_release);
+}
+
+static KcAudioShared *
+shared_new (void)
+{
+  KcAudioShared *shared = g_new0 (KcAudioShared, 1);
+
+  shared->capture = kc_ring_new (KC_AUDIO_FRAME_SAMPLES, KC_AUDIO_RING_FRAMES);
+  shared->playback = kc_ring_new (KC_AUDIO_FRAME_SAMPLES, KC_AUDIO_RING_FRAMES);
+  return shared;
+}
+
+static void
+shared_free (KcAudioShared *shared)
+{
+  if (shared == NULL)
+    return;
+  kc_ring_free (shared->capture);
+  kc_ring_free (shared->playback);
+  g_free (shared);
+}
+
+/* ---- The main-loop side ---- */
+
+/* Ends the stream after it stopped by itself. A JACK stream whose server
+ * died or hung cannot be closed (see jack_lost): it is left alone, with the
+ * buffers its callback may still touch, for the rest of the process (some
+ * 70 KB). */
+static void
+release_dead_stream (KcAudioDevice *self)
+{
+  gboolean callback_ended = atomic_load_explicit (&self->shared->finished,
+                                                  memory_order_acquire);
+
+  if (self->is_jack && !callback_ended)
+    {
+      g_debug ("abandoning the stream of “%s”: its JACK server is gone", self->name);
+      self->stream = NULL;
+      self->shared = shared_new ();
+      jack_lost = TRUE;
+      return;
+    }
+  Pa_CloseStream (self->stream);
+  self->stream = NULL;
+}
+
+static void
+stop_polling (KcAudioDevice *self)
+{
+  self->running = FALSE;
+  if (self->poll_source != NULL)
+    {
+      g_source_destroy (self->poll_source);
+      g_clear_pointer (&self->poll_source, g_source_unref);
+    }
+}
+
+static void fail (KcAudioDevice *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+fail (KcAudioDevice *self,
+      const char    *format,
+      ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  va_list args;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  stop_polling (self);
+  release_dead_stream (self);
+  error = g_error_new (KC_ERROR, KC_ERROR_IO,
+                       "Audio stopped: the device “%s” (%s) %s. Check that it is "
+                       "connected and its sound server runs, then start audio again "
+                       "or choose another device.",
+                       self->name, self->host_api, reason);
+  g_debug ("%s", error->message);
+  g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
+}
+
+/* How long the callback has not run, as far as the polls saw. */
+static gint64
+silent_for_us (KcAudioDevice *self)
+{
+  guint64 periods = atomic_load_explicit (&self->shared->periods, memory_order_acquire);
+  gint64 now = g_get_monotonic_time ();
+
+  if (periods != self->last_periods)
+    {
+      self->last_periods = periods;
+      self->last_progress_us = now;
+    }
+  return now - self->last_progress_us;
+}
+
+static gboolean
+on_poll (gpointer user_data)
+{
+  g_autoptr(KcAudioDevice) self = g_object_ref (KC_AUDIO_DEVICE (user_data));
+  KcAudioShared *shared = self->shared;
+  PaError active;
+
+  while (self->running && kc_ring_readable (shared->capture) > 0)
+    {
+      kc_ring_pop (shared->capture, self->frame);
+      g_signal_emit (self, signals[SIGNAL_FRAME], 0, self->frame);
+    }
+  if (!self->running)
+    return G_SOURCE_REMOVE;
+
+  active = Pa_IsStreamActive (self->stream);
+  if (active < 0)
+    {
+      fail (self, "reported an error: %s", Pa_GetErrorText (active));
+      return G_SOURCE_REMOVE;
+    }
+  if (active == 0)
+    {
+      gulong bad = atomic_load_explicit (&shared->bad_period, memory_order_relaxed);
+
+      if (bad != 0)
+        fail (self, "delivered %lu-sample periods instead of %u", bad, KC_AUDIO_FRAME_SAMPLES);
+      else
+        fail (self, "stopped running (unplugged, or its sound server quit)");
+      return G_SOURCE_REMOVE;
+    }
+
+  if (silent_for_us (self) > KC_AUDIO_STALL_MS * G_TIME_SPAN_MILLISECOND)
+    {
+      fail (self, "sent no audio for %d ms", KC_AUDIO_STALL_MS);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static KcAudioDevice *
+device_new (PaDeviceIndex index)
+{
+  KcAudioDevice *self = g_object_new (KC_TYPE_AUDIO_DEVICE, NULL);
+  const PaDeviceInfo *info = Pa_GetDeviceInfo (index);
+  const PaHostApiInfo *api = Pa_GetHostApiInfo (info->hostApi);
+
+  self->holds_pa = TRUE;
+  self->index = index;
+  self->name = g_strdup (info->name);
+  self->host_api = g_strdup (api ? api->name : "?");
+  self->is_jack = api != NULL && api->type == paJACK;
+  return self;
+}
+
+/**
+ * kc_audio_device_new:
+ * @name: (nullable): part of a device name (case-insensitive), or %NULL or ""
+ *   for the default device (JACK's when a JACK server runs)
+ *
+ * Picks a device that can both capture and play; the stream opens at
+ * kc_audio_device_start(). An exact name beats a substring, a JACK device
+ * beats the same name elsewhere.
+ *
+ * Returns: (transfer full): the device, or %NULL with KC_ERROR_NOT_FOUND (the
+ *   message lists the devices there are) or KC_ERROR_IO
+ */
+KcAudioDevice *
+kc_audio_device_new (const char  *name,
+                     GError     **error)
+{
+  PaDeviceIndex index;
+  gboolean found_half = FALSE;
+
+  if (!pa_ref (error))
+    return NULL;
+
+  if (name == NULL || *name == '\0')
+    index = default_device ();
+  else
+    index = find_device_by_name (name, &found_half);
+
+  if (index == paNoDevice)
+    {
+      g_autofree char *devices = describe_devices ();
+
+      if (name == NULL || *name == '\0')
+        g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+                     "No audio device can both capture and play. Devices: %s", devices);
+      else if (found_half)
+        g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+                     "The audio device “%s” cannot both capture and play; choose one "
+                     "that can. Devices: %s", name, devices);
+      else
+        g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+                     "No audio device is named like “%s”. Devices: %s", name, devices);
+      pa_unref ();
+      return NULL;
+    }
+  return device_new (index);
+}
+
+/**
+ * kc_audio_device_new_for_index:
+ * @index: a PortAudio device index, as kc_audio_list_devices() gave it
+ *
+ * Returns: (transfer full): the device, or %NULL with KC_ERROR_NOT_FOUND
+ */
+KcAudioDevice *
+kc_audio_device_new_for_index (int      index,
+                               GError **error)
+{
+  if (!pa_ref (error))
+    return NULL;
+
+  if (index < 0 || index >= Pa_GetDeviceCount () || !is_duplex (index))
+    {
+      g_autofree char *devices = describe_devices ();
+
+      g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+                   "No audio device #%d that can both capture and play. Devices: %s",
+                   index, devices);
+      pa_unref ();
+      return NULL;
+    }
+  return device_new (index);
+}
+
+const char *
+kc_audio_device_get_name (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), NULL);
+  return self->name;
+}
+
+const char *
+kc_audio_device_get_host_api (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), NULL);
+  return self->host_api;
+}
+
+int
+kc_audio_device_get_index (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), -1);
+  return self->index;
+}
+
+/**
+ * kc_audio_device_get_jack_client_name:
+ *
+ * Our client's name in the JACK graph (ports "<name>:in_0", "<name>:out_0"
+ * while started), to route audio with jack_connect.
+ *
+ * Returns: (nullable): the name, or %NULL when the device is not a JACK one
+ */
+const char *
+kc_audio_device_get_jack_client_name (KcAudioDevice *self)
+{
+  const char *name = NULL;
+
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), NULL);
+
+  if (!self->is_jack || PaJack_GetClientName (&name) != paNoError)
+    return NULL;
+  return name;
+}
+
+/**
+ * kc_audio_device_start:
+ *
+ * Opens and starts the stream, and polls it from the thread-default main
+ * context. Frames written before the start are played first.
+ *
+ * Returns: %FALSE with KC_ERROR_IO when the device refuses the stream
+ */
+gboolean
+kc_audio_device_start (KcAudioDevice  *self,
+                       GError        **error)
+{
+  const PaDeviceInfo *info;
+  const PaStreamInfo *stream_info;
+  PaStreamParameters in = { 0 }, out = { 0 };
+  PaStream *stream = NULL;
+  PaError err;
+  g_autoptr(GMainContext) context = NULL;
+
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->running)
+    return TRUE;
+  if (self->is_jack && jack_lost)
+    {
+      /* Opening would fail anyway, with PortAudio's "Insufficient memory". */
+      g_set_error (error, KC_ERROR, KC_ERROR_IO,
+                   "Cannot open the audio device “%s” (%s): its JACK server quit or hung "
+                   "earlier, and JACK audio needs Keycall to be restarted after that.",
+                   self->name, self->host_api);
+      return FALSE;
+    }
+
+  info = Pa_GetDeviceInfo (self->index);
+  in.device = out.device = self->index;
+  in.channelCount = out.channelCount = 1;
+  in.sampleFormat = out.sampleFormat = paInt16;
+  in.suggestedLatency = info->defaultLowInputLatency;
+  out.suggestedLatency = info->defaultLowOutputLatency;
+
+  /* No dither: voice through a 16-bit codec gains nothing from it, and
+   * without it a digital loopback is bit-exact (the tests rely on it). */
+  err = Pa_OpenStream (&stream, &in, &out, KC_AUDIO_RATE, KC_AUDIO_FRAME_SAMPLES,
+                       paDitherOff, on_process, self->shared);
+  if (err == paNoError)
+    {
+      Pa_SetStreamFinishedCallback (stream, on_stream_finished);
+      atomic_store (&self->shared->finished, 0);
+      atomic_store (&self->shared->bad_period, 0);
+      err = Pa_StartStream (stream);
+      if (err != paNoError)
+        Pa_CloseStream (stream);
+    }
+  if (err != paNoError)
+    {
+      g_autofree char *text = pa_error_text (err);
+
+      if (err == paInvalidSampleRate)
+        g_set_error (error, KC_ERROR, KC_ERROR_IO,
+                     "The audio device “%s” (%s) cannot run at %d Hz (it runs at %.0f Hz): "
+                     "set its sound server to %d Hz or choose another device.",
+                     self->name, self->host_api, KC_AUDIO_RATE, info->defaultSampleRate,
+                     KC_AUDIO_RATE);
+      else
+        g_set_error (error, KC_ERROR, KC_ERROR_IO,
+                     "Cannot open the audio device “%s” (%s) for 48 kHz mono: %s",
+                     self->name, self->host_api, text);
+      return FALSE;
+    }
+
+  self->stream = stream;
+  stream_info = Pa_GetStreamInfo (stream);
+  self->input_latency = stream_info ? stream_info->inputLatency : 0;
+  self->output_latency = stream_info ? stream_info->outputLatency : 0;
+  self->running = TRUE;
+  self->last_periods = atomic_load (&self->shared->periods);
+  self->last_progress_us = g_get_monotonic_time ();
+
+  context = g_main_context_ref_thread_default ();
+  self->poll_source = g_timeout_source_new (KC_AUDIO_POLL_MS);
+  g_source_set_name (self->poll_source, "[keycall] audio device poll");
+  g_source_set_callback (self->poll_source, on_poll, self, NULL);
+  g_source_attach (self->poll_source, context);
+  g_debug ("started “%s” (%s), latency in %.1f ms, out %.1f ms", self->name,
+           self->host_api, self->input_latency * 1000, self->output_latency * 1000);
+  return TRUE;
+}
+
+/**
+ * kc_audio_device_stop:
+ *
+ * Stops and closes the stream; frames still queued either way are dropped.
+ * Safe to call when stopped, or after "failed".
+ */
+void
+kc_audio_device_stop (KcAudioDevice *self)
+{
+  g_return_if_fail (KC_IS_AUDIO_DEVICE (self));
+
+  if (!self->running)
+    return;
+  stop_polling (self);
+
+  /* A stream that already died (between two polls) must not be stopped:
+   * see release_dead_stream(). Nor a JACK one silent for ten periods: its
+   * server hangs, and Pa_StopStream would wait for it. */
+  if (Pa_IsStreamActive (self->stream) == 1
+      && !(self->is_jack && silent_for_us (self) > 10 * KC_AUDIO_FRAME_MS * G_TIME_SPAN_MILLISECOND))
+    {
+      Pa_StopStream (self->stream);
+      Pa_CloseStream (self->stream);
+      self->stream = NULL;
+    }
+  else
+    release_dead_stream (self);
+
+  /* No callback any more: this thread is both sides of both rings now. */
+  kc_ring_drop (self->shared->capture);
+  kc_ring_drop (self->shared->playback);
+}
+
+gboolean
+kc_audio_device_is_running (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), FALSE);
+  return self->running;
+}
+
+/**
+ * kc_audio_device_write:
+ * @frame: %KC_AUDIO_FRAME_SAMPLES samples to play after those queued
+ *
+ * Returns: %FALSE when %KC_AUDIO_RING_FRAMES frames are already waiting (the
+ *   frame is dropped and counted in playback_overruns)
+ */
+gboolean
+kc_audio_device_write (KcAudioDevice *self,
+                       const gint16  *frame)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), FALSE);
+  g_return_val_if_fail (frame != NULL, FALSE);
+
+  return kc_ring_push (self->shared->playback, frame);
+}
+
+/* Frames waiting to be played: the part of the output latency that is ours. */
+guint
+kc_audio_device_get_queued (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), 0);
+  return kc_ring_get_capacity (self->shared->playback) - kc_ring_writable (self->shared->playback);
+}
+
+void
+kc_audio_device_get_stats (KcAudioDevice *self,
+                           KcAudioStats  *stats)
+{
+  g_return_if_fail (KC_IS_AUDIO_DEVICE (self));
+  g_return_if_fail (stats != NULL);
+
+  stats->periods = atomic_load (&self->shared->periods);
+  stats->capture_overruns = kc_ring_get_overruns (self->shared->capture);
+  stats->playback_underruns = kc_ring_get_underruns (self->shared->playback);
+  stats->playback_overruns = kc_ring_get_overruns (self->shared->playback);
+  stats->xruns = atomic_load (&self->shared->xruns);
+  stats->input_latency = self->input_latency;
+  stats->output_latency = self->output_latency;
+}
+
+static void
+kc_audio_device_dispose (GObject *object)
+{
+  KcAudioDevice *self = KC_AUDIO_DEVICE (object);
+
+  kc_audio_device_stop (self);
+  G_OBJECT_CLASS (kc_audio_device_parent_class)->dispose (object);
+}
+
+static void
+kc_audio_device_finalize (GObject *object)
+{
+  KcAudioDevice *self = KC_AUDIO_DEVICE (object);
+
+  shared_free (self->shared);
+  g_free (self->name);
+  g_free (self->host_api);
+  if (self->holds_pa)
+    pa_unref ();
+  G_OBJECT_CLASS (kc_audio_device_parent_class)->finalize (object);
+}
+
+static void
+kc_audio_device_class_init (KcAudioDeviceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = kc_audio_device_dispose;
+  object_class->finalize = kc_audio_device_finalize;
+
+  /**
+   * KcAudioDevice::frame:
+   * @samples: (type gpointer): %KC_AUDIO_FRAME_SAMPLES captured samples
+   *   (const gint16 *), valid during the emission only
+   */
+  signals[SIGNAL_FRAME] =
+    g_signal_new ("frame", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, g_cclosure_marshal_VOID__POINTER,
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+
+  /**
+   * KcAudioDevice::failed:
+   * @error: why audio stopped (KC_ERROR_IO), for the person on the call
+   *
+   * The stream ended without kc_audio_device_stop(); the device is stopped.
+   */
+  signals[SIGNAL_FAILED] =
+    g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, g_cclosure_marshal_VOID__BOXED,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+kc_audio_device_init (KcAudioDevice *self)
+{
+  self->index = paNoDevice;
+  self->shared = shared_new ();
+}

@@ -1,0 +1,77 @@
+/* kc-audio-device.h: the microphone and speaker of a call, through PortAudio.
+ *
+ * 48 kHz, mono, 20 ms frames of 960 signed 16-bit samples (what Opus and
+ * G.711 take, so no conversion sits between device and codec). PortAudio's
+ * real-time callback only copies frames into and out of two KcRing buffers;
+ * the main loop polls them every KC_AUDIO_POLL_MS ms: captured frames arrive
+ * through the "frame" signal, frames to play go in with
+ * kc_audio_device_write(). If the device goes away mid-call, "failed" is
+ * emitted once with a GError and the device is stopped.
+ *
+ * Main thread only (the thread whose main context was current at start).
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define KC_AUDIO_RATE          48000
+#define KC_AUDIO_FRAME_MS      20
+#define KC_AUDIO_FRAME_SAMPLES 960
+/* Half a frame: a captured frame waits 5 ms on average before the main loop
+ * sees it, at 100 wake-ups a second. */
+#define KC_AUDIO_POLL_MS       10
+/* Frames each ring holds: 320 ms before the main loop's stall loses audio. */
+#define KC_AUDIO_RING_FRAMES   16
+
+/* One PortAudio device, for a preferences list. */
+typedef struct {
+  char     *name;
+  int       index;                  /* PortAudio's, valid until PortAudio is reloaded */
+  char     *host_api;               /* "JACK Audio Connection Kit", "ALSA", … */
+  int       max_input_channels;
+  int       max_output_channels;
+  gboolean  is_default;             /* opened by kc_audio_device_new (NULL, …) */
+} KcAudioDeviceInfo;
+
+void        kc_audio_device_info_free (KcAudioDeviceInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KcAudioDeviceInfo, kc_audio_device_info_free)
+
+GPtrArray  *kc_audio_list_devices     (GError           **error);
+
+typedef struct {
+  guint64 periods;                  /* 20 ms periods the callback ran */
+  guint64 capture_overruns;         /* captured frames lost: the main loop fell behind */
+  guint64 playback_underruns;       /* periods played as silence: nothing was queued */
+  guint64 playback_overruns;        /* frames kc_audio_device_write() refused */
+  guint64 xruns;                    /* periods the host flagged as over/underflow */
+  double  input_latency;            /* seconds, as PortAudio reports them */
+  double  output_latency;
+} KcAudioStats;
+
+#define KC_TYPE_AUDIO_DEVICE (kc_audio_device_get_type ())
+G_DECLARE_FINAL_TYPE (KcAudioDevice, kc_audio_device, KC, AUDIO_DEVICE, GObject)
+
+KcAudioDevice *kc_audio_device_new           (const char     *name,
+                                              GError        **error);
+KcAudioDevice *kc_audio_device_new_for_index (int             index,
+                                              GError        **error);
+
+const char    *kc_audio_device_get_name      (KcAudioDevice  *self);
+const char    *kc_audio_device_get_host_api  (KcAudioDevice  *self);
+int            kc_audio_device_get_index     (KcAudioDevice  *self);
+const char    *kc_audio_device_get_jack_client_name (KcAudioDevice *self);
+
+gboolean       kc_audio_device_start         (KcAudioDevice  *self,
+                                              GError        **error);
+void           kc_audio_device_stop          (KcAudioDevice  *self);
+gboolean       kc_audio_device_is_running    (KcAudioDevice  *self);
+
+gboolean       kc_audio_device_write         (KcAudioDevice  *self,
+                                              const gint16   *frame);
+guint          kc_audio_device_get_queued    (KcAudioDevice  *self);
+void           kc_audio_device_get_stats     (KcAudioDevice  *self,
+                                              KcAudioStats   *stats);
+
+G_END_DECLS
