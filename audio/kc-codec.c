@@ -1,0 +1,1 @@
+/* kc-codec.c: being written. */

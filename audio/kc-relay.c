@@ -1,0 +1,1 @@
+/* kc-relay.c: being written. */
