@@ -395,8 +395,8 @@ on_down_response (nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const 
   else {
     const char *phrase = sip && sip->sip_status->st_phrase ? sip->sip_status->st_phrase : "";
 
-    kc_call_stop_upstream (call, status, phrase);
     kc_call_end (call, status, NULL, phrase);
+    kc_call_stop_upstream (call, status, phrase);
   }
   return 0;
 }
@@ -436,18 +436,24 @@ on_down_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, si
     nta_incoming_destroy (irq);
     return 0;
   }
-  nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
-  kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
-  nta_incoming_destroy (irq);
   call->down_bye_sent = TRUE;   /* the dialog is over downstream */
-  if (call->state != CALL_ENDED) {
+  if (call->state == CALL_ENDED) {
+    nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
+    kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
+  }
+  else {
     g_autofree char *reason = kc_call_reason_of (call, sip, call->down_lane);
 
     if (reason == NULL)
       reason = g_strdup_printf ("%s hung up", call->callee);
-    kc_call_stop_upstream (call, 480, "Callee hung up");
+    /* The CDR is durable before the 200 tells the callee the call is over. */
     kc_call_end (call, call->state == CALL_ANSWERED ? 200 : 480, NULL, reason);
+    sent_at = g_get_real_time ();
+    nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
+    kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
+    kc_call_stop_upstream (call, 480, "Callee hung up");
   }
+  nta_incoming_destroy (irq);
   return 0;
 }
 
@@ -493,6 +499,7 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   msg_t *msg = nta_incoming_getrequest (irq);
   gboolean ok = from_upstream (call, irq, msg);
   sip_method_t method = sip->sip_request->rq_method;
+  gboolean ending;
   gint64 sent_at;
 
   kc_call_emit_received (call, method == sip_method_ack ? 330 : 0, call->up_lane, msg);
@@ -500,6 +507,16 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   if (method == sip_method_ack) {
     nta_incoming_destroy (irq);
     return 0;
+  }
+  ending = ok && method == sip_method_bye && call->state != CALL_ENDED;
+  if (ending) {
+    g_autofree char *reason = kc_call_reason_of (call, sip, call->up_lane);
+
+    if (reason == NULL)
+      reason = g_strdup_printf ("%s hung up", call->caller);
+    /* The CDR is durable before the 200 tells the caller the call is over. */
+    kc_call_end (call, call->state == CALL_ANSWERED ? 200 : 487,
+                 call->state == CALL_ANSWERED ? "answered" : "cancelled", reason);
   }
   sent_at = g_get_real_time ();
   if (!ok) {
@@ -513,18 +530,10 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   else
     nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
   kc_call_emit_response (call, 0, call->up_lane, irq, sent_at);
-  if (ok && method == sip_method_bye) {
+  if (ok && method == sip_method_bye)
     call->up_bye_sent = TRUE;
-    if (call->state != CALL_ENDED) {
-      g_autofree char *reason = kc_call_reason_of (call, sip, call->up_lane);
-
-      if (reason == NULL)
-        reason = g_strdup_printf ("%s hung up", call->caller);
-      kc_call_stop_downstream (call, 0, NULL);
-      kc_call_end (call, call->state == CALL_ANSWERED ? 200 : 487,
-                   call->state == CALL_ANSWERED ? "answered" : "cancelled", reason);
-    }
-  }
+  if (ending)
+    kc_call_stop_downstream (call, 0, NULL);
   nta_incoming_destroy (irq);
   return 0;
 }
@@ -561,16 +570,17 @@ on_up_cancel (nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t const *sip
     kc_event_set_summary_printf (event, "← CANCEL %s", call->up_lane);
     kc_controller_emit (call->ctrl, event);
   }
+  {
+    g_autofree char *reason = kc_call_reason_of (call, sip, call->up_lane);
+
+    /* The CDR is durable before the 487. */
+    kc_call_end (call, 487, "cancelled", reason ? reason : "The caller cancelled");
+  }
   if (nta_incoming_status (irq) < 200)
     kc_call_up_reply (call, 0, SIP_487_REQUEST_CANCELLED, TAG_END ());
   else
     call->up_status = nta_incoming_status (irq);
-  {
-    g_autofree char *reason = kc_call_reason_of (call, sip, call->up_lane);
-
-    kc_call_stop_downstream (call, 0, NULL);
-    kc_call_end (call, 487, "cancelled", reason ? reason : "The caller cancelled");
-  }
+  kc_call_stop_downstream (call, 0, NULL);
   return 0;
 }
 

@@ -171,14 +171,16 @@ void     kc_call_key_ack_failed       (KcCall      *call,
                                        const char  *peer,
                                        const char  *reason,
                                        nta_incoming_t *request);
-/* Hangs up or cancels both sides as needed, answers upstream with @status
- * if it is still waiting, then ends the call. */
+/* Ends the call (its CDR durable first), then hangs up or cancels both
+ * sides as needed and answers upstream with @status if it is still waiting. */
 void     kc_call_fail                 (KcCall      *call,
                                        int          status,
                                        const char  *phrase,
                                        const char  *outcome,
                                        const char  *reason);
-/* Writes the CDR, wipes the key, schedules the release. */
+/* Writes the CDR and waits until it is durable, wipes the key, schedules
+ * the release. Call it before sending whatever tells an end the call is
+ * over (final response, 200 to BYE, BYE, CANCEL). */
 void     kc_call_end                  (KcCall      *call,
                                        int          status,
                                        const char  *outcome,

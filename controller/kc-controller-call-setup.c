@@ -211,18 +211,19 @@ attach_invite (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip,
       || call->up.role != from->role || g_strcmp0 (call->up.identity, from->identity) != 0
       || g_strcmp0 (call->callee, callee) != 0) {
     kc_sip_text_free (offer);
-    refuse (ctrl, irq, 318, lane, 488, "No key was delivered for this call", TAG_END ());
+    refuse (ctrl, irq, 0, lane, 488, "No key was delivered for this call", TAG_END ());
     return;
   }
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   call->offer = offer;
   if (!kc_call_bind_upstream (call, irq, sip)) {
-    nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
     kc_call_end (call, 500, "failed", "Cannot create the dialog");
+    nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
     return;
   }
-  kc_call_up_reply (call, 318, SIP_100_TRYING, TAG_END ());
-  event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 318, NULL);
+  /* 318 was the MESSAGE: this INVITE carries no FIG. 3 step (as at GC1). */
+  kc_call_up_reply (call, 0, SIP_100_TRYING, TAG_END ());
+  event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 0, NULL);
   kc_event_set_attr (event, "state", "calling");
   kc_event_set_summary_printf (event, "call %s → %s", call->caller, call->callee);
   kc_controller_emit (ctrl, event);
@@ -240,7 +241,7 @@ kc_call_incoming (KcController          *ctrl,
   const char *caller = sip->sip_from ? kc_sip_url_user (sip->sip_from->a_url) : NULL;
   const char *call_id = sip->sip_call_id->i_id;
   gboolean from_cta = from->role == KC_ROLE_CTA;
-  int fig3 = from_cta ? 316 : 318;
+  int fig3 = from_cta ? 316 : config->delivery == KC_DELIVERY_SEPARATE ? 0 : 318;
   g_autofree char *lane = kc_peer_lane (from->role, from->identity);
   g_autofree char *phrase = NULL;
   g_autoptr(KcKeyMgmt) mgmt = NULL;
@@ -328,8 +329,8 @@ kc_call_incoming (KcController          *ctrl,
     su_free (NULL, text);
   }
   if (!kc_call_bind_upstream (call, irq, sip)) {
-    nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
     kc_call_end (call, 500, "failed", "Cannot create the dialog");
+    nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
     return;
   }
   kc_call_up_reply (call, fig3, SIP_100_TRYING, TAG_END ());

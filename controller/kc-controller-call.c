@@ -97,19 +97,15 @@ outcome_for (int status)
   }
 }
 
-static void
-on_cdr_stored (KcStore *store, const GError *error, gpointer data)
-{
-  g_autofree char *call_id = data;
-
-  if (error != NULL)
-    g_warning ("Could not store the CDR of call %s: %s", call_id, error->message);
-}
-
+/* Synchronous on purpose: nothing may tell an end that the call is over
+ * (final response, 200 to BYE, BYE, CANCEL) before its CDR is durable, or
+ * a kill -9 right after would lose it. It costs the loop one commit, which
+ * it shares with the writer's other pending writes (group commit). */
 void
 kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
 {
   KcController *ctrl = call->ctrl;
+  g_autoptr(GError) error = NULL;
   KcCdr cdr = { 0 };
   KcEvent *event;
 
@@ -129,7 +125,8 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   cdr.sip_status = status;
   cdr.outcome = (char *) (outcome ? outcome : outcome_for (status));
   cdr.reason = (char *) reason;
-  kc_store_put_cdr_async (kc_controller_get_store (ctrl), &cdr, on_cdr_stored, g_strdup (call->id));
+  if (!kc_store_put_cdr (kc_controller_get_store (ctrl), &cdr, &error))
+    g_warning ("Could not store the CDR of call %s: %s", call->id, error->message);
 
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 0, NULL);
   kc_event_set_attr (event, "state", "ended");
@@ -331,24 +328,32 @@ kc_call_fail (KcCall *call, int status, const char *phrase, const char *outcome,
 {
   if (call->state == CALL_ENDED)
     return;
+  kc_call_end (call, status, outcome ? outcome : "failed", reason ? reason : phrase);
   kc_call_stop_downstream (call, status, phrase);
   kc_call_stop_upstream (call, status, phrase);
-  kc_call_end (call, status, outcome ? outcome : "failed", reason ? reason : phrase);
 }
 
 void
 kc_call_key_ack_failed (KcCall *call, int fig3, const char *peer, const char *reason,
                         nta_incoming_t *request)
 {
+  gboolean ending = call->state != CALL_ENDED;
+
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK_FAILED, fig3, peer, "%d key acknowledgment "
                     "failed: %s", fig3, reason);
+  /* The 488 to the acknowledgment already tells its sender the call failed. */
+  if (ending)
+    kc_call_end (call, 488, "failed", reason);
   if (request != NULL) {
     gint64 sent_at = g_get_real_time ();
 
     nta_incoming_treply (request, 488, "Key acknowledgment failed", TAG_END ());
     kc_call_emit_response (call, fig3, peer, request, sent_at);
   }
-  kc_call_fail (call, 488, "Key acknowledgment failed", "failed", reason);
+  if (ending) {
+    kc_call_stop_downstream (call, 488, "Key acknowledgment failed");
+    kc_call_stop_upstream (call, 488, "Key acknowledgment failed");
+  }
 }
 
 /* Timers ------------------------------------------------------------------------ */

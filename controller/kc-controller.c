@@ -531,8 +531,9 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
           && kc_controller_check_crl (self, id.serial, &error);
   tport_unref (tp);
   lane = known ? kc_peer_lane (id.role, id.identity) : NULL;
+  /* A peer's INVITE is 318, unless the key went ahead in a MESSAGE (318). */
   if (id.role == KC_ROLE_CONTROLLER && known && method == sip_method_invite)
-    fig3 = 318;
+    fig3 = self->config->delivery == KC_DELIVERY_SEPARATE ? 0 : 318;
   /* Peers' keep-alives would drown everything else; a MESSAGE is reported
    * by the call code, which knows its FIG. 3 arrow. */
   if ((method != sip_method_options || id.role != KC_ROLE_CONTROLLER)
