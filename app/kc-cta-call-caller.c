@@ -62,14 +62,9 @@ on_key_prack_response (void           *magic,
 
   if (status < 200)
     return 0;
-  if (sip != NULL && !nta_sip_is_internal (sip) && self->account != NULL) {
-    msg_t *msg = nta_outgoing_getresponse (orq);
-
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 328, msg);
-    msg_destroy (msg);
-    if (!kc_cta_account_check_peer (self->account, orq, NULL, &error))
-      status = 403;
-  }
+  if (self->account != NULL)
+    status = kc_cta_account_take_response (self->account, orq, sip, status, self->call_id, 328,
+                                           &error);
   if (status >= 300) {
     g_autofree char *why = error ? g_strdup (error->message) : kc_cta_sip_reason (sip, status);
 

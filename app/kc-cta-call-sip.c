@@ -217,14 +217,9 @@ on_bye_response (void           *magic,
 
   if (status < 200)
     return 0;
-  if (sip != NULL && !nta_sip_is_internal (sip) && self->account != NULL) {
-    msg_t *msg = nta_outgoing_getresponse (orq);
-
-    kc_cta_call_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, 330, msg);
-    msg_destroy (msg);
-    if (!kc_cta_account_check_peer (self->account, orq, NULL, &error))
-      status = 403;
-  }
+  if (self->account != NULL)
+    status = kc_cta_account_take_response (self->account, orq, sip, status, self->call_id, 330,
+                                           &error);
   nta_outgoing_destroy (orq);
   self->bye = NULL;
   end = kc_cta_call_bye_end_status ((guint) status,

@@ -40,6 +40,18 @@ gboolean          kc_cta_account_check_peer   (KcCtaAccount    *self,
                                                nta_incoming_t  *irq,
                                                GError         **error);
 
+/* For a final response being delivered now: logs it as sip-rx and checks
+ * it came from our controller. Returns @status, or 403 with @error set
+ * when the sender is not our controller; sofia's own internal responses
+ * (timeouts) are neither logged nor checked. */
+int               kc_cta_account_take_response (KcCtaAccount   *self,
+                                               nta_outgoing_t  *orq,
+                                               sip_t const     *sip,
+                                               int              status,
+                                               const char      *call_id,
+                                               int              fig3,
+                                               GError         **error);
+
 /* A new event with lane, peer and @call_id filled in; emit with
  * kc_cta_account_emit(), which does nothing without a bus. */
 KcEvent          *kc_cta_account_event_new    (KcCtaAccount    *self,

@@ -141,6 +141,25 @@ kc_cta_account_emit (KcCtaAccount *self,
     kc_event_bus_emit (self->bus, event);
 }
 
+int
+kc_cta_account_take_response (KcCtaAccount   *self,
+                              nta_outgoing_t *orq,
+                              sip_t const    *sip,
+                              int             status,
+                              const char     *call_id,
+                              int             fig3,
+                              GError        **error)
+{
+  msg_t *msg;
+
+  if (sip == NULL || nta_sip_is_internal (sip))
+    return status;
+  msg = nta_outgoing_getresponse (orq);
+  kc_cta_account_emit_msg (self, KC_EVENT_KIND_SIP_RX, 0, call_id, fig3, msg);
+  msg_destroy (msg);
+  return kc_cta_account_check_peer (self, orq, NULL, error) ? status : 403;
+}
+
 void
 kc_cta_account_emit_msg (KcCtaAccount *self,
                          KcEventKind   kind,

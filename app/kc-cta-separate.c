@@ -112,14 +112,7 @@ on_ack_response (void           *magic,
 
   if (status < 200)
     return 0;
-  if (sip != NULL && !nta_sip_is_internal (sip)) {
-    msg_t *msg = nta_outgoing_getresponse (orq);
-
-    kc_cta_account_emit_msg (account, KC_EVENT_KIND_SIP_RX, 0, self->call_id, fig3, msg);
-    msg_destroy (msg);
-    if (!kc_cta_account_check_peer (account, orq, NULL, &error))
-      status = 403;
-  }
+  status = kc_cta_account_take_response (account, orq, sip, status, self->call_id, fig3, &error);
   if (status >= 200 && status < 300) {
     self->state = KC_CTA_DELIVERY_CONFIRMED;
     self->ack_confirmed_time = g_get_real_time ();
