@@ -15,7 +15,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include <string.h>
@@ -46,27 +45,31 @@ struct _KcHpkeContext {
   Role    role;
 };
 
-/* The KDF contexts of one setup. OpenSSL 3.0 cannot duplicate an HKDF
- * context and setting its digest fetches SHA-256 again, so each setup makes
- * one of each and reuses it for every step.
+/* The HMAC-SHA256 context of one setup, duplicated from a template keyed
+ * with the all-zero salt, and reused for every step. A step under the key
+ * the context already holds only restarts it: HMAC_Init_ex then reuses the
+ * padded-key digests instead of hashing two more blocks.
  *
- * Extract is HMAC itself (RFC 5869 2.2), run as EVP_MAC: OpenSSL 3.0's HKDF
- * in EXTRACT_ONLY mode frees its copy of the salt without wiping it, and in
- * the key schedule the salt is the shared secret. */
+ * Both HKDF steps are HMAC itself (RFC 5869 2.2 and 2.3), run as EVP_MAC:
+ * OpenSSL 3.0's HKDF in EXTRACT_ONLY mode frees its copy of the salt
+ * without wiping it (in the key schedule the salt is the shared secret),
+ * and an EVP_KDF context per setup, with its parameters parsed on every
+ * derive, cost more than the hashing. */
 typedef struct {
   EVP_MAC_CTX *hmac;
-  EVP_KDF_CTX *hkdf;   /* HKDF-SHA256, EXPAND_ONLY */
+  gboolean     zero_keyed;   /* holds the all-zero salt (public), not a secret key */
 } Kdf;
 
 static struct {
-  EVP_MAC_CTX *hmac;   /* HMAC-SHA256, duplicated by kdf_init */
-  EVP_KDF     *hkdf;
+  EVP_MAC_CTX *hmac;   /* HMAC-SHA256 under the zero salt, duplicated by kdf_init */
   EVP_CIPHER  *aead;
   EVP_PKEY    *base_point;   /* u = 9; immutable once made, so threads share it */
   guint8       psk_id_hash[NH];
+  guint8       call_key_info_hash[NH];
 } algs;
 
 static const guint8 base_point[KC_HPKE_PUBLIC_KEY_LEN] = { 9 };
+static const guint8 zero_salt[NH] = { 0 };
 
 static gboolean kdf_init (Kdf *kdf);
 static void kdf_clear (Kdf *kdf);
@@ -90,17 +93,20 @@ algorithms_init (void)
 
     algs.hmac = mac != NULL ? EVP_MAC_CTX_new (mac) : NULL;
     EVP_MAC_free (mac);
-    algs.hkdf = EVP_KDF_fetch (NULL, "HKDF", NULL);
     algs.aead = EVP_CIPHER_fetch (NULL, "AES-128-GCM", NULL);
     algs.base_point = kc_hpke_x25519_import (NULL, base_point);
-    if (algs.hmac == NULL || EVP_MAC_CTX_set_params (algs.hmac, params) != 1
-        || algs.hkdf == NULL || algs.aead == NULL || algs.base_point == NULL)
+    if (algs.hmac == NULL || EVP_MAC_init (algs.hmac, zero_salt, NH, params) != 1
+        || algs.aead == NULL || algs.base_point == NULL)
       g_error ("OpenSSL lacks HMAC-SHA256, HKDF, AES-128-GCM or X25519; "
                "the installation is broken");
-    /* Base mode's psk_id is always empty, so its hash is a constant. */
+    /* Base mode's psk_id is always empty, so its hash is a constant; so is
+     * the info hash of every call key seal. */
     if (!kdf_init (&kdf)
         || !labeled_extract (&kdf, suite_hpke, sizeof suite_hpke, NULL, "psk_id_hash",
-                             NULL, 0, algs.psk_id_hash))
+                             NULL, 0, algs.psk_id_hash)
+        || !labeled_extract (&kdf, suite_hpke, sizeof suite_hpke, NULL, "info_hash",
+                             (const guint8 *) CALL_KEY_INFO, strlen (CALL_KEY_INFO),
+                             algs.call_key_info_hash))
       g_error ("HKDF-SHA256 failed in OpenSSL while starting HPKE");
     kdf_clear (&kdf);
     g_once_init_leave (&once, 1);
@@ -110,17 +116,9 @@ algorithms_init (void)
 static gboolean
 kdf_init (Kdf *kdf)
 {
-  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  OSSL_PARAM params[] = {
-    OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, (char *) "SHA256", 0),
-    OSSL_PARAM_construct_int (OSSL_KDF_PARAM_MODE, &mode),
-    OSSL_PARAM_construct_end (),
-  };
-
   kdf->hmac = EVP_MAC_CTX_dup (algs.hmac);
-  kdf->hkdf = EVP_KDF_CTX_new (algs.hkdf);
-  if (kdf->hmac == NULL || kdf->hkdf == NULL || EVP_KDF_CTX_set_params (kdf->hkdf, params) != 1) {
-    kdf_clear (kdf);
+  kdf->zero_keyed = TRUE;
+  if (kdf->hmac == NULL) {
     ERR_clear_error ();
     return FALSE;
   }
@@ -131,7 +129,6 @@ static void
 kdf_clear (Kdf *kdf)
 {
   g_clear_pointer (&kdf->hmac, EVP_MAC_CTX_free);
-  g_clear_pointer (&kdf->hkdf, EVP_KDF_CTX_free);
 }
 
 /* LabeledExtract (RFC 9180 4): HMAC(salt, "HPKE-v1" || suite_id || label || ikm);
@@ -141,7 +138,6 @@ labeled_extract (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
                  const guint8 *salt, const char *label,
                  const guint8 *ikm, gsize ikm_len, guint8 out[NH])
 {
-  static const guint8 zeros[NH] = { 0 };
   guint8 prefix[7 + sizeof suite_hpke + MAX_LABEL];
   gsize label_len = strlen (label), n = 0, out_len = 0;
   gboolean ok;
@@ -154,7 +150,12 @@ labeled_extract (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
   memcpy (prefix + n, label, label_len);
   n += label_len;
 
-  ok = EVP_MAC_init (kdf->hmac, salt != NULL ? salt : zeros, NH, NULL) == 1
+  if (salt == NULL && kdf->zero_keyed)
+    ok = EVP_MAC_init (kdf->hmac, NULL, 0, NULL) == 1;
+  else
+    ok = EVP_MAC_init (kdf->hmac, salt != NULL ? salt : zero_salt, NH, NULL) == 1;
+  kdf->zero_keyed = salt == NULL;
+  ok = ok
        && EVP_MAC_update (kdf->hmac, prefix, n) == 1
        && (ikm_len == 0 || EVP_MAC_update (kdf->hmac, ikm, ikm_len) == 1)
        && EVP_MAC_final (kdf->hmac, out, &out_len, NH) == 1
@@ -165,15 +166,18 @@ labeled_extract (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
 }
 
 /* LabeledExpand (RFC 9180 4):
- * Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L). */
+ * Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L).
+ * Every L here is at most HashLen, so Expand is its first block alone:
+ * T(1) = HMAC(prk, labeled_info || 0x01), truncated to L (RFC 5869 2.3).
+ * A NULL @prk means the key of the previous expand on @kdf, already set. */
 static gboolean
 labeled_expand (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
                 const guint8 prk[NH], const char *label,
                 const guint8 *info, gsize info_len, guint8 *out, gsize out_len)
 {
-  guint8 buf[2 + 7 + sizeof suite_hpke + MAX_LABEL + 1 + 2 * NH];
-  gsize label_len = strlen (label), n = 0;
-  OSSL_PARAM params[3];
+  guint8 buf[2 + 7 + sizeof suite_hpke + MAX_LABEL + 1 + 2 * NH + 1];
+  guint8 t1[NH];
+  gsize label_len = strlen (label), n = 0, t1_len = 0;
   gboolean ok;
 
   g_assert (label_len <= MAX_LABEL && info_len <= 1 + 2 * NH && out_len <= NH);
@@ -188,13 +192,19 @@ labeled_expand (Kdf *kdf, const guint8 *suite_id, gsize suite_id_len,
   if (info_len > 0)
     memcpy (buf + n, info, info_len);
   n += info_len;
+  buf[n++] = 0x01;
 
-  params[0] = OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_KEY, (void *) prk, NH);
-  params[1] = OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_INFO, buf, n);
-  params[2] = OSSL_PARAM_construct_end ();
-  ok = EVP_KDF_derive (kdf->hkdf, out, out_len, params) == 1;
-  if (!ok)
+  g_assert (prk != NULL || !kdf->zero_keyed);
+  kdf->zero_keyed = FALSE;
+  ok = EVP_MAC_init (kdf->hmac, prk, prk != NULL ? NH : 0, NULL) == 1
+       && EVP_MAC_update (kdf->hmac, buf, n) == 1
+       && EVP_MAC_final (kdf->hmac, t1, &t1_len, NH) == 1
+       && t1_len == NH;
+  if (ok)
+    memcpy (out, t1, out_len);
+  else
     ERR_clear_error ();
+  OPENSSL_cleanse (t1, sizeof t1);
   return ok;
 }
 
@@ -428,13 +438,20 @@ key_schedule_base (Kdf *kdf, Role role, const guint8 shared_secret[NH],
     g_error ("out of memory allocating an HPKE context");
   ctx->role = role;
 
-  ok = labeled_extract (kdf, suite_hpke, sizeof suite_hpke, NULL, "info_hash",
-                        info, info_len, ksc + 1 + NH)
+  if (info_len == strlen (CALL_KEY_INFO) && memcmp (info, CALL_KEY_INFO, info_len) == 0) {
+    memcpy (ksc + 1 + NH, algs.call_key_info_hash, NH);
+    ok = TRUE;
+  } else {
+    ok = labeled_extract (kdf, suite_hpke, sizeof suite_hpke, NULL, "info_hash",
+                          info, info_len, ksc + 1 + NH);
+  }
+  /* base_nonce comes from the same secret as key, so reuses its key. */
+  ok = ok
        && labeled_extract (kdf, suite_hpke, sizeof suite_hpke, shared_secret, "secret",
                            NULL, 0, secret)
        && labeled_expand (kdf, suite_hpke, sizeof suite_hpke, secret, "key",
                           ksc, sizeof ksc, ctx->key, NK)
-       && labeled_expand (kdf, suite_hpke, sizeof suite_hpke, secret, "base_nonce",
+       && labeled_expand (kdf, suite_hpke, sizeof suite_hpke, NULL, "base_nonce",
                           ksc, sizeof ksc, ctx->base_nonce, NN);
   OPENSSL_cleanse (secret, sizeof secret);
   if (!ok) {
@@ -451,7 +468,7 @@ static gboolean
 derive_private (const guint8 *ikm, gsize ikm_len, guint8 sk[KC_HPKE_PRIVATE_KEY_LEN],
                 GError **error)
 {
-  Kdf kdf = { NULL, NULL };
+  Kdf kdf = { NULL, FALSE };
   guint8 dkp_prk[NH];
   gboolean ok;
 
@@ -564,7 +581,7 @@ setup_sender (const guint8 pk_r[KC_HPKE_PUBLIC_KEY_LEN], const guint8 *info, gss
               KcSecret **shared_secret_out, GError **error)
 {
   KcHpkeContext *ctx = NULL;
-  Kdf kdf = { NULL, NULL };
+  Kdf kdf = { NULL, FALSE };
   guint8 shared_secret[NH];
 
   algorithms_init ();
@@ -650,7 +667,7 @@ setup_receiver (const KcSecret *sk_r, const guint8 enc[KC_HPKE_ENC_LEN],
                 const guint8 *info, gsize info_len,
                 guint8 shared_secret[NH], KcHpkeContext **ctx_out, GError **error)
 {
-  Kdf kdf = { NULL, NULL };
+  Kdf kdf = { NULL, FALSE };
   gboolean ok = FALSE;
 
   algorithms_init ();
