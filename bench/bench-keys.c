@@ -26,6 +26,8 @@ static double seconds = 2.0;
 static char *dir_option;
 static int in_flight = 256;
 
+#define SEAL_ROUNDS 5
+
 typedef gboolean (*BenchOp) (gpointer data);
 
 /* This thread's CPU time in µs. CPU time, like `openssl speed` without
@@ -107,7 +109,7 @@ static double
 openssl_x25519_rate (void)
 {
   g_autofree char *out = NULL, *err = NULL;
-  g_autofree char *cmd = g_strdup_printf ("openssl speed -seconds %d ecdhx25519", MAX (1, (int) seconds));
+  g_autofree char *cmd = g_strdup ("openssl speed -seconds 1 ecdhx25519");
   g_auto(GStrv) lines = NULL;
   int status = 0;
 
@@ -294,21 +296,31 @@ main (int argc, char **argv)
 
   created = rate (op_random, &f);
   derived = rate (op_derive, &f);
-  sealed = rate (op_seal, &f);
+  /* Sealing against X25519 alternates short rounds and keeps the best of
+   * each: on a shared machine a neighbour's burst then hits one round, not
+   * the comparison. */
+  sealed = x25519 = 0;
+  for (int round = 0; round < SEAL_ROUNDS; round++) {
+    double saved = seconds;
+
+    seconds = MAX (0.5, saved / 2);
+    sealed = MAX (sealed, rate (op_seal, &f));
+    seconds = saved;
+    x25519 = MAX (x25519, openssl_x25519_rate ());
+  }
   opened = rate (op_open, &f);
-  x25519 = openssl_x25519_rate ();
   grouped = durable_rate_grouped (dir, &f);
   serial = durable_rate_serial (dir, &f);
 
   printf ("%-48s %12.0f /s\n", "keys created (random, claim 2), per CPU s", created);
   printf ("%-48s %12.0f /s\n", "keys derived (HKDF, claim 3), per CPU s", derived);
-  printf ("%-48s %12.0f /s\n", "keys sealed (HPKE to the LEA key), per CPU s", sealed);
+  printf ("%-48s %12.0f /s\n", "keys sealed (HPKE to the LEA key), best round", sealed);
   printf ("%-48s %12.0f /s\n", "keys opened (HPKE, the LEA side), per CPU s", opened);
   if (x25519 > 0)
     printf ("%-48s %12.0f /s   sealing at %.0f%% of it (target >= 40%%, ceiling 50%%)\n",
-            "X25519 operations (openssl speed, CPU s)", x25519, 100 * sealed / x25519);
+            "X25519 ops (openssl speed ecdhx25519), best", x25519, 100 * sealed / x25519);
   else
-    printf ("%-48s %12s\n", "X25519 operations (openssl speed, CPU s)", "unavailable");
+    printf ("%-48s %12s\n", "X25519 ops (openssl speed ecdhx25519), best", "unavailable");
   printf ("%-48s %12.0f /s   (%d in flight; target >= 5,000)\n",
           "keys durably stored (group commit)", grouped, in_flight);
   printf ("%-48s %12.0f /s   (one fsync per key, for contrast)\n",
