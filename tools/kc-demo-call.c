@@ -227,7 +227,9 @@ print_flow (Child **children, guint n)
     if (t0 == 0)
       t0 = kc_event_get_time (e);
     step = kc_event_get_fig3 (e) ? g_strdup_printf ("%3d", kc_event_get_fig3 (e)) : g_strdup ("   ");
-    actors = peer ? g_strdup_printf ("%s → %s", kc_event_get_lane (e), peer)
+    /* Only a sent message has a direction; other events just name both ends. */
+    actors = peer ? g_strdup_printf ("%s %s %s", kc_event_get_lane (e),
+                                     kind == KC_EVENT_KIND_SIP_TX ? "→" : "·", peer)
                   : g_strdup (kc_event_get_lane (e));
     printf ("  %s %8.1f ms  %-34s %s%s%s\n", step, (kc_event_get_time (e) - t0) / 1000.0,
             actors, kc_event_get_summary (e) ? kc_event_get_summary (e) : kc_event_get_kind_string (e),
