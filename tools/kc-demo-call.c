@@ -231,8 +231,10 @@ print_flow (Child **children, guint n)
     actors = peer ? g_strdup_printf ("%s %s %s", kc_event_get_lane (e),
                                      kind == KC_EVENT_KIND_SIP_TX ? "→" : "·", peer)
                   : g_strdup (kc_event_get_lane (e));
-    printf ("  %s %8.1f ms  %-34s %s%s%s\n", step, (kc_event_get_time (e) - t0) / 1000.0,
-            actors, kc_event_get_summary (e) ? kc_event_get_summary (e) : kc_event_get_kind_string (e),
+    /* Pad by characters, not bytes: the arrows are multi-byte. */
+    printf ("  %s %8.1f ms  %s%*s %s%s%s\n", step, (kc_event_get_time (e) - t0) / 1000.0,
+            actors, (int) MAX (0, 34 - (glong) g_utf8_strlen (actors, -1)), "",
+            kc_event_get_summary (e) ? kc_event_get_summary (e) : kc_event_get_kind_string (e),
             fp ? "  K " : "", fp ? fp : "");
   }
 }
