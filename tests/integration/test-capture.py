@@ -53,7 +53,8 @@ def main():
         except AdminError as e:
             tap.ok(False, "provision the test network", str(e))
             return
-        net.complete_configs()
+        if not net.check_configs(tap):
+            return
 
         pcap = h.path("call.pcapng")
         # The softphones' ports are chosen now so the capture filter can name them.

@@ -130,7 +130,8 @@ def main():
         except AdminError as e:
             tap.ok(False, "provision the test network", str(e))
             return
-        net.complete_configs()
+        if not net.check_configs(tap):
+            return
         try:
             gc1 = start_controller(h, net, "gc1", key_mode="random", ack_timeout=2)
             gc2 = start_controller(h, net, "gc2", key_mode="random", ack_timeout=2)

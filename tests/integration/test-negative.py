@@ -124,7 +124,8 @@ def main():
             tap.ok(False, "provision the test networks", str(e))
             return
         tap.ok(True, "provision the test networks (1003 suspended, 1004's certificate revoked)")
-        net.complete_configs()
+        if not net.check_configs(tap):
+            return
         c.net = net
         try:
             # gc3 has a valid controller certificate but is nobody's peer

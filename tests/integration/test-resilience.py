@@ -341,7 +341,8 @@ def main():
             tap.ok(False, "provision the test network with keycall-admin", str(e))
             return
         tap.ok(True, "provision the test network with keycall-admin")
-        net.complete_configs()
+        if not net.check_configs(tap):
+            return
         only = os.environ.get("KC_RESILIENCE_ONLY")
         if not only or only == "kill":
             kill_after_calls(h, net)
