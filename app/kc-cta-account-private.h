@@ -50,6 +50,12 @@ struct _KcCtaAccount {
 
   GPtrArray     *calls;
   GHashTable    *deliveries;     /* A's Call-ID → KcCtaDelivery (separate mode) */
+
+  /* media (kc_cta_account_set_audio, _set_codecs, _set_suites) */
+  char          *audio_in;
+  char          *audio_out;
+  GStrv          codecs;         /* encoding names, best first */
+  GArray        *suites;         /* KcSuite, best first */
 };
 
 /* kc-cta-account.c */

@@ -440,6 +440,106 @@ kc_cta_account_set_expires (KcCtaAccount *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_EXPIRES]);
 }
 
+void
+kc_cta_account_set_audio (KcCtaAccount *self,
+                          const char   *input,
+                          const char   *output)
+{
+  g_return_if_fail (KC_IS_CTA_ACCOUNT (self));
+
+  g_free (self->audio_in);
+  self->audio_in = g_strdup (input);
+  g_free (self->audio_out);
+  self->audio_out = g_strdup (output);
+}
+
+gboolean
+kc_cta_account_set_codecs (KcCtaAccount        *self,
+                           const char * const  *codecs,
+                           GError             **error)
+{
+  static const char * const known[] = { "opus", "PCMU", "PCMA", NULL };
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (KC_IS_CTA_ACCOUNT (self), FALSE);
+
+  for (guint i = 0; codecs != NULL && codecs[i] != NULL; i++) {
+    const char *name = NULL;
+
+    for (guint k = 0; known[k] != NULL; k++)
+      if (g_ascii_strcasecmp (codecs[i], known[k]) == 0)
+        name = known[k];
+    if (name == NULL) {
+      g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                   "Codec “%s” is not supported; Keycall speaks opus, PCMU and PCMA", codecs[i]);
+      return FALSE;
+    }
+    g_strv_builder_add (builder, name);
+  }
+  g_clear_pointer (&self->codecs, g_strfreev);
+  self->codecs = g_strv_builder_end (builder);
+  if (self->codecs[0] == NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "At least one codec is needed");
+    g_clear_pointer (&self->codecs, g_strfreev);
+    kc_cta_account_set_codecs (self, known, NULL);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+kc_cta_account_set_suites (KcCtaAccount        *self,
+                           const char * const  *suites,
+                           GError             **error)
+{
+  g_autoptr(GArray) list = g_array_new (FALSE, FALSE, sizeof (KcSuite));
+
+  g_return_val_if_fail (KC_IS_CTA_ACCOUNT (self), FALSE);
+
+  for (guint i = 0; suites != NULL && suites[i] != NULL; i++) {
+    KcSuite suite = kc_suite_from_string (suites[i]);
+
+    if (suite == KC_SUITE_INVALID) {
+      g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                   "SRTP suite “%s” is not supported; Keycall has AES_CM_128_HMAC_SHA1_80, "
+                   "AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM and AEAD_AES_256_GCM", suites[i]);
+      return FALSE;
+    }
+    g_array_append_val (list, suite);
+  }
+  if (list->len == 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "At least one SRTP suite is needed");
+    return FALSE;
+  }
+  g_array_unref (self->suites);
+  self->suites = g_steal_pointer (&list);
+  return TRUE;
+}
+
+const char *
+kc_cta_account_get_audio_in (KcCtaAccount *self)
+{
+  return self->audio_in;
+}
+
+const char *
+kc_cta_account_get_audio_out (KcCtaAccount *self)
+{
+  return self->audio_out;
+}
+
+const char * const *
+kc_cta_account_get_codecs (KcCtaAccount *self)
+{
+  return (const char * const *) self->codecs;
+}
+
+GArray *
+kc_cta_account_get_suites (KcCtaAccount *self)
+{
+  return self->suites;
+}
+
 const char *
 kc_cta_account_get_number (KcCtaAccount *self)
 {
@@ -599,6 +699,10 @@ kc_cta_account_finalize (GObject *object)
   g_free (self->aor);
   g_free (self->contact);
   g_free (self->verified_subject);
+  g_free (self->audio_in);
+  g_free (self->audio_out);
+  g_strfreev (self->codecs);
+  g_array_unref (self->suites);
   su_home_unref (self->home);
 
   G_OBJECT_CLASS (kc_cta_account_parent_class)->finalize (object);
@@ -676,4 +780,13 @@ kc_cta_account_init (KcCtaAccount *self)
   self->calls = g_ptr_array_new_with_free_func (g_object_unref);
   self->deliveries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) kc_cta_delivery_free);
+  {
+    static const char * const codecs[] = { "opus", "PCMU", "PCMA", NULL };
+    static const char * const suites[] = { "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM",
+                                           "AEAD_AES_256_GCM", "AES_CM_128_HMAC_SHA1_32", NULL };
+
+    self->suites = g_array_new (FALSE, FALSE, sizeof (KcSuite));
+    kc_cta_account_set_codecs (self, codecs, NULL);
+    kc_cta_account_set_suites (self, suites, NULL);
+  }
 }

@@ -48,6 +48,26 @@ void           kc_cta_account_set_expires        (KcCtaAccount   *self,
 
 /* Opens the TLS listener on the thread-default main context and starts
  * registering. FALSE if the listener cannot be opened. */
+/* Where calls' audio comes from and goes to (kc-cta-audio.h): "none"
+ * (the default), "default", "device:NAME|INDEX", "file:PATH" or a path.
+ * Checked when a call starts its media; a bad one is reported then and
+ * the call goes on with silence. */
+void           kc_cta_account_set_audio          (KcCtaAccount   *self,
+                                                  const char     *input,
+                                                  const char     *output);
+/* The codecs offered and accepted, best first: encoding names among
+ * "opus", "PCMU", "PCMA" (the default is all three in that order).
+ * KC_ERROR_UNSUPPORTED for another name, KC_ERROR_INVALID for none. */
+gboolean       kc_cta_account_set_codecs         (KcCtaAccount   *self,
+                                                  const char * const *codecs,
+                                                  GError        **error);
+/* The SRTP suites offered and accepted, best first, by RFC 4568 name
+ * (default: AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM, AEAD_AES_256_GCM,
+ * AES_CM_128_HMAC_SHA1_32). */
+gboolean       kc_cta_account_set_suites         (KcCtaAccount   *self,
+                                                  const char * const *suites,
+                                                  GError        **error);
+
 gboolean       kc_cta_account_start              (KcCtaAccount   *self,
                                                   GError        **error);
 /* Removes the binding (Expires: 0); "unregistered" follows. */

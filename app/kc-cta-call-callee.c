@@ -25,8 +25,7 @@ static char *
 sdp_answer (KcCtaCall  *self,
             const char *key_mgmt)
 {
-  return kc_cta_sdp_build (kc_cta_account_get_address (self->account), KC_CTA_PLACEHOLDER_PORT,
-                           self->sdp_session, 1, key_mgmt);
+  return kc_cta_call_media_answer (self, key_mgmt);
 }
 
 static int
@@ -212,6 +211,13 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
   if (sip->sip_payload != NULL && (sip->sip_content_type == NULL
       || g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/sdp") != 0)) {
     kc_cta_call_sip_reject (self, 415, NULL, "Keycall calls carry application/sdp only");
+    return;
+  }
+  if (!kc_cta_call_media_take_offer (self, sip->sip_payload ? sip->sip_payload->pl_data : NULL,
+                                     sip->sip_payload ? sip->sip_payload->pl_len : 0, &error)) {
+    g_autofree char *why = g_strdup_printf ("The SDP offer is unusable: %s", error->message);
+
+    kc_cta_call_sip_reject (self, 488, "Not Acceptable Here", why);
     return;
   }
 

@@ -177,6 +177,32 @@ take_caller_key (KcCtaCall   *self,
   kc_cta_call_set_state (self, KC_CTA_CALL_STATE_KEY_RECEIVED);
 }
 
+/* The callee's SDP answer, in whichever response carries one (the 183 of
+ * 326, a reliable 180, the 200). FALSE when it is unusable: the call has
+ * been ended. */
+static gboolean
+take_answer (KcCtaCall   *self,
+             sip_t const *sip)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+
+  if (sip->sip_payload == NULL || sip->sip_payload->pl_len == 0 || sip->sip_content_type == NULL
+      || g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/sdp") != 0)
+    return TRUE;
+  if (kc_cta_call_media_take_answer (self, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+                                     &error))
+    return TRUE;
+  reason = g_strdup_printf ("The SDP answer is unusable: %s", error->message);
+  if (sip->sip_status->st_status >= 200) {
+    kc_cta_call_send_bye (self);
+    kc_cta_call_finish (self, 488, reason);
+  } else {
+    kc_cta_call_fail_outgoing (self, 488, reason);
+  }
+  return FALSE;
+}
+
 static void
 handle_provisional (KcCtaCall   *self,
                     sip_t const *sip)
@@ -197,6 +223,8 @@ handle_provisional (KcCtaCall   *self,
   }
   if (reliable && self->rseq != 0 && sip->sip_rseq->rs_response <= self->rseq)
     return;    /* a retransmission we already PRACKed */
+  if (!take_answer (self, sip))
+    return;
 
   if (self->state == KC_CTA_CALL_STATE_CALLING) {
     what = g_strdup_printf ("the %d %s", status, sip->sip_status->st_phrase);
@@ -280,6 +308,8 @@ on_invite_response (void           *magic,
       kc_cta_call_finish (self, 488, "The call was answered before its key was acknowledged");
       return 0;
     }
+    if (!take_answer (self, sip))
+      return 0;
     kc_cta_call_set_state (self, KC_CTA_CALL_STATE_ANSWERED);
     if (self->hanging_up)
       kc_cta_call_send_bye (self);
@@ -316,8 +346,9 @@ kc_cta_call_sip_invite (KcCtaCall *self,
     g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot set up a SIP dialog for the call");
     return FALSE;
   }
-  sdp = kc_cta_sdp_build (kc_cta_account_get_address (account), KC_CTA_PLACEHOLDER_PORT,
-                          self->sdp_session, 1, NULL);
+  sdp = kc_cta_call_media_offer (self, error);
+  if (sdp == NULL)
+    return FALSE;
   /* The step, then the INVITE: both before sofia-sip sends it (316). */
   if ((event = kc_cta_call_event_new (self, KC_EVENT_KIND_CALL_STATE, 316)) != NULL) {
     kc_event_set_summary_printf (event, "calling %s", self->peer_number);

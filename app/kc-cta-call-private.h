@@ -3,8 +3,10 @@
  */
 #pragma once
 
+#include "kc-cta-audio.h"
 #include "kc-cta-keying.h"
 #include "kc-cta-private.h"
+#include "kc-sdp-media.h"
 
 G_BEGIN_DECLS
 
@@ -51,6 +53,13 @@ struct _KcCtaCall {
   gboolean            local_hangup;
   guint               hangup_timer;
   guint               cleanup_idle;
+
+  /* media (kc-cta-call-media.c) */
+  KcMediaStream      *media;            /* bound with the first SDP, started at ANSWERED */
+  KcCtaAudio         *audio;
+  KcSdpMedia         *remote_media;     /* the offer (incoming) or answer (outgoing) */
+  KcSdpChoice         media_choice;     /* codec, telephone events, suite */
+  char               *media_summary;
 };
 
 /* kc-cta-call.c */
@@ -133,6 +142,28 @@ void      kc_cta_call_delivery_key       (KcCtaCall      *self,
                                           KcCtaDelivery  *delivery);
 void      kc_cta_call_delivery_failed    (KcCtaCall      *self,
                                           const char     *reason);
+
+/* kc-cta-call-media.c */
+/* A: binds the stream and writes the offer (every codec and suite of the
+ * account). */
+char     *kc_cta_call_media_offer        (KcCtaCall      *self,
+                                          GError        **error);
+/* B: reads A's offer, picks the codec and suite, binds the stream.
+ * KC_ERROR_UNSUPPORTED / _INVALID: answer 488 with the message. */
+gboolean  kc_cta_call_media_take_offer   (KcCtaCall      *self,
+                                          const char     *body,
+                                          gsize           len,
+                                          GError        **error);
+/* B: the answer, with @key_mgmt (may be NULL) at session level. */
+char     *kc_cta_call_media_answer       (KcCtaCall      *self,
+                                          const char     *key_mgmt);
+/* A: reads B's answer (from the 183/180 or the 200). */
+gboolean  kc_cta_call_media_take_answer  (KcCtaCall      *self,
+                                          const char     *body,
+                                          gsize           len,
+                                          GError        **error);
+void      kc_cta_call_media_start        (KcCtaCall      *self);
+void      kc_cta_call_media_stop         (KcCtaCall      *self);
 
 /* kc-cta-call-callee.c */
 gboolean  kc_cta_call_sip_accept         (KcCtaCall      *self,

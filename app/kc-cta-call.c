@@ -33,6 +33,7 @@ enum {
 
 enum {
   SIGNAL_STATE_CHANGED,
+  SIGNAL_MEDIA_STARTED,
   N_SIGNALS
 };
 
@@ -94,6 +95,11 @@ kc_cta_call_set_state (KcCtaCall      *self,
   self->state = state;
   if (state == KC_CTA_CALL_STATE_ANSWERED)
     self->answered_time = g_get_real_time ();
+  /* Before the state is announced: a listener that hangs up at "ended"
+   * finds the media's final figures, and one that looks at "answered"
+   * finds the stream running. */
+  if (kc_cta_call_state_is_final (state))
+    kc_cta_call_media_stop (self);
 
   event = kc_cta_call_event_new (self, KC_EVENT_KIND_CALL_STATE, 0);
   if (event != NULL) {
@@ -112,6 +118,9 @@ kc_cta_call_set_state (KcCtaCall      *self,
 
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, old, state);
+  /* After: the SRTP keys are derived from K, which the call has by now. */
+  if (state == KC_CTA_CALL_STATE_ANSWERED && self->state == KC_CTA_CALL_STATE_ANSWERED)
+    kc_cta_call_media_start (self);
 }
 
 static gboolean
@@ -514,6 +523,8 @@ kc_cta_call_dispose (GObject *object)
 
   g_clear_handle_id (&self->hangup_timer, g_source_remove);
   kc_cta_call_release (self);
+  g_clear_pointer (&self->audio, kc_cta_audio_free);
+  g_clear_object (&self->media);
   if (self->account != NULL) {
     g_object_remove_weak_pointer (G_OBJECT (self->account), (gpointer *) &self->account);
     self->account = NULL;
@@ -527,6 +538,9 @@ kc_cta_call_finalize (GObject *object)
   KcCtaCall *self = KC_CTA_CALL (object);
 
   g_clear_pointer (&self->key, kc_secret_free);
+  g_clear_pointer (&self->remote_media, kc_sdp_media_free);
+  kc_sdp_choice_clear (&self->media_choice);
+  g_free (self->media_summary);
   g_free (self->peer_number);
   g_free (self->peer_name);
   g_free (self->call_id);
@@ -573,11 +587,15 @@ kc_cta_call_class_init (KcCtaCallClass *klass)
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2,
                   KC_TYPE_CTA_CALL_STATE, KC_TYPE_CTA_CALL_STATE);
+  signals[SIGNAL_MEDIA_STARTED] =
+    g_signal_new ("media-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 kc_cta_call_init (KcCtaCall *self)
 {
   self->suite = KC_SUITE_DEFAULT;
+  self->media_choice.dtmf_pt = -1;
   self->sdp_session = g_get_real_time () / G_USEC_PER_SEC;
 }

@@ -10,6 +10,7 @@
 
 #include "kc-cta.h"
 #include "kc-keys.h"
+#include "kc-media.h"
 #include "kc-secret.h"
 
 G_BEGIN_DECLS
@@ -19,6 +20,7 @@ G_DECLARE_FINAL_TYPE (KcCtaCall, kc_cta_call, KC, CTA_CALL, GObject)
 
 /* Signals:
  *   state-changed (KcCtaCallState old, KcCtaCallState new)   after every change
+ *   media-started ()   the SRTP stream runs (after "answered")
  * Properties (read-only, each notified): direction, state, peer-number,
  * peer-name, call-id (A's Call-ID, bound into K), status, reason, key-id
  * (32 hex digits), key-fingerprint, key-derived, suite, key-received-time,
@@ -55,6 +57,17 @@ char              *kc_cta_call_describe_end        (KcCtaCall     *self);
 KcSecret          *kc_cta_call_get_srtp_key        (KcCtaCall     *self,
                                                     KcDirection    direction,
                                                     GError       **error);
+
+/* The call's audio stream (NULL before the first SDP); its statistics
+ * stay readable after the call ended. */
+KcMediaStream     *kc_cta_call_get_media           (KcCtaCall     *self);
+gboolean           kc_cta_call_get_media_stats     (KcCtaCall     *self,
+                                                    KcMediaStats  *stats);
+/* "SRTP AES_CM_128_HMAC_SHA1_80, opus/48000, 127.0.0.1:40002 → …, audio in
+ * …, out …" once media started; NULL before. */
+const char        *kc_cta_call_describe_media      (KcCtaCall     *self);
+/* The JACK client name of the call's sound device, or NULL. */
+const char        *kc_cta_call_get_jack_client     (KcCtaCall     *self);
 
 /* Incoming call: answer (200) once ringing; asked earlier, it answers as
  * soon as the key is acknowledged. */

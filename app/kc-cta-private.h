@@ -31,6 +31,11 @@ const char       *kc_cta_account_get_domain   (KcCtaAccount    *self);
 const char       *kc_cta_account_get_aor      (KcCtaAccount    *self);
 /* The numeric address this phone listens on (for its SDP). */
 const char       *kc_cta_account_get_address  (KcCtaAccount    *self);
+/* Media settings (kc-cta-account.h setters). */
+const char       *kc_cta_account_get_audio_in (KcCtaAccount    *self);
+const char       *kc_cta_account_get_audio_out (KcCtaAccount   *self);
+const char * const *kc_cta_account_get_codecs (KcCtaAccount    *self);
+GArray           *kc_cta_account_get_suites   (KcCtaAccount    *self);
 
 /* Checks that @msg (being delivered right now, i.e. called from inside an
  * NTA callback) came over a verified TLS connection from our controller.

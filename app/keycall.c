@@ -43,6 +43,11 @@ typedef struct {
   int           reject;
   int           timeout;
   gboolean      verbose;
+  char         *audio_in;
+  char         *audio_out;
+  char         *codecs;
+  char         *suites;
+  char         *dtmf;
 
   GMainLoop    *loop;
   KcCtaAccount *account;
@@ -136,6 +141,63 @@ on_answer_due (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void on_call_state (KcCtaCall *call, KcCtaCallState old, KcCtaCallState state, App *app);
+
+static void
+print_media_stats (KcCtaCall *call)
+{
+  KcMediaStats st;
+
+  if (!kc_cta_call_get_media_stats (call, &st) || st.frames_sent == 0)
+    return;
+  g_print ("media stats sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
+           " rejected-replay %" G_GUINT64_FORMAT " rejected-auth %" G_GUINT64_FORMAT
+           " rejected-malformed %" G_GUINT64_FORMAT " lost %" G_GINT64_FORMAT
+           " jitter-ms %.1f rtt-ms %.1f rtcp-sent %" G_GUINT64_FORMAT " rtcp-received %"
+           G_GUINT64_FORMAT "\n",
+           st.rtp_sent, st.rtp_received, st.srtp_in.rejected[KC_SRTP_REJECT_REPLAY],
+           st.srtp_in.rejected[KC_SRTP_REJECT_AUTH],
+           st.srtp_in.rejected[KC_SRTP_REJECT_MALFORMED], st.rtcp.packets_lost,
+           st.rtcp.jitter_ms, st.rtcp.rtt_ms, st.rtcp_sent, st.rtcp_received);
+}
+
+static void
+on_dtmf (KcMediaStream *media,
+         char           digit,
+         guint          duration_ms,
+         App           *app)
+{
+  (void) media;
+  (void) app;
+  g_print ("dtmf received %c %u ms\n", digit, duration_ms);
+}
+
+static void
+on_media_started (KcCtaCall *call,
+                  App       *app)
+{
+  const char *client = kc_cta_call_get_jack_client (call);
+  g_autoptr(GError) error = NULL;
+
+  g_print ("media started %s\n", kc_cta_call_describe_media (call));
+  if (client != NULL)
+    g_print ("jack client %s\n", client);
+  g_signal_connect (kc_cta_call_get_media (call), "dtmf", G_CALLBACK (on_dtmf), app);
+  for (const char *d = app->dtmf; d != NULL && *d != '\0'; d++)
+    if (!kc_media_stream_send_dtmf (kc_cta_call_get_media (call), *d, 100, &error)) {
+      g_printerr ("keycall: --dtmf: %s\n", error->message);
+      break;
+    }
+}
+
+static void
+watch_call (App       *app,
+            KcCtaCall *call)
+{
+  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), app);
+  g_signal_connect (call, "media-started", G_CALLBACK (on_media_started), app);
+}
+
 static void
 on_call_state (KcCtaCall      *call,
                KcCtaCallState  old,
@@ -166,6 +228,7 @@ on_call_state (KcCtaCall      *call,
     break;
   case KC_CTA_CALL_STATE_ENDED:
   case KC_CTA_CALL_STATE_FAILED:
+    print_media_stats (call);
     line = kc_cta_call_describe_end (call);
     g_print ("%s\n", line);
     if (state == KC_CTA_CALL_STATE_ENDED && kc_cta_call_get_status (call) == 200)
@@ -199,7 +262,7 @@ on_incoming_call (KcCtaAccount *account,
     return;
   }
   app->call = g_object_ref (call);
-  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), app);
+  watch_call (app, call);
   g_print ("incoming call from %s\n", kc_cta_call_get_peer_number (call));
 }
 
@@ -225,7 +288,7 @@ on_registered (KcCtaAccount *account,
       fail (app, "%s", error->message);
       return;
     }
-    g_signal_connect (app->call, "state-changed", G_CALLBACK (on_call_state), app);
+    watch_call (app, app->call);
     g_print ("calling %s\n", app->call_number);
   }
 }
@@ -369,6 +432,25 @@ run (App *app)
   }
   if (host != NULL)
     kc_cta_account_set_listen (app->account, host, port);
+  kc_cta_account_set_audio (app->account, app->audio_in, app->audio_out);
+  if (app->codecs != NULL) {
+    g_auto(GStrv) list = g_strsplit (app->codecs, ",", -1);
+
+    if (!kc_cta_account_set_codecs (app->account, (const char * const *) list, &error)) {
+      g_printerr ("keycall: --codecs: %s\n", error->message);
+      app->exit_code = EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (app->suites != NULL) {
+    g_auto(GStrv) list = g_strsplit (app->suites, ",", -1);
+
+    if (!kc_cta_account_set_suites (app->account, (const char * const *) list, &error)) {
+      g_printerr ("keycall: --suites: %s\n", error->message);
+      app->exit_code = EXIT_USAGE;
+      goto out;
+    }
+  }
 
   g_signal_connect (app->account, "registered", G_CALLBACK (on_registered), app);
   g_signal_connect (app->account, "reconnecting", G_CALLBACK (on_reconnecting), app);
@@ -440,6 +522,19 @@ main (int   argc,
       "Give up after SECONDS in all (default 30)", "SECONDS" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &app.verbose,
       "Log debugging messages to stderr", NULL },
+    { "audio-in", 0, 0, G_OPTION_ARG_STRING, &app.audio_in,
+      "What the call sends: none (silence, the default), default (the sound device), "
+      "device:NAME|INDEX, or an audio FILE", "SOURCE" },
+    { "audio-out", 0, 0, G_OPTION_ARG_STRING, &app.audio_out,
+      "Where the call's received audio goes: none (the default), default, "
+      "device:NAME|INDEX, or a WAV FILE", "SINK" },
+    { "codecs", 0, 0, G_OPTION_ARG_STRING, &app.codecs,
+      "Codecs to offer and accept, best first (default opus,PCMU,PCMA)", "LIST" },
+    { "suites", 0, 0, G_OPTION_ARG_STRING, &app.suites,
+      "SRTP suites to offer and accept, best first (default AES_CM_128_HMAC_SHA1_80,"
+      "AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32)", "LIST" },
+    { "dtmf", 0, 0, G_OPTION_ARG_STRING, &app.dtmf,
+      "Send these digits as telephone events (RFC 4733) once the call is answered", "DIGITS" },
     { NULL },
   };
 
@@ -478,5 +573,10 @@ main (int   argc,
   g_free (app.call_number);
   g_free (app.listen);
   g_free (app.events);
+  g_free (app.audio_in);
+  g_free (app.audio_out);
+  g_free (app.codecs);
+  g_free (app.suites);
+  g_free (app.dtmf);
   return status;
 }

@@ -266,7 +266,9 @@ down_provisional (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
 
   kc_sip_text_free (call->early_answer);
   call->early_answer = sdp;
-  if (sdp == NULL) {
+  if (!kc_call_media_answer (call, &call->early_answer))
+    return;
+  if (call->early_answer == NULL) {
     const char *header = NULL;
 
     kc_sip_header_get (sip, KC_SIP_HEADER_KEY_MGMT, &header, NULL);
@@ -314,6 +316,8 @@ down_answered (KcCall *call, sip_t const *sip)
   kc_sip_text_free (call->answer);
   call->answer = sdp ? kc_sdp_with_key_mgmt (sdp, NULL) : NULL;
   kc_sip_text_free (g_steal_pointer (&sdp));
+  if (!kc_call_media_answer (call, &call->answer))
+    return;
   if (call->source && !call->caller_acked) {
     call->answer_held = TRUE;   /* until 328 */
     return;

@@ -5,6 +5,8 @@
 
 #include "kc-controller-call.h"
 #include "kc-keying.h"
+#include "kc-relay.h"
+#include "kc-sdp-media.h"
 
 G_BEGIN_DECLS
 
@@ -40,7 +42,8 @@ typedef struct {
   nta_reliable_t  *up_rel;
   int              up_status;       /* final status sent upstream; 0 before */
   gboolean         up_bye_sent;
-  char            *offer;           /* the SDP offer as received */
+  char            *offer;           /* the SDP offer as received; pointed at the relay
+                                     * once anchored (kc_call_media_offer) */
   char            *up_contact;      /* the caller's Contact URI (separate mode: 326) */
   gboolean         ringing_sent;    /* separate mode: 180 relayed upstream */
 
@@ -61,6 +64,10 @@ typedef struct {
   char            *early_ack_value; /* or its Keycall-Key-Mgmt header */
   char            *answer;          /* the 2xx SDP, held until 328 */
   gboolean         answer_held;
+
+  /* Media anchoring: this call's two relay legs, from the offer until the
+   * call ends; NULL when the controller does not relay media. */
+  KcRelayCall     *relay_call;
 
   guint            ack_timer;
   guint            ring_timer;
@@ -185,5 +192,32 @@ void     kc_call_end                  (KcCall      *call,
                                        int          status,
                                        const char  *outcome,
                                        const char  *reason);
+
+/* Media anchoring (kc-controller-call.c); both do nothing when the
+ * controller does not relay media. The offer: takes the relay's ports for
+ * the call, tells the relay where the caller receives and points
+ * call->offer at the relay's callee side. FALSE, with the call failed, when
+ * the relay has no ports left (503) or the offer cannot be relayed (488). */
+gboolean     kc_call_media_offer      (KcCall      *call);
+/* An answer (reliable 18x or 2xx): tells the relay where the callee
+ * receives and replaces *@sdp by one pointing at the relay's caller side.
+ * FALSE, with the call failed (488), when it cannot be relayed. */
+gboolean     kc_call_media_answer     (KcCall      *call,
+                                       char       **sdp);
+/* Lawful intercept plugs in here: the relay call carrying @call's media
+ * (NULL when not anchored), whose copy hook (kc_relay_call_set_copy_func)
+ * sees every packet. Nothing sets the hook yet. */
+KcRelayCall *kc_call_get_relay_call   (KcCall      *call);
+/* The audio stream of @sdp, read with its key lines taken out. */
+KcSdpMedia  *kc_call_sdp_media        (const char  *sdp,
+                                       GError     **error);
+/* @sdp pointed at @address:@port (kc_sdp_media_rewrite), its
+ * a=key-mgmt:keycall line kept: the line is taken out first and put back
+ * after, so a key never passes through buffers nobody wipes. Free the
+ * result with kc_sip_text_free(). */
+char        *kc_call_sdp_anchor       (const char  *sdp,
+                                       const char  *address,
+                                       guint16      port,
+                                       GError     **error);
 
 G_END_DECLS

@@ -227,6 +227,8 @@ attach_invite (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip,
   kc_event_set_attr (event, "state", "calling");
   kc_event_set_summary_printf (event, "call %s → %s", call->caller, call->callee);
   kc_controller_emit (ctrl, event);
+  if (!kc_call_media_offer (call))
+    return;
   kc_call_send_invite (call);
 }
 
@@ -246,6 +248,7 @@ kc_call_incoming (KcController          *ctrl,
   g_autofree char *phrase = NULL;
   g_autoptr(KcKeyMgmt) mgmt = NULL;
   g_autoptr(KcKeying) keying = NULL;
+  g_autoptr(KcSdpMedia) media = NULL;
   g_autoptr(GError) error = NULL;
   char *offer = NULL;
   KcCall *call;
@@ -319,6 +322,14 @@ kc_call_incoming (KcController          *ctrl,
     attach_invite (ctrl, irq, sip, from, call_id, offer, lane);
     return;
   }
+  /* An offer the relay cannot anchor makes no call (attach_invite's call
+   * exists already: kc_call_media_offer fails it). */
+  if (kc_controller_get_relay (ctrl) != NULL
+      && (media = kc_call_sdp_media (offer, &error)) == NULL) {
+    kc_sip_text_free (offer);
+    refuse (ctrl, irq, fig3, lane, 488, error->message, TAG_END ());
+    return;
+  }
   call = kc_call_new (ctrl, call_id, caller, callee, from);
   call->keying = g_steal_pointer (&keying);
   call->offer = offer;
@@ -339,7 +350,7 @@ kc_call_incoming (KcController          *ctrl,
   kc_event_set_summary_printf (event, "call %s → %s", caller, callee);
   kc_controller_emit (ctrl, event);
 
-  if (!kc_call_route (call))
+  if (!kc_call_route (call) || !kc_call_media_offer (call))
     return;
   if (call->source)
     start_keying (call);

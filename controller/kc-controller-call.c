@@ -1,6 +1,7 @@
 /* kc-controller-call.c: a call's life: events, ending (CDR, wiping the
- * key), hanging up either side, and the acknowledgment and ring timers.
- * The FIG. 3 flow itself is in kc-controller-call-flow.c. */
+ * key, freeing the relay ports), hanging up either side, the
+ * acknowledgment and ring timers, and media anchoring (the SDP pointed at
+ * the relay). The FIG. 3 flow itself is in kc-controller-call-flow.c. */
 #define G_LOG_DOMAIN "keycall-controller"
 
 #include "config.h"
@@ -33,6 +34,7 @@ kc_call_unref (KcCall *call)
   if (--call->refs > 0)
     return;
   g_assert (call->up_leg == NULL && call->down_leg == NULL && call->down_orq == NULL);
+  g_clear_pointer (&call->relay_call, kc_relay_call_free);
   kc_keying_free (call->keying);
   kc_peer_identity_clear (&call->up);
   g_free (call->id);
@@ -97,6 +99,33 @@ outcome_for (int status)
   }
 }
 
+static void
+set_leg_attrs (KcEvent *event, const char *side, const KcRelayCounters *c)
+{
+  static const char *const names[] = { "packets_in", "bytes_in", "packets_out", "bytes_out",
+                                       "dropped" };
+  const guint64 values[] = { c->packets_in, c->bytes_in, c->packets_out, c->bytes_out,
+                             c->dropped };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *name = g_strdup_printf ("%s_%s", side, names[i]);
+
+    kc_event_set_attr_int (event, name, (gint64) values[i]);
+  }
+}
+
+static char *
+describe_legs (const KcRelayCounters *caller, const KcRelayCounters *callee)
+{
+  return g_strdup_printf ("caller side %" G_GUINT64_FORMAT " packets (%" G_GUINT64_FORMAT
+                          " bytes) in, %" G_GUINT64_FORMAT " out; callee side %"
+                          G_GUINT64_FORMAT " packets (%" G_GUINT64_FORMAT " bytes) in, %"
+                          G_GUINT64_FORMAT " out; %" G_GUINT64_FORMAT " dropped",
+                          caller->packets_in, caller->bytes_in, caller->packets_out,
+                          callee->packets_in, callee->bytes_in, callee->packets_out,
+                          caller->dropped + callee->dropped);
+}
+
 /* Synchronous on purpose: nothing may tell an end that the call is over
  * (final response, 200 to BYE, BYE, CANCEL) before its CDR is durable, or
  * a kill -9 right after would lose it. It costs the loop one commit, which
@@ -106,6 +135,8 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
 {
   KcController *ctrl = call->ctrl;
   g_autoptr(GError) error = NULL;
+  g_autofree char *media = NULL;
+  KcRelayCounters legs[2] = { { 0 } };
   KcCdr cdr = { 0 };
   KcEvent *event;
 
@@ -114,6 +145,15 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   call->state = CALL_ENDED;
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   g_clear_handle_id (&call->ring_timer, g_source_remove);
+
+  /* The relay's ports go back at once. The store has no column for the
+   * counters: they go to the events and the log. */
+  if (call->relay_call != NULL) {
+    kc_relay_call_get_counters (call->relay_call, KC_RELAY_LEG_CALLER, &legs[0]);
+    kc_relay_call_get_counters (call->relay_call, KC_RELAY_LEG_CALLEE, &legs[1]);
+    g_clear_pointer (&call->relay_call, kc_relay_call_free);
+    media = describe_legs (&legs[0], &legs[1]);
+  }
 
   cdr.call_id = call->id;
   cdr.caller = call->caller;
@@ -128,9 +168,20 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   if (!kc_store_put_cdr (kc_controller_get_store (ctrl), &cdr, &error))
     g_warning ("Could not store the CDR of call %s: %s", call->id, error->message);
 
+  if (media != NULL) {
+    event = kc_call_event (call, KC_EVENT_KIND_MEDIA_STOP, 0, NULL);
+    set_leg_attrs (event, "caller", &legs[0]);
+    set_leg_attrs (event, "callee", &legs[1]);
+    kc_event_set_summary_printf (event, "media relay released: %s", media);
+    kc_controller_emit (ctrl, event);
+  }
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 0, NULL);
   kc_event_set_attr (event, "state", "ended");
   kc_event_set_attr_int (event, "status", status);
+  if (media != NULL) {
+    set_leg_attrs (event, "caller", &legs[0]);
+    set_leg_attrs (event, "callee", &legs[1]);
+  }
   kc_event_set_summary_printf (event, "call %s → %s ended: %d %s", call->caller, call->callee,
                                status, reason ? reason : "");
   kc_controller_emit (ctrl, event);
@@ -144,8 +195,8 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
     kc_event_set_key_id (event, call->keying->id_hex);
   kc_event_set_summary_printf (event, "CDR %s → %s: %s", call->caller, call->callee, cdr.outcome);
   kc_controller_emit (ctrl, event);
-  g_message ("Call %s → %s (%s) ended: %d %s", call->caller, call->callee, call->id, status,
-             reason ? reason : cdr.outcome);
+  g_message ("Call %s → %s (%s) ended: %d %s%s%s", call->caller, call->callee, call->id, status,
+             reason ? reason : cdr.outcome, media ? "; media relay: " : "", media ? media : "");
 
   /* The key is no use any more: wipe it now. */
   g_clear_pointer (&call->keying, kc_keying_free);
@@ -354,6 +405,153 @@ kc_call_key_ack_failed (KcCall *call, int fig3, const char *peer, const char *re
     kc_call_stop_downstream (call, 488, "Key acknowledgment failed");
     kc_call_stop_upstream (call, 488, "Key acknowledgment failed");
   }
+}
+
+/* Media anchoring ---------------------------------------------------------------- */
+
+KcRelayCall *
+kc_call_get_relay_call (KcCall *call)
+{
+  return call->relay_call;
+}
+
+/* The value ("keycall …") of @sdp's a=key-mgmt:keycall line, or NULL.
+ * Free with kc_sip_text_free(): it may be a key. */
+static char *
+key_mgmt_value (const char *sdp)
+{
+  static const char attr[] = "a=key-mgmt:";
+  static const char protocol[] = KC_KEY_MGMT_PROTOCOL " ";
+
+  for (const char *p = sdp; *p != '\0'; p += strspn (p, "\r\n")) {
+    gsize len = strcspn (p, "\r\n");
+
+    if (len > strlen (attr) + strlen (protocol)
+        && g_ascii_strncasecmp (p, attr, strlen (attr)) == 0
+        && g_ascii_strncasecmp (p + strlen (attr), protocol, strlen (protocol)) == 0)
+      return g_strndup (p + strlen (attr), len - strlen (attr));
+    p += len;
+  }
+  return NULL;
+}
+
+KcSdpMedia *
+kc_call_sdp_media (const char *sdp, GError **error)
+{
+  char *plain = kc_sdp_with_key_mgmt (sdp, NULL);
+  KcSdpMedia *media = kc_sdp_media_parse (plain, error);
+
+  kc_sip_text_free (plain);
+  return media;
+}
+
+char *
+kc_call_sdp_anchor (const char *sdp, const char *address, guint16 port, GError **error)
+{
+  char *value = key_mgmt_value (sdp);
+  char *plain = kc_sdp_with_key_mgmt (sdp, NULL);
+  g_autofree char *rewritten = kc_sdp_media_rewrite (plain, address, port, error);
+  char *anchored = rewritten ? kc_sdp_with_key_mgmt (rewritten, value) : NULL;
+
+  kc_sip_text_free (plain);
+  kc_sip_text_free (value);
+  return anchored;
+}
+
+/* Ends the call with @status; the upstream side's final response also
+ * carries a Warning (RFC 3261, 20.43) saying what went wrong. */
+static void
+media_fail (KcCall *call, int status, const char *phrase, const char *why)
+{
+  const char *host = kc_controller_get_config (call->ctrl)->host;
+  g_autofree char *text = g_strdelimit (g_strdup (why), "\"\\\r\n", '\'');
+  g_autofree char *warning = g_strdup_printf (strchr (host, ':') ? "399 [%s] \"%s\""
+                                                                 : "399 %s \"%s\"", host, text);
+
+  g_warning ("Call %s: %s", call->id, why);
+  kc_call_end (call, status, "failed", why);
+  kc_call_up_reply (call, 0, status, phrase, SIPTAG_WARNING_STR (warning), TAG_END ());
+  kc_call_stop_downstream (call, status, phrase);
+  kc_call_stop_upstream (call, status, phrase);
+}
+
+/* Tells the relay where @leg's endpoint receives, from @sdp (which it
+ * sent), and replaces *@sdp with one pointing at the other leg: what goes
+ * to the other endpoint. */
+static gboolean
+anchor_side (KcCall *call, KcRelayLeg leg, char **sdp, GError **error)
+{
+  KcRelay *relay = kc_controller_get_relay (call->ctrl);
+  KcRelayLeg other = leg == KC_RELAY_LEG_CALLER ? KC_RELAY_LEG_CALLEE : KC_RELAY_LEG_CALLER;
+  g_autoptr(KcSdpMedia) media = kc_call_sdp_media (*sdp, error);
+  char *anchored;
+
+  if (media == NULL)
+    return FALSE;
+  /* Port 0 refuses the stream (RFC 3264): nothing to relay, nothing to hide. */
+  if (media->port == 0)
+    return TRUE;
+  if (!kc_relay_call_set_remote (call->relay_call, leg, media->address, media->port,
+                                 media->rtcp_port, error)
+      || (anchored = kc_call_sdp_anchor (*sdp, kc_relay_get_address (relay),
+                                         kc_relay_call_get_port (call->relay_call, other),
+                                         error)) == NULL)
+    return FALSE;
+  kc_sip_text_free (*sdp);
+  *sdp = anchored;
+  return TRUE;
+}
+
+gboolean
+kc_call_media_offer (KcCall *call)
+{
+  KcRelay *relay = kc_controller_get_relay (call->ctrl);
+  g_autoptr(GError) error = NULL;
+  KcEvent *event;
+  guint16 caller_port, callee_port;
+
+  if (relay == NULL || call->offer == NULL || call->relay_call != NULL)
+    return TRUE;
+  if ((call->relay_call = kc_relay_call_new (relay, call->id, &error)) == NULL) {
+    media_fail (call, 503, "No media relay ports free", error->message);
+    return FALSE;
+  }
+  if (!anchor_side (call, KC_RELAY_LEG_CALLER, &call->offer, &error)) {
+    g_autofree char *why = g_strdup_printf ("The SDP offer cannot be relayed: %s",
+                                            error->message);
+
+    media_fail (call, 488, "The SDP offer cannot be relayed", why);
+    return FALSE;
+  }
+
+  caller_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLER);
+  callee_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLEE);
+  event = kc_call_event (call, KC_EVENT_KIND_MEDIA_START, 0, NULL);
+  kc_event_set_attr (event, "relay_address", kc_relay_get_address (relay));
+  kc_event_set_attr_int (event, "caller_port", caller_port);
+  kc_event_set_attr_int (event, "callee_port", callee_port);
+  kc_event_set_summary_printf (event, "media anchored on %s: %s sends to port %u, %s to %u",
+                               kc_relay_get_address (relay), call->up_lane, caller_port,
+                               call->down_lane ? call->down_lane : call->callee, callee_port);
+  kc_controller_emit (call->ctrl, event);
+  return TRUE;
+}
+
+gboolean
+kc_call_media_answer (KcCall *call, char **sdp)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (call->relay_call == NULL || *sdp == NULL)
+    return TRUE;
+  if (!anchor_side (call, KC_RELAY_LEG_CALLEE, sdp, &error)) {
+    g_autofree char *why = g_strdup_printf ("The SDP answer of %s cannot be relayed: %s",
+                                            call->down_lane, error->message);
+
+    media_fail (call, 488, "The SDP answer cannot be relayed", why);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Timers ------------------------------------------------------------------------ */

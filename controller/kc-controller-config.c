@@ -8,12 +8,14 @@
 #include "kc-error.h"
 #include "kc-pki.h"
 #include "kc-profile.h"
+#include "kc-relay.h"
 
 #include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GROUP        "controller"
+#define MEDIA_GROUP  "media"
 #define PEER_PREFIX  "peer "
 #define MAX_TIMEOUT  86400.0
 
@@ -46,6 +48,7 @@ kc_controller_config_free (KcControllerConfig *config)
   g_free (config->lea_public_key);
   g_free (config->events);
   g_free (config->event_socket);
+  g_free (config->relay_address);
   g_clear_pointer (&config->peers, g_ptr_array_unref);
   g_free (config);
 }
@@ -357,6 +360,111 @@ apply_overrides (KcControllerConfig *config, const KcControllerOverrides *o, GEr
   return TRUE;
 }
 
+/* [media] ------------------------------------------------------------------ */
+
+/* GKeyFile's spellings, in any case. */
+static gboolean
+parse_boolean (const char *text, gboolean *out)
+{
+  if (g_ascii_strcasecmp (text, "true") == 0 || g_str_equal (text, "1"))
+    *out = TRUE;
+  else if (g_ascii_strcasecmp (text, "false") == 0 || g_str_equal (text, "0"))
+    *out = FALSE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* The relay binds this address and every anchored SDP names it, so it must
+ * be one address a CTA or a peer can send to. */
+static gboolean
+check_relay_address (const char *text, const char **why)
+{
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (text);
+
+  if (inet == NULL)
+    *why = "is not an IPv4 or IPv6 address";
+  else if (g_inet_address_get_is_any (inet))
+    *why = "is a wildcard; the SDP must name the address CTAs and peers send media to";
+  else if (g_inet_address_get_is_multicast (inet))
+    *why = "is a multicast address";
+  else
+    return TRUE;
+  return FALSE;
+}
+
+static gboolean
+get_relay_port (GKeyFile *kf, const char *path, const char *key, guint16 fallback,
+                guint16 *out, GError **error)
+{
+  g_autofree char *text = NULL;
+  guint64 v;
+
+  *out = fallback;
+  if (!get_string (kf, path, MEDIA_GROUP, key, &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, 1024, 65535, &v, NULL))
+    return bad (error, path, MEDIA_GROUP, key, "'%s' is not a UDP port number (1024 to 65535)",
+                text);
+  *out = (guint16) v;
+  return TRUE;
+}
+
+/* After the overrides: the relay's default address is the listen address. */
+static gboolean
+load_media (KcControllerConfig *config, GKeyFile *kf, GError **error)
+{
+  g_autofree char *text = NULL;
+  const char *why = NULL;
+  guint first;
+
+  config->relay = TRUE;
+  if (!get_string (kf, config->path, MEDIA_GROUP, "relay", &text, error))
+    return FALSE;
+  if (text != NULL && !parse_boolean (text, &config->relay))
+    return bad (error, config->path, MEDIA_GROUP, "relay", "'%s' is not true or false", text);
+
+  if (!get_relay_port (kf, config->path, "relay-port-min", KC_RELAY_DEFAULT_PORT_MIN,
+                       &config->relay_port_min, error)
+      || !get_relay_port (kf, config->path, "relay-port-max", KC_RELAY_DEFAULT_PORT_MAX,
+                          &config->relay_port_max, error))
+    return FALSE;
+  if (config->relay_port_max < config->relay_port_min)
+    return bad (error, config->path, MEDIA_GROUP, "relay-port-max", "%u is below relay-port-min "
+                "(%u)", config->relay_port_max, config->relay_port_min);
+  first = config->relay_port_min + (config->relay_port_min & 1u);
+  if (first + 3 > config->relay_port_max)
+    return bad (error, config->path, MEDIA_GROUP, "relay-port-max", "%u-%u is too small: a call "
+                "takes four ports, two even/odd pairs (e.g. %u-%u)", config->relay_port_min,
+                config->relay_port_max, KC_RELAY_DEFAULT_PORT_MIN, KC_RELAY_DEFAULT_PORT_MAX);
+
+  if (!get_string (kf, config->path, MEDIA_GROUP, "relay-address", &config->relay_address, error))
+    return FALSE;
+  if (config->relay_address != NULL && *config->relay_address == '\0')
+    g_clear_pointer (&config->relay_address, g_free);
+  if (config->relay_address != NULL) {
+    if (!check_relay_address (config->relay_address, &why))
+      return bad (error, config->path, MEDIA_GROUP, "relay-address", "'%s' %s",
+                  config->relay_address, why);
+    return TRUE;
+  }
+  if (!config->relay)
+    return TRUE;
+  /* The listen address is surely this host's; the advertised one may not be. */
+  if (check_relay_address (config->listen_host, &why))
+    config->relay_address = g_strdup (config->listen_host);
+  else if (check_relay_address (config->host, &why))
+    config->relay_address = g_strdup (config->host);
+  else
+    return bad (error, config->path, MEDIA_GROUP, "relay-address", "not set, and neither the "
+                "listen address (%s) nor host (%s) is one media can be sent to; set it to the "
+                "address of this host that CTAs and peers reach, or set relay=false",
+                config->listen_host, config->host);
+  return TRUE;
+}
+
 KcControllerConfig *
 kc_controller_config_load (const char                  *path,
                            const KcControllerOverrides *overrides,
@@ -455,7 +563,8 @@ kc_controller_config_load (const char                  *path,
   }
 
   if (!load_peers (config, kf, error)
-      || !apply_overrides (config, overrides ? overrides : &none, error))
+      || !apply_overrides (config, overrides ? overrides : &none, error)
+      || !load_media (config, kf, error))
     return NULL;
   return g_steal_pointer (&config);
 }

@@ -53,6 +53,13 @@ typedef struct {
   char        *event_socket;
   gboolean     verbose;
   GPtrArray   *peers;       /* KcPeerConfig */
+
+  /* [media]: media anchoring through the controller's relay (kc-relay.h). */
+  gboolean     relay;
+  char        *relay_address;   /* IP literal the relay binds and SDP names; NULL when off
+                                 * and not given */
+  guint16      relay_port_min;
+  guint16      relay_port_max;
 } KcControllerConfig;
 
 /* Command-line values; NULL / negative / 0 means "not given". */

@@ -11,6 +11,7 @@
 #include "kc-pki.h"
 #include "kc-sip-util.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <openssl/x509.h>
 #include <sofia-sip/nta_tag.h>
@@ -55,6 +56,7 @@ struct _KcController {
   nta_leg_t          *default_leg;
   KcStore            *store;
   KcVault            *vault;
+  KcRelay            *relay;       /* NULL: media goes straight between the CTAs */
   guint8              lea_key[KC_HPKE_PUBLIC_KEY_LEN];
   X509_CRL           *crl;
   gint64              crl_mtime;
@@ -77,6 +79,7 @@ KcControllerConfig *kc_controller_get_config (KcController *self) { return self-
 KcStore *kc_controller_get_store (KcController *self) { return self->store; }
 KcVault *kc_controller_get_vault (KcController *self) { return self->vault; }
 const guint8 *kc_controller_get_lea_key (KcController *self) { return self->lea_key; }
+KcRelay *kc_controller_get_relay (KcController *self) { return self->relay; }
 const char *kc_controller_get_contact (KcController *self) { return self->contact; }
 const char *kc_controller_get_listen_uri (KcController *self) { return self->listen_uri; }
 
@@ -620,6 +623,37 @@ check_tls_dir (const char *dir, GError **error)
   return TRUE;
 }
 
+/* The relay binds its ports only when a call comes: try the address now, so
+ * a wrong relay-address stops the start instead of failing every call. */
+static KcRelay *
+start_relay (KcControllerConfig *config, GError **error)
+{
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (config->relay_address);
+  g_autoptr(GSocketAddress) any_port = NULL;
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GError) local = NULL;
+  KcRelay *relay;
+
+  if (inet == NULL)   /* the config checked it */
+    return kc_relay_new (config->relay_address, config->relay_port_min, config->relay_port_max,
+                         error);
+  any_port = g_inet_socket_address_new (inet, 0);
+  probe = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_DATAGRAM,
+                        G_SOCKET_PROTOCOL_UDP, &local);
+  if (probe == NULL || !g_socket_bind (probe, any_port, FALSE, &local)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_IO, "%s: [media] relay-address: cannot use %s (%s); "
+                 "give an address of this host, or set relay=false", config->path,
+                 config->relay_address, local->message);
+    return NULL;
+  }
+  relay = kc_relay_new (config->relay_address, config->relay_port_min, config->relay_port_max,
+                        error);
+  if (relay != NULL)
+    g_message ("Anchoring media on %s, UDP ports %u-%u", kc_relay_get_address (relay),
+               config->relay_port_min, config->relay_port_max);
+  return relay;
+}
+
 KcController *
 kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root, GError **error)
 {
@@ -645,7 +679,8 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
   if (!kc_hpke_public_key_load_pem (config->lea_public_key, self->lea_key, error)
       || (self->vault = kc_vault_load (config->vault, error)) == NULL
       || (self->store = kc_store_open (config->store, KC_STORE_OPEN_DEFAULT, error)) == NULL
-      || !check_tls_dir (config->tls_dir, error)) {
+      || !check_tls_dir (config->tls_dir, error)
+      || (config->relay && (self->relay = start_relay (config, error)) == NULL)) {
     kc_controller_free (self);
     return NULL;
   }
@@ -699,6 +734,8 @@ kc_controller_free (KcController *self)
     return;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   kc_call_end_all (self, TRUE);
+  /* Every call freed its relay call: this stops the relay thread. */
+  g_clear_pointer (&self->relay, kc_relay_unref);
   g_clear_pointer (&self->peers, g_ptr_array_unref);
   if (self->default_leg != NULL)
     nta_leg_destroy (self->default_leg);

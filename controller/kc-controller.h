@@ -14,6 +14,7 @@
 
 #include "kc-controller-config.h"
 #include "kc-event-bus.h"
+#include "kc-relay.h"
 #include "kc-store.h"
 #include "kc-vault.h"
 
@@ -22,8 +23,9 @@ G_BEGIN_DECLS
 typedef struct _KcController KcController;
 
 /* Opens the store, vault, CRL and LEA key of @config (borrowed; it must
- * outlive the controller) and listens. KC_ERROR_IO when the port cannot be
- * opened, the store's own errors otherwise. */
+ * outlive the controller), starts the media relay (unless [media]
+ * relay=false) and listens. KC_ERROR_IO when the port cannot be opened or
+ * the relay address is not this host's, the store's own errors otherwise. */
 KcController       *kc_controller_new             (KcControllerConfig *config,
                                                    KcEventBus         *bus,
                                                    su_root_t          *root,
@@ -45,6 +47,8 @@ KcControllerConfig *kc_controller_get_config      (KcController       *self);
 KcStore            *kc_controller_get_store       (KcController       *self);
 KcVault            *kc_controller_get_vault       (KcController       *self);
 const guint8       *kc_controller_get_lea_key     (KcController       *self);
+/* The media relay calls are anchored on, or NULL with [media] relay=false. */
+KcRelay            *kc_controller_get_relay       (KcController       *self);
 /* "<sips:HOST:PORT;transport=tls>", for Contact headers. */
 const char         *kc_controller_get_contact     (KcController       *self);
 /* The registered Contact URI of @number, or NULL. */

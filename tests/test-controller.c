@@ -1,9 +1,11 @@
 /* test-controller-units.c: the controller's pieces that need no network:
- * controller.ini checking and routing, the SDP key-line editing, and one
- * call's key (creation in both modes, sealing, payloads, acknowledgments).
+ * controller.ini checking and routing (with [media]), the SDP key-line
+ * editing and media anchoring's SDP rewrite, and one call's key (creation
+ * in both modes, sealing, payloads, acknowledgments).
  */
 #include "config.h"
 
+#include "kc-controller-call-private.h"
 #include "kc-controller-config.h"
 #include "kc-error.h"
 #include "kc-hpke.h"
@@ -186,6 +188,181 @@ START_TEST (test_sdp_key_line_replaced)
 }
 END_TEST
 
+/* A controller.ini with @host, an optional listen and a [media] group. */
+static char *
+write_media_ini (const char *host, const char *listen, const char *media)
+{
+  g_autofree char *text = g_strdup_printf (
+    "[controller]\nname=gc1\ndomain=keycall.test\nhost=%s\n%s%s\nlea-public-key=lea.pub\n"
+    "[media]\n%s\n", host, listen ? "listen=" : "", listen ? listen : "", media ? media : "");
+  char *path = g_build_filename (tmp, "controller.ini", NULL);
+
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static KcControllerConfig *
+load_media (const char *host, const char *listen, const char *media,
+            const KcControllerOverrides *o)
+{
+  g_autofree char *path = write_media_ini (host, listen, media);
+  g_autoptr(GError) error = NULL;
+  KcControllerConfig *config = kc_controller_config_load (path, o, &error);
+
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  return config;
+}
+
+/* Fails naming the file, "[media] @key" and @what. */
+static void
+assert_media_error (const char *host, const char *media, const char *key, const char *what)
+{
+  g_autofree char *path = write_media_ini (host, NULL, media);
+  g_autofree char *where = g_strdup_printf ("[media] %s: ", key);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcControllerConfig) config = kc_controller_config_load (path, NULL, &error);
+
+  ck_assert_msg (config == NULL, "[media] %s was accepted", media);
+  ck_assert (g_error_matches (error, KC_ERROR, KC_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, where) != NULL, "'%s' lacks '%s'", error->message, where);
+  ck_assert_msg (strstr (error->message, what) != NULL, "'%s' lacks '%s'", error->message, what);
+  ck_assert_msg (strstr (error->message, "controller.ini") != NULL, "no file in '%s'",
+                 error->message);
+}
+
+START_TEST (test_config_media_defaults)
+{
+  g_autofree char *path = write_ini (NULL, NULL);
+  g_autoptr(KcControllerConfig) config = kc_controller_config_load (path, NULL, NULL);
+  g_autoptr(KcControllerConfig) named = NULL, moved = NULL;
+  KcControllerOverrides o = KC_CONTROLLER_OVERRIDES_INIT;
+
+  /* No [media] group at all: anchoring on, at the SIP address. */
+  ck_assert_ptr_nonnull (config);
+  ck_assert (config->relay);
+  ck_assert_str_eq (config->relay_address, "127.0.0.1");
+  ck_assert_uint_eq (config->relay_port_min, KC_RELAY_DEFAULT_PORT_MIN);
+  ck_assert_uint_eq (config->relay_port_max, KC_RELAY_DEFAULT_PORT_MAX);
+
+  /* A host name: the listen address stands in; --listen moves it. */
+  named = load_media ("gc1.example", "192.0.2.10:5061", NULL, NULL);
+  ck_assert_str_eq (named->relay_address, "192.0.2.10");
+  o.listen = "127.0.0.9:7000";
+  moved = load_media ("127.0.0.1", NULL, NULL, &o);
+  ck_assert_str_eq (moved->relay_address, "127.0.0.9");
+}
+END_TEST
+
+START_TEST (test_config_media_values)
+{
+  g_autoptr(KcControllerConfig) off = NULL, off_named = NULL, set = NULL, v6 = NULL, one = NULL;
+
+  off = load_media ("127.0.0.1", NULL, "relay=false", NULL);
+  ck_assert (!off->relay);
+  /* Off, nothing needs an address: a host name without one is fine. */
+  off_named = load_media ("gc1.example", NULL, "relay=FALSE", NULL);
+  ck_assert (!off_named->relay);
+  ck_assert_ptr_null (off_named->relay_address);
+
+  set = load_media ("127.0.0.1", NULL,
+                    "relay=true\nrelay-address=127.0.0.3\nrelay-port-min=50000\n"
+                    "relay-port-max=50099", NULL);
+  ck_assert (set->relay);
+  ck_assert_str_eq (set->relay_address, "127.0.0.3");
+  ck_assert_uint_eq (set->relay_port_min, 50000);
+  ck_assert_uint_eq (set->relay_port_max, 50099);
+  v6 = load_media ("gc1.example", "0.0.0.0:5061", "relay=1\nrelay-address=::1", NULL);
+  ck_assert_str_eq (v6->relay_address, "::1");
+  /* The smallest range: one call, two even/odd pairs. */
+  one = load_media ("127.0.0.1", NULL, "relay-port-min=41001\nrelay-port-max=41005", NULL);
+  ck_assert_uint_eq (one->relay_port_min, 41001);
+}
+END_TEST
+
+START_TEST (test_config_media_errors_name_the_key)
+{
+  assert_media_error ("127.0.0.1", "relay=maybe", "relay", "'maybe' is not true or false");
+  assert_media_error ("127.0.0.1", "relay-address=relay.example", "relay-address",
+                      "not an IPv4 or IPv6 address");
+  assert_media_error ("127.0.0.1", "relay-address=0.0.0.0", "relay-address", "wildcard");
+  assert_media_error ("127.0.0.1", "relay-address=::", "relay-address", "wildcard");
+  assert_media_error ("127.0.0.1", "relay-address=239.1.2.3", "relay-address", "multicast");
+  /* Checked even with the relay off: a typo should not wait for relay=true. */
+  assert_media_error ("127.0.0.1", "relay=false\nrelay-address=10.0.0", "relay-address",
+                      "'10.0.0'");
+  assert_media_error ("127.0.0.1", "relay-port-min=80", "relay-port-min", "1024 to 65535");
+  assert_media_error ("127.0.0.1", "relay-port-min=forty", "relay-port-min", "'forty'");
+  assert_media_error ("127.0.0.1", "relay-port-max=70000", "relay-port-max", "'70000'");
+  assert_media_error ("127.0.0.1", "relay-port-min=41000\nrelay-port-max=40000",
+                      "relay-port-max", "below relay-port-min");
+  assert_media_error ("127.0.0.1", "relay-port-min=41001\nrelay-port-max=41004",
+                      "relay-port-max", "too small");
+  /* Anchoring on, and no address to default to. */
+  assert_media_error ("gc1.example", NULL, "relay-address", "not set");
+}
+END_TEST
+
+/* A stand-in payload: only its bytes matter here. */
+#define KEY_LINE "a=key-mgmt:keycall AQEiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIi" \
+                 "IiIiIiIiIiIiIiIiIiIiIiIi"
+
+START_TEST (test_sdp_anchor_keeps_key_line)
+{
+  const char *offer = "v=0\r\no=- 7 7 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\n"
+                      "t=0 0\r\n" KEY_LINE "\r\nm=audio 4000 RTP/SAVP 111 101\r\n"
+                      "a=rtpmap:111 opus/48000/2\r\na=rtcp:4009\r\n"
+                      "a=keycall-srtp:AES_CM_128_HMAC_SHA1_80\r\na=sendrecv\r\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcSdpMedia) media = kc_call_sdp_media (offer, &error);
+  g_autoptr(KcSdpMedia) again = NULL;
+  char *anchored, *plain, *bare;
+  const char *key;
+
+  ck_assert_msg (media != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (media->address, "192.0.2.7");
+  ck_assert_uint_eq (media->port, 4000);
+  ck_assert_uint_eq (media->rtcp_port, 4009);
+
+  anchored = kc_call_sdp_anchor (offer, "127.0.0.5", 40002, &error);
+  ck_assert_msg (anchored != NULL, "%s", error ? error->message : "");
+  ck_assert_ptr_nonnull (strstr (anchored, "c=IN IP4 127.0.0.5\r\n"));
+  ck_assert_ptr_nonnull (strstr (anchored, "m=audio 40002 RTP/SAVP 111 101\r\n"));
+  ck_assert_ptr_null (strstr (anchored, "192.0.2.7"));
+  ck_assert_ptr_null (strstr (anchored, "4009"));
+  /* The key line, byte for byte, still at session level; the rest kept. */
+  key = strstr (anchored, KEY_LINE "\r\n");
+  ck_assert_ptr_nonnull (key);
+  ck_assert_ptr_null (strstr (key + 1, "a=key-mgmt"));
+  ck_assert (key < strstr (anchored, "m=audio"));
+  ck_assert_ptr_nonnull (strstr (anchored, "a=rtpmap:111 opus/48000/2\r\n"
+                                           "a=rtcp:40003"));
+  ck_assert_ptr_nonnull (strstr (anchored, "a=keycall-srtp:AES_CM_128_HMAC_SHA1_80\r\n"
+                                           "a=sendrecv\r\n"));
+  again = kc_call_sdp_media (anchored, NULL);
+  ck_assert (again != NULL && again->port == 40002 && g_str_equal (again->address, "127.0.0.5"));
+
+  /* Without a key line none is added; then the key-mgmt editing composes. */
+  plain = kc_sdp_with_key_mgmt (offer, NULL);
+  bare = kc_call_sdp_anchor (plain, "127.0.0.5", 40002, NULL);
+  ck_assert (bare != NULL && strstr (bare, "key-mgmt") == NULL);
+  kc_sip_text_free (plain);
+  plain = kc_sdp_with_key_mgmt (bare, KEY_LINE + strlen ("a=key-mgmt:"));
+  ck_assert_str_eq (plain, anchored);
+  kc_sip_text_free (plain);
+  kc_sip_text_free (bare);
+  kc_sip_text_free (anchored);
+
+  /* What cannot be anchored says why. */
+  ck_assert_ptr_null (kc_call_sdp_anchor (offer, "relay.example", 40002, &error));
+  ck_assert (g_error_matches (error, KC_ERROR, KC_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert_ptr_null (kc_call_sdp_media ("v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nt=0 0\r\n"
+                                         "m=video 4000 RTP/AVP 96\r\nc=IN IP4 192.0.2.7\r\n",
+                                         &error));
+  ck_assert (g_error_matches (error, KC_ERROR, KC_ERROR_INVALID));
+}
+END_TEST
+
 static KcKeyMgmt *
 ack_for (KcKeying *keying, const char *call_id, KcAckRole role)
 {
@@ -311,6 +488,10 @@ make_suite (void)
   tcase_add_test (tc, test_config_requires_lea_key);
   tcase_add_test (tc, test_config_overrides);
   tcase_add_test (tc, test_routing_longest_prefix);
+  tcase_add_test (tc, test_config_media_defaults);
+  tcase_add_test (tc, test_config_media_values);
+  tcase_add_test (tc, test_config_media_errors_name_the_key);
+  tcase_add_test (tc, test_sdp_anchor_keeps_key_line);
   tcase_add_test (tc, test_sdp_key_line_replaced);
   tcase_add_test (tc, test_keying_random_payload_and_acks);
   tcase_add_test (tc, test_keying_derived_and_sealed);

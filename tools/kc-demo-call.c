@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "keycall-demo"
 
 #include "kc-demo-call.h"
+#include "kc-demo-audio.h"
 
 #include "kc-error.h"
 #include "kc-event.h"
@@ -147,13 +148,21 @@ start_cta (KcDemoCall *demo, const char *name, const char *profile, const char *
            GError **error)
 {
   g_autofree char *events = g_strdup_printf ("%s/logs/%s.events", demo->net, name);
+  g_autofree char *voice = g_strdup_printf ("%s/logs/%s-says.wav", demo->net, name);
+  g_autofree char *heard = g_strdup_printf ("%s/logs/%s-heard.wav", demo->net, name);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(Child) child = NULL;
-  /* Alice hangs up after 2 s; Bob stays until her BYE, so their BYEs never cross. */
+  /* Alice hangs up after 5 s; Bob stays until her BYE, so their BYEs never cross. */
   const char *const fixed[] = {
     demo->keycall, "--headless", "--profile", profile, "--events", events,
-    "--duration", number != NULL ? "2" : "20",
+    "--duration", number != NULL ? "5" : "20", "--audio-in", voice, "--audio-out", heard,
   };
+
+  if (!kc_demo_audio_make_voice (voice, number != NULL
+                                          ? "Hello Bob, this is Alice, on an encrypted line."
+                                          : "Hi Alice, Bob here. I hear you clearly.",
+                                 number != NULL ? 440 : 660, error))
+    return NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     g_ptr_array_add (argv, (gpointer) fixed[i]);
@@ -293,6 +302,17 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
 
   printf ("\n  FIG. 3, from the events of gc1, gc2, Alice (cta:1001) and Bob (cta:2001):\n");
   print_flow (children, G_N_ELEMENTS (children));
+  if (ok) {
+    g_autofree char *alice_heard = g_strdup_printf ("%s/logs/alice-heard.wav", demo->net);
+    g_autofree char *bob_heard = g_strdup_printf ("%s/logs/bob-heard.wav", demo->net);
+    g_autofree char *a = kc_demo_audio_describe (alice_heard);
+    g_autofree char *b = kc_demo_audio_describe (bob_heard);
+
+    printf ("\nMedia 330: SRTP with keys derived from K, both directions\n");
+    printf ("  Bob heard Alice:  %s (logs/bob-heard.wav)\n", b);
+    printf ("  Alice heard Bob:  %s (logs/alice-heard.wav)\n", a);
+    printf ("  (keycall-demo --keep keeps the network folder: listen with aplay logs/*-heard.wav)\n");
+  }
   for (guint i = 0; i < G_N_ELEMENTS (children); i++)
     if (children[i] != NULL)
       child_free (children[i]);

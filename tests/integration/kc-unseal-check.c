@@ -103,7 +103,11 @@ main (int argc, char **argv)
   g_autofree char *call_id = NULL;
   g_autofree char *key_id_hex = NULL;
   g_auto (GStrv) search_files = NULL;
+  g_autofree char *srtp_suite = NULL;
   GOptionEntry entries[] = {
+    { "srtp-suite", 0, 0, G_OPTION_ARG_STRING, &srtp_suite,
+      "Also print each opened key's SRTP master key and salt, both directions, for SUITE, "
+      "in hex (what a lawful-intercept decoder is given)", "SUITE" },
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_path, "The controller's store", "PATH" },
     { "lea-key", 0, 0, G_OPTION_ARG_FILENAME, &lea_key_path, "The LEA's seal.key", "PATH" },
     { "call-id", 0, 0, G_OPTION_ARG_STRING, &call_id, "Only the key of this call", "CALL-ID" },
@@ -182,6 +186,25 @@ main (int argc, char **argv)
     kc_secret_fingerprint (k, fp);
     g_print ("key %s call %s fingerprint %s stored %s enc %zu sealed %zu\n", hex, sk->call_id,
              fp, sk->fingerprint, g_bytes_get_size (sk->enc), g_bytes_get_size (sk->sealed));
+    if (srtp_suite != NULL) {
+      KcSuite suite = kc_suite_from_string (srtp_suite);
+
+      for (KcDirection d = KC_DIRECTION_CALLER_TO_CALLEE; d <= KC_DIRECTION_CALLEE_TO_CALLER; d++) {
+        g_autoptr (KcSecret) ks = suite == KC_SUITE_INVALID ? NULL
+                                    : kc_srtp_key_derive (k, suite, d, &open_error);
+        g_autofree char *hexkey = NULL;
+
+        if (ks == NULL) {
+          g_printerr ("kc-unseal-check: --srtp-suite %s: %s\n", srtp_suite,
+                      open_error ? open_error->message : "unknown suite");
+          return 2;
+        }
+        hexkey = g_malloc (2 * kc_secret_get_len (ks) + 1);
+        for (gsize b = 0; b < kc_secret_get_len (ks); b++)
+          g_snprintf (hexkey + 2 * b, 3, "%02x", kc_secret_get_data (ks)[b]);
+        g_print ("srtp %s call %s %s %s\n", hex, sk->call_id, kc_direction_to_string (d), hexkey);
+      }
+    }
     g_ptr_array_add (opened, k);
   }
   if (opened->len == 0) {

@@ -1,0 +1,300 @@
+/* kc-cta-audio.c: a call's audio ends and their 20 ms clock. */
+#define G_LOG_DOMAIN "kc-cta"
+
+#include "config.h"
+
+#include "kc-cta-audio.h"
+#include "kc-audio-device.h"
+#include "kc-audio-file.h"
+#include "kc-error.h"
+
+#include <string.h>
+
+/* Ticks a timer may make up at once after the main loop was held up;
+ * more than this is dropped rather than sent in a burst. */
+#define MAX_CATCH_UP 5
+/* Frames kept queued for the device: one in play, one ready. */
+#define PLAYBACK_PRIME 2
+
+struct _KcCtaAudio {
+  KcMediaStream     *stream;
+  KcCtaAudioKind     in_kind;
+  KcCtaAudioKind     out_kind;
+  char              *in_target;
+  char              *out_target;
+
+  KcAudioDevice     *device;
+  KcAudioFileReader *reader;
+  KcAudioFileWriter *writer;
+  gboolean           input_ended;
+
+  guint              timer;
+  gint64             started_us;
+  guint64            ticks;
+  gulong             frame_handler;
+  gulong             failed_handler;
+};
+
+gboolean
+kc_cta_audio_parse_spec (const char      *spec,
+                         const char      *option,
+                         KcCtaAudioKind  *kind,
+                         char           **target,
+                         GError         **error)
+{
+  *target = NULL;
+  if (spec == NULL || g_str_equal (spec, "none")) {
+    *kind = KC_CTA_AUDIO_NONE;
+    return TRUE;
+  }
+  if (g_str_equal (spec, "default")) {
+    *kind = KC_CTA_AUDIO_DEVICE;
+    return TRUE;
+  }
+  if (g_str_has_prefix (spec, "device:")) {
+    *kind = KC_CTA_AUDIO_DEVICE;
+    spec += strlen ("device:");
+  } else {
+    *kind = KC_CTA_AUDIO_FILE;
+    if (g_str_has_prefix (spec, "file:"))
+      spec += strlen ("file:");
+  }
+  if (*spec == '\0') {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "%s needs a %s after the colon", option,
+                 *kind == KC_CTA_AUDIO_DEVICE ? "device name or index" : "file name");
+    return FALSE;
+  }
+  *target = g_strdup (spec);
+  return TRUE;
+}
+
+/* The clock ------------------------------------------------------------- */
+
+static void
+write_output (KcCtaAudio   *self,
+              const gint16 *frame)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->writer != NULL && !kc_audio_file_writer_write_frame (self->writer, frame, &error)) {
+    g_warning ("Audio: writing %s failed, received audio is no longer recorded: %s",
+               self->out_target, error->message);
+    kc_audio_file_writer_free (g_steal_pointer (&self->writer));
+  }
+}
+
+/* One 20 ms period: @captured is the device's frame, or NULL. */
+static void
+tick (KcCtaAudio   *self,
+      const gint16 *captured)
+{
+  gint16 frame[KC_AUDIO_FRAME_SAMPLES];
+  const gint16 *send = frame;
+
+  self->ticks++;
+  if (self->in_kind == KC_CTA_AUDIO_DEVICE && captured != NULL) {
+    send = captured;
+  } else if (self->reader != NULL && !self->input_ended) {
+    g_autoptr(GError) error = NULL;
+
+    if (!kc_audio_file_reader_read_frame (self->reader, frame, &error)) {
+      if (error != NULL)
+        g_warning ("Audio: reading %s failed, sending silence: %s", self->in_target,
+                   error->message);
+      else
+        g_message ("Audio: %s has ended; sending silence", self->in_target);
+      self->input_ended = TRUE;
+      memset (frame, 0, sizeof frame);
+    }
+  } else {
+    memset (frame, 0, sizeof frame);
+  }
+  kc_media_stream_send_frame (self->stream, send);
+
+  if (self->out_kind == KC_CTA_AUDIO_DEVICE && self->device != NULL) {
+    /* Keep a frame in hand so a late packet does not become a gap; what
+     * the stream has beyond that waits in the jitter buffer. */
+    while (kc_audio_device_get_queued (self->device) < PLAYBACK_PRIME
+           && kc_media_stream_receive_frame (self->stream, frame))
+      kc_audio_device_write (self->device, frame);
+    return;
+  }
+  /* A file gets exactly one frame per period, silence for a gap, so its
+   * time line is the call's. */
+  if (!kc_media_stream_receive_frame (self->stream, frame))
+    memset (frame, 0, sizeof frame);
+  write_output (self, frame);
+}
+
+static void
+on_device_frame (KcAudioDevice *device,
+                 gpointer       samples,
+                 gpointer       user_data)
+{
+  (void) device;
+  tick (user_data, samples);
+}
+
+static gboolean
+on_timer (gpointer user_data)
+{
+  KcCtaAudio *self = user_data;
+  gint64 due = (g_get_monotonic_time () - self->started_us) / (KC_AUDIO_FRAME_MS * 1000) + 1;
+  int n = 0;
+
+  if ((gint64) self->ticks + MAX_CATCH_UP < due)
+    self->ticks = (guint64) (due - MAX_CATCH_UP);
+  while ((gint64) self->ticks < due && n++ < MAX_CATCH_UP)
+    tick (self, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_timer (KcCtaAudio *self)
+{
+  self->started_us = g_get_monotonic_time ();
+  self->ticks = 0;
+  /* Half a frame: a tick is at most 10 ms late. */
+  self->timer = g_timeout_add (KC_AUDIO_FRAME_MS / 2, on_timer, self);
+}
+
+static void
+on_device_failed (KcAudioDevice *device,
+                  GError        *error,
+                  gpointer       user_data)
+{
+  KcCtaAudio *self = user_data;
+
+  g_warning ("Audio: the sound device “%s” stopped: %s. The call goes on without sound "
+             "from this device.", kc_audio_device_get_name (device), error->message);
+  g_clear_signal_handler (&self->frame_handler, device);
+  g_clear_signal_handler (&self->failed_handler, device);
+  g_clear_object (&self->device);
+  start_timer (self);
+}
+
+/* Opening --------------------------------------------------------------- */
+
+static KcAudioDevice *
+open_device (const char *target,
+             GError    **error)
+{
+  char *end = NULL;
+  gint64 index;
+
+  if (target != NULL && *target != '\0') {
+    index = g_ascii_strtoll (target, &end, 10);
+    if (end != NULL && *end == '\0' && index >= 0 && index < G_MAXINT)
+      return kc_audio_device_new_for_index ((int) index, error);
+  }
+  return kc_audio_device_new (target, error);
+}
+
+KcCtaAudio *
+kc_cta_audio_new (const char     *input,
+                  const char     *output,
+                  KcMediaStream  *stream,
+                  GError        **error)
+{
+  g_autoptr(KcCtaAudio) self = g_new0 (KcCtaAudio, 1);
+
+  g_return_val_if_fail (KC_IS_MEDIA_STREAM (stream), NULL);
+
+  self->stream = g_object_ref (stream);
+  if (!kc_cta_audio_parse_spec (input, "--audio-in", &self->in_kind, &self->in_target, error)
+      || !kc_cta_audio_parse_spec (output, "--audio-out", &self->out_kind, &self->out_target,
+                                   error))
+    return NULL;
+
+  if (self->in_kind == KC_CTA_AUDIO_DEVICE && self->out_kind == KC_CTA_AUDIO_DEVICE
+      && g_strcmp0 (self->in_target, self->out_target) != 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The input (%s) and output (%s) are different sound devices; a call uses "
+                 "one device for both", self->in_target ? self->in_target : "default",
+                 self->out_target ? self->out_target : "default");
+    return NULL;
+  }
+  if (self->in_kind == KC_CTA_AUDIO_FILE) {
+    self->reader = kc_audio_file_reader_new (self->in_target, FALSE, error);
+    if (self->reader == NULL)
+      return NULL;
+  }
+  if (self->out_kind == KC_CTA_AUDIO_FILE) {
+    self->writer = kc_audio_file_writer_new (self->out_target, error);
+    if (self->writer == NULL)
+      return NULL;
+  }
+  if (self->in_kind == KC_CTA_AUDIO_DEVICE || self->out_kind == KC_CTA_AUDIO_DEVICE) {
+    self->device = open_device (self->in_kind == KC_CTA_AUDIO_DEVICE ? self->in_target
+                                                                     : self->out_target, error);
+    if (self->device == NULL)
+      return NULL;
+    self->frame_handler = g_signal_connect (self->device, "frame",
+                                            G_CALLBACK (on_device_frame), self);
+    self->failed_handler = g_signal_connect (self->device, "failed",
+                                             G_CALLBACK (on_device_failed), self);
+    if (!kc_audio_device_start (self->device, error))
+      return NULL;
+  } else {
+    start_timer (self);
+  }
+  return g_steal_pointer (&self);
+}
+
+void
+kc_cta_audio_free (KcCtaAudio *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL)
+    return;
+  g_clear_handle_id (&self->timer, g_source_remove);
+  if (self->device != NULL) {
+    g_clear_signal_handler (&self->frame_handler, self->device);
+    g_clear_signal_handler (&self->failed_handler, self->device);
+    kc_audio_device_stop (self->device);
+    g_clear_object (&self->device);
+  }
+  g_clear_pointer (&self->reader, kc_audio_file_reader_free);
+  if (self->writer != NULL && !kc_audio_file_writer_close (self->writer, &error))
+    g_warning ("Audio: %s", error->message);
+  g_clear_pointer (&self->writer, kc_audio_file_writer_free);
+  g_clear_object (&self->stream);
+  g_free (self->in_target);
+  g_free (self->out_target);
+  g_free (self);
+}
+
+const char *
+kc_cta_audio_get_jack_client (KcCtaAudio *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->device != NULL ? kc_audio_device_get_jack_client_name (self->device) : NULL;
+}
+
+char *
+kc_cta_audio_describe (KcCtaAudio *self,
+                       gboolean    output)
+{
+  KcCtaAudioKind kind = output ? self->out_kind : self->in_kind;
+  const char *client;
+
+  switch (kind) {
+  case KC_CTA_AUDIO_NONE:
+    return g_strdup ("none");
+  case KC_CTA_AUDIO_FILE:
+    return g_strdup_printf ("file %s", output ? self->out_target : self->in_target);
+  case KC_CTA_AUDIO_DEVICE:
+  default:
+    if (self->device == NULL)
+      return g_strdup ("device (stopped)");
+    client = kc_audio_device_get_jack_client_name (self->device);
+    if (client != NULL)
+      return g_strdup_printf ("device “%s” (%s, JACK client %s)",
+                              kc_audio_device_get_name (self->device),
+                              kc_audio_device_get_host_api (self->device), client);
+    return g_strdup_printf ("device “%s” (%s)", kc_audio_device_get_name (self->device),
+                            kc_audio_device_get_host_api (self->device));
+  }
+}

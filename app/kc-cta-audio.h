@@ -1,0 +1,52 @@
+/* kc-cta-audio.h: where a call's audio comes from and goes to: the sound
+ * device (PortAudio), audio files (headless calls), or nothing. It drives
+ * the call's KcMediaStream: every 20 ms it gives the stream a frame to send
+ * and plays (or writes) the frame the stream received, or silence.
+ *
+ * The clock is the device's when one is open (capture and playback run off
+ * the same 20 ms period), else a main-loop timer that catches up on missed
+ * ticks so a file stays in real time. A device that fails mid-call ends
+ * audio with a warning; the call and its media go on with silence.
+ */
+#pragma once
+
+#include "kc-media.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KcCtaAudio KcCtaAudio;
+
+typedef enum {
+  KC_CTA_AUDIO_NONE,     /* "none": silence in, received audio discarded */
+  KC_CTA_AUDIO_DEVICE,   /* "default", "device:NAME" or "device:INDEX" */
+  KC_CTA_AUDIO_FILE,     /* "file:PATH", or any other text: a path */
+} KcCtaAudioKind;
+
+/* Parses @spec (NULL is "none"). *@target gets the device name (NULL for
+ * the default device) or the path. KC_ERROR_INVALID for an empty device
+ * name or path, naming @option ("--audio-in"). */
+gboolean     kc_cta_audio_parse_spec   (const char      *spec,
+                                        const char      *option,
+                                        KcCtaAudioKind  *kind,
+                                        char           **target,
+                                        GError         **error);
+
+/* Opens both ends and starts the clock; @stream must be running.
+ * KC_ERROR_NOT_FOUND / _INVALID for a file, the device's errors
+ * (kc-audio-device.h), KC_ERROR_INVALID when input and output name two
+ * different devices (one full-duplex device per call). */
+KcCtaAudio  *kc_cta_audio_new          (const char      *input,
+                                        const char      *output,
+                                        KcMediaStream   *stream,
+                                        GError         **error);
+/* Stops the clock, closes the device and finishes the output file. */
+void         kc_cta_audio_free         (KcCtaAudio      *audio);
+/* The JACK client of the open device ("PortAudio-2"), or NULL. */
+const char  *kc_cta_audio_get_jack_client (KcCtaAudio   *audio);
+/* "JACK device “system” (client PortAudio-2)", "file in.wav", "none". */
+char        *kc_cta_audio_describe     (KcCtaAudio      *audio,
+                                        gboolean         output);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KcCtaAudio, kc_cta_audio_free)
+
+G_END_DECLS

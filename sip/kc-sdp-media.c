@@ -1,0 +1,865 @@
+/* kc-sdp-media.c: the audio part of SDP, read with sofia-sip's parser.
+ *
+ * sofia only ever sees a redacted copy (kc_sdp_redact), so no key from
+ * a=key-mgmt or a=crypto ends up in its memory. The rewrite edits the text
+ * line by line, splitting lines the way sofia does (any run of CR and LF,
+ * leading spaces and tabs ignored), then parses its own output to prove
+ * that the address and port sofia reads are the ones it meant to write.
+ */
+#define G_LOG_DOMAIN "kc-sdp-media"
+
+#include "config.h"
+
+#include "kc-sdp-media.h"
+#include "kc-error.h"
+#include "kc-sdp-key.h"
+
+#include <openssl/crypto.h>
+#include <sofia-sip/sdp.h>
+#include <string.h>
+
+#define SP_TAB    " \t"
+#define LINE_END  "\r\n"
+/* sofia's token characters (RFC 4566 token). */
+#define TOKEN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+                    "0123456789-!#$%&'*+.^_`{|}~"
+/* How much of a peer's text an error message quotes. */
+#define SHOWN_MAX 48
+/* How many offered codecs an error message names. */
+#define LISTED_MAX 8
+
+/* Untrusted text for an error message: escaped and cut short. */
+static char *
+shown (const char *text, gssize len)
+{
+  gsize n = len < 0 ? strlen (text) : (gsize) len;
+  g_autofree char *cut = g_strndup (text, MIN (n, SHOWN_MAX));
+  g_autofree char *escaped = g_strescape (cut, NULL);
+
+  if (n > SHOWN_MAX)
+    return g_strconcat (escaped, "…", NULL);
+  return g_steal_pointer (&escaped);
+}
+
+/* A decimal number in [min, max], spaces around it allowed. */
+static gboolean
+parse_number (const char *text,
+              gssize      len,
+              guint64     min,
+              guint64     max,
+              guint64    *out)
+{
+  g_autofree char *copy = len < 0 ? g_strdup (text) : g_strndup (text, len);
+
+  g_strstrip (copy);
+  if (!g_ascii_isdigit (copy[0]))
+    return FALSE;   /* no sign */
+  return g_ascii_string_to_unsigned (copy, 10, min, max, out, NULL);
+}
+
+static gboolean
+check_size (const char *sdp,
+            GError    **error)
+{
+  if (strnlen (sdp, KC_SDP_BODY_MAX + 1) > KC_SDP_BODY_MAX) {
+    g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
+                 "The SDP is larger than %d KiB, the most Keycall reads", KC_SDP_BODY_MAX / 1024);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* "IP4" or "IP6" for an IP literal, NULL for anything else. */
+static const char *
+ip_family_token (const char *address)
+{
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+
+  if (inet == NULL)
+    return NULL;
+  return g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4";
+}
+
+/* sofia's view of an SDP body and its first m=audio. */
+typedef struct {
+  su_home_t      home[1];
+  sdp_parser_t  *parser;
+  sdp_media_t   *audio;
+} Parsed;
+
+static gboolean
+parsed_init (Parsed     *p,
+             const char *sdp,
+             GError    **error)
+{
+  g_autofree char *text = kc_sdp_redact (sdp);
+  sdp_session_t *session;
+
+  memset (p, 0, sizeof *p);
+  su_home_init (p->home);
+  /* The c= check is ours: sofia's wants one for every m=, not just audio. */
+  p->parser = sdp_parse (p->home, text, (issize_t) strlen (text), sdp_f_c_missing);
+  session = sdp_session (p->parser);
+  if (session == NULL) {
+    /* sofia quotes the line at fault: escape it like any peer text. */
+    g_autofree char *problem = g_strescape (sdp_parsing_error (p->parser), NULL);
+
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "The SDP does not parse: %s", problem);
+    return FALSE;
+  }
+  for (p->audio = session->sdp_media; p->audio != NULL; p->audio = p->audio->m_next)
+    if (p->audio->m_type == sdp_media_audio)
+      break;
+  if (p->audio == NULL) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID, "The SDP has no m=audio line");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+parsed_clear (Parsed *p)
+{
+  g_clear_pointer (&p->parser, sdp_parser_free);
+  su_home_deinit (p->home);
+}
+
+/* The c= that applies to @m: media level, else session level. */
+static gboolean
+media_connection (const sdp_media_t *m,
+                  char             **address,
+                  GSocketFamily     *family,
+                  GError           **error)
+{
+  const sdp_connection_t *c = m->m_connections ? m->m_connections : m->m_session->sdp_connection;
+  g_autoptr(GInetAddress) inet = NULL;
+  g_autofree char *text = NULL;
+  GSocketFamily declared;
+
+  if (c == NULL) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "The SDP has no c= line for its m=audio, at session or media level");
+    return FALSE;
+  }
+  inet = g_inet_address_new_from_string (c->c_address);
+  if (inet == NULL) {
+    text = shown (c->c_address, -1);
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "c= address '%s' is not an IP address; Keycall needs a numeric address", text);
+    return FALSE;
+  }
+  declared = c->c_addrtype == sdp_addr_ip6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+  if (g_inet_address_get_family (inet) != declared) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "c= says %s but '%s' is an %s address",
+                 declared == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4", c->c_address,
+                 declared == G_SOCKET_FAMILY_IPV6 ? "IPv4" : "IPv6");
+    return FALSE;
+  }
+  *address = g_strdup (c->c_address);
+  *family = declared;
+  return TRUE;
+}
+
+static void
+format_clear (gpointer data)
+{
+  g_clear_pointer (&((KcSdpFormat *) data)->encoding, g_free);
+}
+
+/* One payload type as its rtpmap (or RFC 3551's table) gives it. */
+static gboolean
+add_format (GArray      *formats,
+            guint        pt,
+            const char  *encoding,
+            gulong       rate,
+            const char  *params,
+            GError     **error)
+{
+  KcSdpFormat f = { pt, NULL, (guint) rate, 1 };
+  guint64 channels = 1;
+
+  /* A dynamic type without rtpmap cannot be used; skip it. */
+  if (encoding == NULL || *encoding == '\0')
+    return TRUE;
+  for (guint i = 0; i < formats->len; i++)
+    if (g_array_index (formats, KcSdpFormat, i).pt == pt)
+      return TRUE;   /* listed twice in m=: the first counts */
+  if (rate == 0 || rate > G_MAXUINT) {
+    g_autofree char *name = shown (encoding, -1);
+
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "a=rtpmap:%u %s: clock rate %lu is out of range", pt, name, rate);
+    return FALSE;
+  }
+  if (params != NULL && !parse_number (params, -1, 1, 255, &channels)) {
+    g_autofree char *name = shown (encoding, -1);
+    g_autofree char *what = shown (params, -1);
+
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "a=rtpmap:%u %s/%lu/%s: the channel count is not a number from 1 to 255",
+                 pt, name, rate, what);
+    return FALSE;
+  }
+  f.channels = (guint) channels;
+  f.encoding = g_strdup (encoding);
+  g_array_append_val (formats, f);
+  return TRUE;
+}
+
+/* sofia 1.12.11 reads rtpmaps only for RTP/AVP and RTP/SAVP; with the
+ * feedback profiles (RFC 4585) they stay plain attributes. */
+static gboolean
+formats_from_attributes (const sdp_media_t *m,
+                         GArray            *formats,
+                         GError           **error)
+{
+  for (const sdp_list_t *l = m->m_format; l != NULL; l = l->l_next) {
+    const sdp_rtpmap_t *known;
+    const char *encoding = NULL, *params = NULL;
+    g_autofree char *copy = NULL;
+    gulong rate = 0;
+    guint64 pt;
+
+    if (!parse_number (l->l_text, -1, 0, 127, &pt)) {
+      g_autofree char *text = shown (l->l_text, -1);
+
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "m=audio format '%s' is not an RTP payload type (0-127)", text);
+      return FALSE;
+    }
+    for (const sdp_attribute_t *a = m->m_attributes; a != NULL && encoding == NULL;
+         a = a->a_next) {
+      char *end = NULL, *slash, *channels;
+
+      if (a->a_value == NULL || g_ascii_strcasecmp (a->a_name, "rtpmap") != 0
+          || g_ascii_strtoull (a->a_value, &end, 10) != pt || end == a->a_value)
+        continue;
+      /* "<pt> <encoding>/<rate>[/<channels>]" */
+      copy = g_strstrip (g_strdup (end));
+      encoding = copy;
+      slash = strchr (copy, '/');
+      if (slash == NULL) {
+        g_autofree char *text = shown (a->a_value, -1);
+
+        g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                     "a=rtpmap:%s has no clock rate", text);
+        return FALSE;
+      }
+      *slash++ = '\0';
+      if ((channels = strchr (slash, '/')) != NULL) {
+        *channels++ = '\0';
+        params = channels;
+      }
+      rate = g_ascii_strtoull (slash, &end, 10);
+      if (end == slash || *end != '\0')
+        rate = 0;   /* add_format() says what is wrong */
+    }
+    if (encoding == NULL && (known = sdp_rtpmap_well_known[pt]) != NULL) {
+      encoding = known->rm_encoding;
+      rate = known->rm_rate;
+      params = known->rm_params;
+    }
+    if (!add_format (formats, (guint) pt, encoding, rate, params, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+is_feedback_profile (const sdp_media_t *m)
+{
+  return m->m_proto == sdp_proto_x && m->m_proto_name != NULL
+         && (g_ascii_strcasecmp (m->m_proto_name, "RTP/SAVPF") == 0
+             || g_ascii_strcasecmp (m->m_proto_name, "RTP/AVPF") == 0);
+}
+
+static gboolean
+read_attributes (const sdp_media_t *m,
+                 KcSdpMedia        *media,
+                 GError           **error)
+{
+  const sdp_attribute_t *a;
+  guint64 value;
+
+  if ((a = sdp_attribute_find (m->m_attributes, "rtcp")) != NULL) {
+    const char *v = a->a_value ? a->a_value : "";
+
+    if (!parse_number (v, strcspn (v, SP_TAB), 1, 65535, &value)) {
+      g_autofree char *text = shown (v, -1);
+
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "a=rtcp:%s does not start with a port from 1 to 65535", text);
+      return FALSE;
+    }
+    media->rtcp_port = (guint16) value;
+  } else if (media->port == G_MAXUINT16) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "m=audio port 65535 leaves no port for RTCP; use an even port "
+                         "or add a=rtcp");
+    return FALSE;
+  } else if (media->port != 0) {
+    media->rtcp_port = media->port + 1;
+  }
+  media->rtcp_mux = sdp_attribute_find (m->m_attributes, "rtcp-mux") != NULL;
+
+  if ((a = sdp_attribute_find (m->m_attributes, "ptime")) != NULL) {
+    if (a->a_value == NULL || !parse_number (a->a_value, -1, 1, 10000, &value)) {
+      g_autofree char *text = shown (a->a_value ? a->a_value : "", -1);
+
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "a=ptime:%s is not a packet time in milliseconds (1-10000)", text);
+      return FALSE;
+    }
+    media->ptime = (guint) value;
+  }
+
+  if ((a = sdp_attribute_find (m->m_attributes, KC_SDP_SRTP_ATTRIBUTE)) != NULL) {
+    g_auto(GStrv) names = g_strsplit_set (a->a_value ? a->a_value : "", SP_TAB, -1);
+
+    media->srtp_listed = TRUE;
+    for (guint i = 0; names[i] != NULL; i++) {
+      KcSuite suite = kc_suite_from_string (names[i]);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < media->suites->len; j++)
+        seen |= g_array_index (media->suites, KcSuite, j) == suite;
+      /* Unknown names are skipped: a newer peer may offer more. */
+      if (suite != KC_SUITE_INVALID && !seen)
+        g_array_append_val (media->suites, suite);
+    }
+  }
+  return TRUE;
+}
+
+void
+kc_sdp_media_free (KcSdpMedia *media)
+{
+  if (media == NULL)
+    return;
+  g_free (media->address);
+  g_clear_pointer (&media->formats, g_array_unref);
+  g_clear_pointer (&media->suites, g_array_unref);
+  g_free (media);
+}
+
+KcSdpMedia *
+kc_sdp_media_parse (const char  *sdp,
+                    GError     **error)
+{
+  g_autoptr(KcSdpMedia) media = NULL;
+  Parsed p;
+  gboolean ok;
+
+  g_return_val_if_fail (sdp != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_size (sdp, error))
+    return NULL;
+  media = g_new0 (KcSdpMedia, 1);
+  media->formats = g_array_new (FALSE, TRUE, sizeof (KcSdpFormat));
+  g_array_set_clear_func (media->formats, format_clear);
+  media->suites = g_array_new (FALSE, FALSE, sizeof (KcSuite));
+
+  ok = parsed_init (&p, sdp, error);
+  if (ok && p.audio->m_port > G_MAXUINT16) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "m=audio port %lu is out of range (0-65535)", p.audio->m_port);
+    ok = FALSE;
+  }
+  if (ok) {
+    const sdp_media_t *m = p.audio;
+
+    media->port = (guint16) m->m_port;
+    media->secure = m->m_proto == sdp_proto_srtp
+                    || (is_feedback_profile (m)
+                        && g_ascii_strcasecmp (m->m_proto_name, "RTP/SAVPF") == 0);
+    switch (m->m_mode) {
+    case sdp_sendonly: media->direction = KC_SDP_SENDONLY; break;
+    case sdp_recvonly: media->direction = KC_SDP_RECVONLY; break;
+    case sdp_inactive: media->direction = KC_SDP_INACTIVE; break;
+    default:           media->direction = KC_SDP_SENDRECV; break;
+    }
+    ok = media_connection (m, &media->address, &media->family, error);
+    if (ok && is_feedback_profile (m)) {
+      ok = formats_from_attributes (m, media->formats, error);
+    } else {
+      for (const sdp_rtpmap_t *rm = m->m_rtpmaps; ok && rm != NULL; rm = rm->rm_next)
+        ok = add_format (media->formats, rm->rm_pt, rm->rm_encoding, rm->rm_rate,
+                         rm->rm_params, error);
+    }
+    ok = ok && read_attributes (m, media, error);
+  }
+  parsed_clear (&p);
+  return ok ? g_steal_pointer (&media) : NULL;
+}
+
+char *
+kc_sdp_media_build (const KcSdpBuild *build)
+{
+  static const char * const directions[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+  const char *family;
+  GString *sdp;
+
+  g_return_val_if_fail (build != NULL, NULL);
+  g_return_val_if_fail (build->address != NULL, NULL);
+  family = ip_family_token (build->address);
+  g_return_val_if_fail (family != NULL, NULL);
+  g_return_val_if_fail (build->formats != NULL && build->n_formats > 0, NULL);
+  g_return_val_if_fail (build->suites != NULL || build->n_suites == 0, NULL);
+  g_return_val_if_fail ((guint) build->direction < G_N_ELEMENTS (directions), NULL);
+  for (guint i = 0; i < build->n_formats; i++)
+    g_return_val_if_fail (build->formats[i].pt <= 127 && build->formats[i].encoding != NULL
+                          && build->formats[i].clock_rate > 0, NULL);
+  for (guint i = 0; i < build->n_suites; i++)
+    g_return_val_if_fail (build->suites[i] >= 0 && build->suites[i] < KC_SUITE_COUNT, NULL);
+
+  sdp = g_string_new ("v=0\r\n");
+  g_string_append_printf (sdp, "o=- %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " IN %s %s\r\n",
+                          build->session_id, build->session_id, family, build->address);
+  g_string_append (sdp, "s=-\r\n");
+  g_string_append_printf (sdp, "c=IN %s %s\r\n", family, build->address);
+  g_string_append (sdp, "t=0 0\r\n");
+  g_string_append_printf (sdp, "m=audio %u RTP/SAVP", build->port);
+  for (guint i = 0; i < build->n_formats; i++)
+    g_string_append_printf (sdp, " %u", build->formats[i].pt);
+  g_string_append (sdp, "\r\n");
+  for (guint i = 0; i < build->n_formats; i++) {
+    const KcSdpFormat *f = &build->formats[i];
+
+    g_string_append_printf (sdp, "a=rtpmap:%u %s/%u", f->pt, f->encoding, f->clock_rate);
+    if (f->channels > 1)
+      g_string_append_printf (sdp, "/%u", f->channels);
+    g_string_append (sdp, "\r\n");
+    if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0)
+      g_string_append_printf (sdp, "a=fmtp:%u 0-16\r\n", f->pt);   /* RFC 4733 DTMF events */
+  }
+  if (build->n_suites > 0) {
+    g_string_append (sdp, "a=" KC_SDP_SRTP_ATTRIBUTE ":");
+    for (guint i = 0; i < build->n_suites; i++)
+      g_string_append_printf (sdp, "%s%s", i > 0 ? " " : "", kc_suite_to_string (build->suites[i]));
+    g_string_append (sdp, "\r\n");
+  }
+  if (build->ptime > 0)
+    g_string_append_printf (sdp, "a=ptime:%u\r\n", build->ptime);
+  g_string_append_printf (sdp, "a=%s\r\n", directions[build->direction]);
+  return g_string_free (sdp, FALSE);
+}
+
+void
+kc_sdp_choice_clear (KcSdpChoice *choice)
+{
+  g_return_if_fail (choice != NULL);
+
+  g_free (choice->audio.encoding);
+  memset (choice, 0, sizeof *choice);
+  choice->dtmf_pt = -1;
+  choice->suite = KC_SUITE_DEFAULT;
+}
+
+/* The clock rate each codec Keycall knows must have (RFC 7587, RFC 3551):
+ * "opus/8000" would make the decoder run at the wrong speed. */
+static gboolean
+rate_fits (const KcSdpFormat *f)
+{
+  static const struct { const char *encoding; guint rate; } rates[] = {
+    { "opus", 48000 }, { "PCMU", 8000 }, { "PCMA", 8000 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
+    if (g_ascii_strcasecmp (f->encoding, rates[i].encoding) == 0)
+      return f->clock_rate == rates[i].rate;
+  return TRUE;
+}
+
+static gboolean
+suite_in (KcSuite        suite,
+          const KcSuite *suites,
+          guint          n_suites)
+{
+  for (guint i = 0; i < n_suites; i++)
+    if (suites[i] == suite)
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+list_codecs (const KcSdpMedia *offer)
+{
+  GString *text = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < offer->formats->len; i++) {
+    const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, i);
+    g_autofree char *name = NULL;
+
+    if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0)
+      continue;
+    if (n++ == LISTED_MAX) {
+      g_string_append (text, ", …");
+      break;
+    }
+    name = shown (f->encoding, -1);
+    g_string_append_printf (text, "%s%s/%u", text->len > 0 ? ", " : "", name, f->clock_rate);
+  }
+  if (text->len == 0)
+    g_string_append (text, "none");
+  return g_string_free (text, FALSE);
+}
+
+static char *
+list_suites (const KcSuite *suites,
+             guint          n_suites)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < n_suites; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? ", " : "", kc_suite_to_string (suites[i]));
+  if (text->len == 0)
+    g_string_append (text, "none");
+  return g_string_free (text, FALSE);
+}
+
+gboolean
+kc_sdp_media_negotiate (const KcSdpMedia   *offer,
+                        const char * const *encodings,
+                        const KcSuite      *suites,
+                        guint               n_suites,
+                        KcSdpChoice        *choice,
+                        GError            **error)
+{
+  const KcSdpFormat *audio = NULL;
+  KcSuite suite = KC_SUITE_INVALID;
+  gint dtmf_pt = -1;
+
+  g_return_val_if_fail (offer != NULL, FALSE);
+  g_return_val_if_fail (encodings != NULL, FALSE);
+  g_return_val_if_fail (suites != NULL || n_suites == 0, FALSE);
+  g_return_val_if_fail (choice != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!offer->secure) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                         "The offer's audio is not RTP/SAVP; a Keycall phone sends audio "
+                         "only over SRTP");
+    return FALSE;
+  }
+  if (offer->port == 0) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                         "The offer disables its audio stream (m=audio port 0)");
+    return FALSE;
+  }
+
+  for (guint i = 0; encodings[i] != NULL && audio == NULL; i++)
+    for (guint j = 0; j < offer->formats->len && audio == NULL; j++) {
+      const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, j);
+
+      if (g_ascii_strcasecmp (f->encoding, encodings[i]) == 0
+          && g_ascii_strcasecmp (f->encoding, "telephone-event") != 0 && rate_fits (f))
+        audio = f;
+    }
+  if (audio == NULL) {
+    g_autofree char *offered = list_codecs (offer);
+    g_autofree char *ours = g_strjoinv (", ", (char **) encodings);
+
+    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                 "None of the offered codecs (%s) is one this phone uses (%s)", offered,
+                 *ours ? ours : "none");
+    return FALSE;
+  }
+  /* RFC 4733 section 2.1: events on the clock of the audio they go with. */
+  for (guint j = 0; j < offer->formats->len && dtmf_pt < 0; j++) {
+    const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, j);
+
+    if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0
+        && f->clock_rate == audio->clock_rate)
+      dtmf_pt = (gint) f->pt;
+  }
+
+  if (!offer->srtp_listed && offer->suites->len == 0) {
+    if (suite_in (KC_SUITE_DEFAULT, suites, n_suites))
+      suite = KC_SUITE_DEFAULT;
+  } else {
+    for (guint i = 0; i < offer->suites->len && suite == KC_SUITE_INVALID; i++) {
+      KcSuite s = g_array_index (offer->suites, KcSuite, i);
+
+      if (suite_in (s, suites, n_suites))
+        suite = s;
+    }
+  }
+  if (suite == KC_SUITE_INVALID) {
+    g_autofree char *offered = NULL;
+    g_autofree char *ours = list_suites (suites, n_suites);
+
+    if (!offer->srtp_listed)
+      offered = g_strdup_printf ("none listed, so %s", kc_suite_to_string (KC_SUITE_DEFAULT));
+    else if (offer->suites->len == 0)
+      offered = g_strdup ("only suites unknown to this phone");
+    else
+      offered = list_suites ((const KcSuite *) offer->suites->data, offer->suites->len);
+    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                 "None of the offered SRTP suites (%s) is enabled on this phone (%s)",
+                 offered, ours);
+    return FALSE;
+  }
+
+  choice->audio = *audio;
+  choice->audio.encoding = g_strdup (audio->encoding);
+  choice->dtmf_pt = dtmf_pt;
+  choice->suite = suite;
+  return TRUE;
+}
+
+/* Rewrite ------------------------------------------------------------------ */
+
+typedef enum {
+  LINE_OTHER,
+  LINE_ORIGIN,      /* o= */
+  LINE_CONNECTION,  /* c= */
+  LINE_MEDIA,       /* m= */
+  LINE_ATTRIBUTE,   /* a= */
+} LineKind;
+
+typedef struct {
+  const char *address;
+  const char *family;   /* "IP4" or "IP6" */
+  guint16     port;
+  gboolean    media_seen;
+  gboolean    audio_seen;
+  gboolean    in_audio; /* inside the first m=audio section */
+} Rewrite;
+
+static const char *
+skip_in (const char *p,
+         const char *end,
+         const char *set)
+{
+  while (p < end && strchr (set, *p) != NULL)
+    p++;
+  return p;
+}
+
+static const char *
+skip_out (const char *p,
+          const char *end,
+          const char *set)
+{
+  while (p < end && strchr (set, *p) == NULL)
+    p++;
+  return p;
+}
+
+/* What sofia makes of a line (it skips leading blanks); *rest is the
+ * value after "x=" and its blanks. */
+static LineKind
+line_kind (const char  *line,
+           const char  *end,
+           const char **rest)
+{
+  const char *s = skip_in (line, end, SP_TAB);
+
+  if (end - s < 2 || s[1] != '=')
+    return LINE_OTHER;
+  *rest = skip_in (s + 2, end, SP_TAB);
+  switch (s[0]) {
+  case 'o': return LINE_ORIGIN;
+  case 'c': return LINE_CONNECTION;
+  case 'm': return LINE_MEDIA;
+  case 'a': return LINE_ATTRIBUTE;
+  default:  return LINE_OTHER;
+  }
+}
+
+/* The attribute name of an a= value: sofia's token. */
+static gboolean
+attribute_is (const char *rest,
+              const char *end,
+              const char *name)
+{
+  const char *stop = skip_in (rest, end, TOKEN_CHARS);
+
+  return (gsize) (stop - rest) == strlen (name) && g_ascii_strncasecmp (rest, name, stop - rest) == 0;
+}
+
+/* o= and c= end in "<nettype> <addrtype> <address>": keep what comes
+ * before the address type, write ours and the address, drop the rest
+ * (a multicast TTL means nothing for a unicast relay). */
+static gboolean
+edit_address (GString       *out,
+              const char    *line,
+              const char    *rest,
+              const char    *end,
+              guint          skip_tokens,
+              const Rewrite *rw)
+{
+  const char *p = rest;
+
+  for (guint i = 0; i < skip_tokens + 2; i++) {
+    if (i == skip_tokens)
+      rest = p;   /* the address type */
+    if (p == end)
+      return FALSE;
+    p = skip_in (skip_out (p, end, SP_TAB), end, SP_TAB);
+  }
+  g_string_append_len (out, line, rest - line);
+  g_string_append_printf (out, "%s %s", rw->family, rw->address);
+  return TRUE;
+}
+
+static void
+edit_line (GString     *out,
+           const char  *line,
+           const char  *end,
+           Rewrite     *rw)
+{
+  const char *rest = NULL, *p;
+  gboolean done = FALSE;
+
+  switch (line_kind (line, end, &rest)) {
+  case LINE_ORIGIN:   /* <username> <sess-id> <sess-version> IN ...; sofia reads it
+                       * only before the first m= */
+    done = !rw->media_seen && edit_address (out, line, rest, end, 4, rw);
+    break;
+  case LINE_CONNECTION:
+    done = edit_address (out, line, rest, end, 1, rw);
+    break;
+  case LINE_MEDIA:
+    rw->media_seen = TRUE;
+    rw->in_audio = !rw->audio_seen && attribute_is (rest, end, "audio");
+    if (!rw->in_audio)
+      break;
+    rw->audio_seen = TRUE;
+    /* sofia ends the media type at any non-token byte, then skips blanks. */
+    p = skip_in (rest, end, TOKEN_CHARS);
+    p = skip_in (MIN (p + 1, end), end, SP_TAB);
+    rest = skip_in (p, end, "0123456789");
+    if (rest == p)
+      break;
+    g_string_append_len (out, line, p - line);
+    g_string_append_printf (out, "%u", rw->port);
+    g_string_append_len (out, rest, end - rest);
+    done = TRUE;
+    break;
+  case LINE_ATTRIBUTE:
+    if (!rw->in_audio || !attribute_is (rest, end, "rtcp"))
+      break;
+    /* RFC 3605: "<port> [IN <addrtype> <address>]" */
+    p = skip_in (rest, end, TOKEN_CHARS);
+    p = skip_in (MIN (p + 1, end), end, ":");
+    p = skip_in (skip_out (skip_in (p, end, SP_TAB), end, SP_TAB), end, SP_TAB);
+    g_string_append_len (out, line, rest - line);
+    g_string_append_printf (out, "rtcp:%u", rw->port + 1);
+    if (p < end)
+      g_string_append_printf (out, " IN %s %s", rw->family, rw->address);
+    done = TRUE;
+    break;
+  case LINE_OTHER:
+    break;
+  }
+  if (!done)
+    g_string_append_len (out, line, end - line);
+}
+
+/* The longest the edited text can be, so that its buffer never grows:
+ * a grown GString leaves its old buffer, with any key, unwiped. */
+static gsize
+rewrite_bound (const char *sdp,
+               const char *address)
+{
+  gsize bound = strlen (sdp) + 1;
+
+  for (const char *p = sdp; *p != '\0';) {
+    const char *end = p + strcspn (p, LINE_END), *rest;
+
+    if (line_kind (p, end, &rest) != LINE_OTHER)
+      bound += strlen (address) + 32;
+    p = end + strspn (end, LINE_END);
+  }
+  return bound;
+}
+
+/* What sofia reads back from the edited text must be what was meant. */
+static gboolean
+rewrite_took (const char    *text,
+              const Rewrite *rw)
+{
+  g_autofree char *address = NULL;
+  GSocketFamily family;
+  gboolean ok;
+  Parsed p;
+
+  ok = parsed_init (&p, text, NULL) && p.audio->m_port == rw->port
+       && media_connection (p.audio, &address, &family, NULL)
+       && strcmp (address, rw->address) == 0;
+  for (const sdp_attribute_t *a = ok ? p.audio->m_attributes : NULL; a != NULL; a = a->a_next) {
+    guint64 rtcp;
+
+    if (g_ascii_strcasecmp (a->a_name, "rtcp") == 0)
+      ok &= a->a_value != NULL
+            && parse_number (a->a_value, strcspn (a->a_value, SP_TAB), 1, 65535, &rtcp)
+            && rtcp == (guint64) rw->port + 1;
+  }
+  parsed_clear (&p);
+  return ok;
+}
+
+char *
+kc_sdp_media_rewrite (const char  *sdp,
+                      const char  *address,
+                      guint16      port,
+                      GError     **error)
+{
+  Rewrite rw = { address, NULL, port, FALSE, FALSE, FALSE };
+  GString *out;
+  char *text;
+  Parsed p;
+  gboolean ok;
+
+  g_return_val_if_fail (sdp != NULL, NULL);
+  g_return_val_if_fail (address != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_size (sdp, error))
+    return NULL;
+  rw.family = ip_family_token (address);
+  if (rw.family == NULL) {
+    g_autofree char *text_shown = shown (address, -1);
+
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The media address '%s' is not an IP address", text_shown);
+    return NULL;
+  }
+  if (port == 0 || port == G_MAXUINT16) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "Port %u cannot carry RTP: RTCP needs the next port, so use 1-65534", port);
+    return NULL;
+  }
+  ok = parsed_init (&p, sdp, error);
+  if (ok && p.audio->m_connections == NULL && p.audio->m_session->sdp_connection == NULL) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "The SDP has no c= line for its m=audio, at session or media level");
+    ok = FALSE;
+  }
+  parsed_clear (&p);
+  if (!ok)
+    return NULL;
+
+  out = g_string_sized_new (rewrite_bound (sdp, address));
+  for (const char *line = sdp; *line != '\0';) {
+    const char *end = line + strcspn (line, LINE_END);
+    gsize eol = strspn (end, LINE_END);
+
+    edit_line (out, line, end, &rw);
+    g_string_append_len (out, end, eol);   /* CRLF, LF or CR, as found */
+    line = end + eol;
+  }
+  text = g_string_free (out, FALSE);
+  if (!rewrite_took (text, &rw)) {
+    OPENSSL_cleanse (text, strlen (text));
+    g_free (text);
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "The SDP's m=audio, c= or a=rtcp lines are written in a way this "
+                         "rewrite cannot safely edit");
+    return NULL;
+  }
+  return text;
+}
