@@ -8,6 +8,7 @@
 #include "kc-audio-file.h"
 #include "kc-error.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Ticks a timer may make up at once after the main loop was held up;
@@ -33,7 +34,25 @@ struct _KcCtaAudio {
   guint64            ticks;
   gulong             frame_handler;
   gulong             failed_handler;
+
+  gboolean           muted;
+  double             input_dbfs;
+  double             output_dbfs;
 };
+
+#define SILENCE_DBFS -100.0
+
+static double
+level_dbfs (const gint16 *frame)
+{
+  double sum = 0;
+
+  for (guint i = 0; i < KC_AUDIO_FRAME_SAMPLES; i++)
+    sum += (double) frame[i] * frame[i];
+  if (sum == 0)
+    return SILENCE_DBFS;
+  return MAX (SILENCE_DBFS, 10 * log10 (sum / KC_AUDIO_FRAME_SAMPLES / (32768.0 * 32768.0)));
+}
 
 gboolean
 kc_cta_audio_parse_spec (const char      *spec,
@@ -110,20 +129,28 @@ tick (KcCtaAudio   *self,
   } else {
     memset (frame, 0, sizeof frame);
   }
+  if (self->muted) {
+    memset (frame, 0, sizeof frame);
+    send = frame;
+  }
+  self->input_dbfs = level_dbfs (send);
   kc_media_stream_send_frame (self->stream, send);
 
   if (self->out_kind == KC_CTA_AUDIO_DEVICE && self->device != NULL) {
     /* Keep a frame in hand so a late packet does not become a gap; what
      * the stream has beyond that waits in the jitter buffer. */
     while (kc_audio_device_get_queued (self->device) < PLAYBACK_PRIME
-           && kc_media_stream_receive_frame (self->stream, frame))
+           && kc_media_stream_receive_frame (self->stream, frame)) {
       kc_audio_device_write (self->device, frame);
+      self->output_dbfs = level_dbfs (frame);
+    }
     return;
   }
   /* A file gets exactly one frame per period, silence for a gap, so its
    * time line is the call's. */
   if (!kc_media_stream_receive_frame (self->stream, frame))
     memset (frame, 0, sizeof frame);
+  self->output_dbfs = level_dbfs (frame);
   write_output (self, frame);
 }
 
@@ -202,6 +229,7 @@ kc_cta_audio_new (const char     *input,
   g_return_val_if_fail (KC_IS_MEDIA_STREAM (stream), NULL);
 
   self->stream = g_object_ref (stream);
+  self->input_dbfs = self->output_dbfs = SILENCE_DBFS;
   if (!kc_cta_audio_parse_spec (input, "--audio-in", &self->in_kind, &self->in_target, error)
       || !kc_cta_audio_parse_spec (output, "--audio-out", &self->out_kind, &self->out_target,
                                    error))
@@ -264,6 +292,26 @@ kc_cta_audio_free (KcCtaAudio *self)
   g_free (self->in_target);
   g_free (self->out_target);
   g_free (self);
+}
+
+void
+kc_cta_audio_set_muted (KcCtaAudio *self,
+                        gboolean    muted)
+{
+  g_return_if_fail (self != NULL);
+  self->muted = muted;
+}
+
+void
+kc_cta_audio_get_levels (KcCtaAudio *self,
+                         double     *input_dbfs,
+                         double     *output_dbfs)
+{
+  g_return_if_fail (self != NULL);
+  if (input_dbfs != NULL)
+    *input_dbfs = self->input_dbfs;
+  if (output_dbfs != NULL)
+    *output_dbfs = self->output_dbfs;
 }
 
 const char *

@@ -41,6 +41,14 @@ KcCtaAudio  *kc_cta_audio_new          (const char      *input,
                                         GError         **error);
 /* Stops the clock, closes the device and finishes the output file. */
 void         kc_cta_audio_free         (KcCtaAudio      *audio);
+/* Sends silence instead of the input while @muted. */
+void         kc_cta_audio_set_muted    (KcCtaAudio      *audio,
+                                        gboolean         muted);
+/* dBFS of the last frame sent and of the last one played or written;
+ * -100 for digital silence. */
+void         kc_cta_audio_get_levels   (KcCtaAudio      *audio,
+                                        double          *input_dbfs,
+                                        double          *output_dbfs);
 /* The JACK client of the open device ("PortAudio-2"), or NULL. */
 const char  *kc_cta_audio_get_jack_client (KcCtaAudio   *audio);
 /* "JACK device “system” (client PortAudio-2)", "file in.wav", "none". */

@@ -330,6 +330,7 @@ kc_cta_call_media_start (KcCtaCall *self)
     g_warning ("Call %s: no sound: %s; the encrypted stream runs with silence", self->call_id,
                error->message);
   else {
+    kc_cta_audio_set_muted (self->audio, self->muted);
     in = kc_cta_audio_describe (self->audio, FALSE);
     out = kc_cta_audio_describe (self->audio, TRUE);
   }
@@ -406,4 +407,55 @@ kc_cta_call_describe_media (KcCtaCall *self)
 {
   g_return_val_if_fail (KC_IS_CTA_CALL (self), NULL);
   return self->media_summary;
+}
+
+void
+kc_cta_call_set_muted (KcCtaCall *self,
+                       gboolean   muted)
+{
+  g_return_if_fail (KC_IS_CTA_CALL (self));
+
+  muted = !!muted;
+  if (self->muted == muted)
+    return;
+  self->muted = muted;
+  if (self->audio != NULL)
+    kc_cta_audio_set_muted (self->audio, muted);
+  g_object_notify (G_OBJECT (self), "muted");
+}
+
+gboolean
+kc_cta_call_get_muted (KcCtaCall *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), FALSE);
+  return self->muted;
+}
+
+void
+kc_cta_call_get_levels (KcCtaCall *self,
+                        double    *input_dbfs,
+                        double    *output_dbfs)
+{
+  g_return_if_fail (KC_IS_CTA_CALL (self));
+
+  if (input_dbfs != NULL)
+    *input_dbfs = -100;
+  if (output_dbfs != NULL)
+    *output_dbfs = -100;
+  if (self->audio != NULL && self->media != NULL && kc_media_stream_is_running (self->media))
+    kc_cta_audio_get_levels (self->audio, input_dbfs, output_dbfs);
+}
+
+gboolean
+kc_cta_call_send_dtmf (KcCtaCall  *self,
+                       char        digit,
+                       GError    **error)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), FALSE);
+
+  if (self->media == NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_CLOSED, "The call has no media yet");
+    return FALSE;
+  }
+  return kc_media_stream_send_dtmf (self->media, digit, 100, error);
 }

@@ -60,6 +60,7 @@ struct _KcCtaCall {
   KcSdpMedia         *remote_media;     /* the offer (incoming) or answer (outgoing) */
   KcSdpChoice         media_choice;     /* codec, telephone events, suite */
   char               *media_summary;
+  gboolean            muted;
 };
 
 /* kc-cta-call.c */

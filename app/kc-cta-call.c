@@ -28,6 +28,7 @@ enum {
   PROP_KEY_RECEIVED_TIME,
   PROP_ACK_SENT_TIME,
   PROP_ACK_CONFIRMED_TIME,
+  PROP_MUTED,
   N_PROPS
 };
 
@@ -511,6 +512,9 @@ kc_cta_call_get_property (GObject    *object,
   case PROP_ACK_CONFIRMED_TIME:
     g_value_set_int64 (value, self->ack_confirmed_time);
     break;
+  case PROP_MUTED:
+    g_value_set_boolean (value, self->muted);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -581,6 +585,7 @@ kc_cta_call_class_init (KcCtaCallClass *klass)
     g_param_spec_int64 ("ack-sent-time", NULL, NULL, 0, G_MAXINT64, 0, ro);
   props[PROP_ACK_CONFIRMED_TIME] =
     g_param_spec_int64 ("ack-confirmed-time", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  props[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   signals[SIGNAL_STATE_CHANGED] =

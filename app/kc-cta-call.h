@@ -66,6 +66,22 @@ gboolean           kc_cta_call_get_media_stats     (KcCtaCall     *self,
 /* "SRTP AES_CM_128_HMAC_SHA1_80, opus/48000, 127.0.0.1:40002 → …, audio in
  * …, out …" once media started; NULL before. */
 const char        *kc_cta_call_describe_media      (KcCtaCall     *self);
+/* Microphone mute: silence is sent instead of what is captured (the
+ * stream, its SRTP and RTCP go on). Property "muted", notified. */
+void               kc_cta_call_set_muted           (KcCtaCall     *self,
+                                                    gboolean       muted);
+gboolean           kc_cta_call_get_muted           (KcCtaCall     *self);
+/* The level of the last 20 ms sent (@input, after mute) and played or
+ * written (@output), in dBFS (-100 for silence or no media); for meters,
+ * read at any rate from the main thread. */
+void               kc_cta_call_get_levels          (KcCtaCall     *self,
+                                                    double        *input_dbfs,
+                                                    double        *output_dbfs);
+/* RFC 4733: @digit (0-9, *, #, A-D) for 100 ms. KC_ERROR_CLOSED when no
+ * media runs, KC_ERROR_UNSUPPORTED when the peer takes no telephone events. */
+gboolean           kc_cta_call_send_dtmf           (KcCtaCall     *self,
+                                                    char           digit,
+                                                    GError       **error);
 /* The JACK client name of the call's sound device, or NULL. */
 const char        *kc_cta_call_get_jack_client     (KcCtaCall     *self);
 
