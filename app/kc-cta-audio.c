@@ -14,8 +14,10 @@
 /* Ticks a timer may make up at once after the main loop was held up;
  * more than this is dropped rather than sent in a burst. */
 #define MAX_CATCH_UP 5
-/* Frames kept queued for the device: one in play, one ready. */
-#define PLAYBACK_PRIME 2
+/* Ticks (periods) a standing lag may last before a frame is skipped. */
+#define BACKLOG_TICKS 5
+/* How long a received packet may hold the main loop for its decoded frame. */
+#define DECODE_WAIT_MS 3
 
 struct _KcCtaAudio {
   KcMediaStream     *stream;
@@ -34,10 +36,15 @@ struct _KcCtaAudio {
   guint64            ticks;
   gulong             frame_handler;
   gulong             failed_handler;
+  gulong             packet_handler;
 
   gboolean           muted;
   double             input_dbfs;
   double             output_dbfs;
+
+  /* playout to a device */
+  guint              backlog_ticks;
+  guint64            dropped_late;
 };
 
 #define SILENCE_DBFS -100.0
@@ -103,6 +110,63 @@ write_output (KcCtaAudio   *self,
   }
 }
 
+static void
+play_frame (KcCtaAudio   *self,
+            const gint16 *frame)
+{
+  kc_audio_device_write (self->device, frame);
+  self->output_dbfs = level_dbfs (frame);
+}
+
+/* Every decoded frame goes to the device as soon as it is there: the
+ * device's queue is the playout buffer. When every period for
+ * BACKLOG_TICKS ticks left a frame over (frames that arrived before the
+ * device started, or after a stall), that lag would last the whole call:
+ * one frame is skipped per tick until it is gone; a burst after network
+ * jitter drains by itself and is left alone. */
+static void
+deliver (KcCtaAudio *self,
+         gint16     *frame)
+{
+  if (self->backlog_ticks >= BACKLOG_TICKS) {
+    /* One frame skipped per tick while the lag lasts. */
+    self->dropped_late++;
+    self->backlog_ticks = BACKLOG_TICKS - 1;
+    return;
+  }
+  play_frame (self, frame);
+}
+
+static void
+play_to_device (KcCtaAudio *self,
+                gint16     *frame)
+{
+  guint slack = kc_audio_device_take_playback_slack (self->device);
+
+  /* Behind: every period of the last tick left a frame over (a device
+   * that did not run since the last tick says nothing). */
+  if (slack != G_MAXUINT)
+    self->backlog_ticks = slack > 0 ? self->backlog_ticks + 1 : 0;
+  while (kc_media_stream_receive_frame (self->stream, frame))
+    deliver (self, frame);
+}
+
+/* A packet arrived: play its frame now rather than at the next tick. The
+ * two ends' ticks have no fixed phase (on two desktops they are two
+ * clocks), so waiting for ours would add up to a period to every frame. */
+static void
+on_packet_received (KcMediaStream *stream,
+                    gpointer       user_data)
+{
+  KcCtaAudio *self = user_data;
+  gint16 frame[KC_AUDIO_FRAME_SAMPLES];
+
+  if (self->device == NULL || self->out_kind != KC_CTA_AUDIO_DEVICE)
+    return;
+  while (kc_media_stream_receive_frame_wait (stream, frame, DECODE_WAIT_MS))
+    deliver (self, frame);
+}
+
 /* One 20 ms period: @captured is the device's frame, or NULL. */
 static void
 tick (KcCtaAudio   *self,
@@ -137,13 +201,7 @@ tick (KcCtaAudio   *self,
   kc_media_stream_send_frame (self->stream, send);
 
   if (self->out_kind == KC_CTA_AUDIO_DEVICE && self->device != NULL) {
-    /* Keep a frame in hand so a late packet does not become a gap; what
-     * the stream has beyond that waits in the jitter buffer. */
-    while (kc_audio_device_get_queued (self->device) < PLAYBACK_PRIME
-           && kc_media_stream_receive_frame (self->stream, frame)) {
-      kc_audio_device_write (self->device, frame);
-      self->output_dbfs = level_dbfs (frame);
-    }
+    play_to_device (self, frame);
     return;
   }
   /* A file gets exactly one frame per period, silence for a gap, so its
@@ -264,6 +322,8 @@ kc_cta_audio_new (const char     *input,
                                              G_CALLBACK (on_device_failed), self);
     if (!kc_audio_device_start (self->device, error))
       return NULL;
+    self->packet_handler = g_signal_connect (stream, "packet-received",
+                                             G_CALLBACK (on_packet_received), self);
   } else {
     start_timer (self);
   }
@@ -278,6 +338,7 @@ kc_cta_audio_free (KcCtaAudio *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->timer, g_source_remove);
+  g_clear_signal_handler (&self->packet_handler, self->stream);
   if (self->device != NULL) {
     g_clear_signal_handler (&self->frame_handler, self->device);
     g_clear_signal_handler (&self->failed_handler, self->device);

@@ -42,6 +42,7 @@ typedef struct {
   atomic_ulong  xruns;
   atomic_ulong  bad_period;        /* frame count of a period we could not take */
   atomic_int    finished;          /* PortAudio's stream-finished callback ran */
+  atomic_uint   min_left;          /* fewest frames left queued after a period */
 } KcAudioShared;
 
 struct _KcAudioDevice
@@ -380,8 +381,17 @@ on_process (const void                      *input,
     }
   if (input != NULL)
     kc_ring_push (shared->capture, input);
-  if (output != NULL && !kc_ring_pop (shared->playback, output))
-    memset (output, 0, KC_AUDIO_FRAME_SAMPLES * sizeof (gint16));
+  if (output != NULL)
+    {
+      guint left;
+
+      if (!kc_ring_pop (shared->playback, output))
+        memset (output, 0, KC_AUDIO_FRAME_SAMPLES * sizeof (gint16));
+      /* Only this thread lowers it; the main thread resets it. */
+      left = kc_ring_readable (shared->playback);
+      if (left < atomic_load_explicit (&shared->min_left, memory_order_relaxed))
+        atomic_store_explicit (&shared->min_left, left, memory_order_relaxed);
+    }
   if (flags & (paInputUnderflow | paInputOverflow | paOutputUnderflow | paOutputOverflow))
     atomic_fetch_add_explicit (&shared->xruns, 1, memory_order_relaxed);
   atomic_fetch_add_explicit (&shared->periods, 1, memory_order_release);
@@ -403,6 +413,7 @@ shared_new (void)
 
   shared->capture = kc_ring_new (KC_AUDIO_FRAME_SAMPLES, KC_AUDIO_RING_FRAMES);
   shared->playback = kc_ring_new (KC_AUDIO_FRAME_SAMPLES, KC_AUDIO_RING_FRAMES);
+  atomic_init (&shared->min_left, G_MAXUINT);
   return shared;
 }
 
@@ -808,6 +819,13 @@ kc_audio_device_write (KcAudioDevice *self,
 }
 
 /* Frames waiting to be played: the part of the output latency that is ours. */
+guint
+kc_audio_device_take_playback_slack (KcAudioDevice *self)
+{
+  g_return_val_if_fail (KC_IS_AUDIO_DEVICE (self), G_MAXUINT);
+  return atomic_exchange_explicit (&self->shared->min_left, G_MAXUINT, memory_order_relaxed);
+}
+
 guint
 kc_audio_device_get_queued (KcAudioDevice *self)
 {

@@ -71,6 +71,10 @@ gboolean       kc_audio_device_is_running    (KcAudioDevice  *self);
 gboolean       kc_audio_device_write         (KcAudioDevice  *self,
                                               const gint16   *frame);
 guint          kc_audio_device_get_queued    (KcAudioDevice  *self);
+/* The fewest frames that were left queued after any period played since
+ * the last call (G_MAXUINT when none was): a playout that always has one
+ * left over is a period later than it needs to be. */
+guint          kc_audio_device_take_playback_slack (KcAudioDevice *self);
 void           kc_audio_device_get_stats     (KcAudioDevice  *self,
                                               KcAudioStats   *stats);
 

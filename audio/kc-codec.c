@@ -693,6 +693,16 @@ take_sample (KcDecoder *dec,
       dec->stats.frames_concealed += (missing + KC_AUDIO_FRAME_SAMPLES / 2)
                                      / KC_AUDIO_FRAME_SAMPLES;
     }
+  /* The resampler (8 kHz G.711 to 48 kHz) holds back its filter's delay,
+   * so the first packet gives a little less than a frame and every frame
+   * would wait for the next packet: 20 ms more latency for a few samples.
+   * Starting with that much silence keeps frames and packets in step. */
+  if (!GST_CLOCK_TIME_IS_VALID (dec->next_pts) && dec->pcm->len == 0
+      && map.size < FRAME_BYTES && map.size > FRAME_BYTES * 3 / 4)
+    {
+      g_byte_array_set_size (dec->pcm, FRAME_BYTES - map.size);
+      memset (dec->pcm->data, 0, dec->pcm->len);
+    }
   g_byte_array_append (dec->pcm, map.data, map.size);
   if (GST_CLOCK_TIME_IS_VALID (pts))
     dec->next_pts = pts + gst_util_uint64_scale (map.size / sizeof (gint16),

@@ -50,6 +50,7 @@ G_DEFINE_FINAL_TYPE (KcMediaStream, kc_media_stream, G_TYPE_OBJECT)
 
 enum {
   SIGNAL_DTMF,
+  SIGNAL_PACKET_RECEIVED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -111,6 +112,9 @@ kc_media_stream_class_init (KcMediaStreamClass *klass)
   signals[SIGNAL_DTMF] = g_signal_new ("dtmf", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2,
                                        G_TYPE_CHAR, G_TYPE_UINT);
+  signals[SIGNAL_PACKET_RECEIVED] = g_signal_new ("packet-received", G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -383,7 +387,11 @@ take_rtp (KcMediaStream *self,
   self->stats.rtp_received++;
   kc_rtcp_note_received (self->rtcp, self->buf, rtp_len, g_get_real_time ());
   if (!kc_decoder_push_packet (self->decoder, self->buf, rtp_len, &error))
-    g_debug ("Media: the decoder dropped a packet: %s", error->message);
+    {
+      g_debug ("Media: the decoder dropped a packet: %s", error->message);
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_PACKET_RECEIVED], 0);
 }
 
 static void
@@ -455,16 +463,24 @@ on_dtmf (char     digit,
 }
 
 gboolean
-kc_media_stream_receive_frame (KcMediaStream *self,
-                               gint16        *frame)
+kc_media_stream_receive_frame_wait (KcMediaStream *self,
+                                    gint16        *frame,
+                                    guint          timeout_ms)
 {
   g_return_val_if_fail (KC_IS_MEDIA_STREAM (self), FALSE);
   g_return_val_if_fail (frame != NULL, FALSE);
 
-  if (!self->running || !kc_decoder_pull_frame (self->decoder, frame, 0))
+  if (!self->running || !kc_decoder_pull_frame (self->decoder, frame, timeout_ms))
     return FALSE;
   self->stats.frames_received++;
   return TRUE;
+}
+
+gboolean
+kc_media_stream_receive_frame (KcMediaStream *self,
+                               gint16        *frame)
+{
+  return kc_media_stream_receive_frame_wait (self, frame, 0);
 }
 
 /* Start and stop ------------------------------------------------------------ */

@@ -53,7 +53,9 @@ typedef struct {
 G_DECLARE_FINAL_TYPE (KcMediaStream, kc_media_stream, KC, MEDIA_STREAM, GObject)
 
 /* Signals:
- *   dtmf (gchar digit, guint duration_ms)   a telephone event received */
+ *   dtmf (gchar digit, guint duration_ms)   a telephone event received
+ *   packet-received ()   an authentic RTP packet went to the decoder: a
+ *                        frame may be ready (kc_media_stream_receive_frame_wait) */
 
 /* Binds an even RTP port and the next one for RTCP on @bind_address (an IP
  * literal). KC_ERROR_IO when no pair could be bound. */
@@ -81,6 +83,11 @@ void           kc_media_stream_send_frame (KcMediaStream       *self,
  * when none is, before start and after stop. */
 gboolean       kc_media_stream_receive_frame (KcMediaStream    *self,
                                               gint16           *frame);
+/* The same, waiting up to @timeout_ms for the decoder (GStreamer decodes
+ * on its own thread, within a millisecond or so of the packet). */
+gboolean       kc_media_stream_receive_frame_wait (KcMediaStream *self,
+                                                   gint16        *frame,
+                                                   guint          timeout_ms);
 /* RFC 4733: KC_ERROR_UNSUPPORTED when the peer takes no telephone events,
  * otherwise as kc_encoder_send_dtmf(). */
 gboolean       kc_media_stream_send_dtmf  (KcMediaStream       *self,

@@ -61,8 +61,6 @@
 #define TARGET_LATENCY_MS 60.0
 #define TARGET_CPU_PERCENT 3.0
 #define CPU_ROUNDS       5
-/* app/kc-cta-audio.c keeps this many frames queued for the device. */
-#define CTA_PLAYBACK_PRIME 2
 
 static int impulses = 20;
 static int seconds = 10;
@@ -625,7 +623,7 @@ latency_call (Meter      *m,
 
 /* What the device layer adds without codec or network: a KcAudioDevice
  * playing back each frame it captures, behind @prime frames of silence
- * (kc-cta-audio keeps CTA_PLAYBACK_PRIME queued). */
+ * (kc-cta-audio plays each frame as soon as it is decoded: prime 0). */
 static void
 on_echo_frame (KcAudioDevice *device,
                gpointer       samples,
@@ -694,9 +692,9 @@ run_latency (Meter *m)
           "measuring client's JACK output to crossing %.0f dBFS at its JACK input.\n"
           "held: frames the receiving end had received and not yet given its device,\n"
           "after the measure (a snapshot, may count one in flight). frames + codec: the\n"
-          "median beyond the device echo with a %d-frame queue, in whole 20 ms periods\n"
-          "(frames waiting at the receiver) and the rest (the codec's own delay).\n",
-          impulses, BURST_MS, BURST_HZ, 20 * log10 (DETECT_LEVEL), CTA_PLAYBACK_PRIME);
+          "median beyond the device's own echo, in whole 20 ms periods (frames waiting\n"
+          "at the receiver) and the rest (the codec's own delay).\n",
+          impulses, BURST_MS, BURST_HZ, 20 * log10 (DETECT_LEVEL));
   printf ("  %-40s %6s %6s %6s %6s %4s %4s  %s\n", "path (ms)", "min", "median", "p95",
           "max", "lost", "held", "frames + codec");
 
@@ -705,9 +703,9 @@ run_latency (Meter *m)
   measure (m, meter_in, NULL, &floor_f);
   print_figures ("JACK graph alone (our out → our in)", &floor_f, NAN);
   latency_device_echo (m, 0, &echo0);
-  latency_device_echo (m, CTA_PLAYBACK_PRIME, &echo2);
+  latency_device_echo (m, 2, &echo2);
   floor_ms = median_of (&floor_f);
-  echo_ms = median_of (&echo2);
+  echo_ms = median_of (&echo0);
   fflush (stdout);
 
   ok = latency_call (m, KC_CODEC_OPUS, 0, 0, TRUE, "", echo_ms, &opus_ab, &opus_ba);
@@ -725,14 +723,15 @@ run_latency (Meter *m)
           "  %5.1f ms  JACK graph: this measuring loop's feedback edge (one %u-frame\n"
           "            period); not the softphone's, left out of the figures below\n"
           "  %5.1f ms  device: PortAudio in and out, main-loop poll every %d ms\n"
-          "  %5.1f ms  playback queue of %d frames (app/kc-cta-audio.c PLAYBACK_PRIME)\n"
-          "  frames waiting at the receiving end, 20 ms each: what arrived before its\n"
-          "            device took it (the end that starts audio later gets a head\n"
-          "            start); the device takes one frame per period and nothing drops\n"
-          "            the excess, so they stay for the whole call\n"
-          "  codec: Opus' lookahead, PCMU's resampling\n",
+          "  frames waiting at the receiving end, 20 ms each: app/kc-cta-audio.c plays\n"
+          "            a frame as soon as its packet is decoded and skips a frame per\n"
+          "            period while every period leaves one over (a late start, a stall)\n"
+          "  codec: Opus' lookahead (6.5 ms); for PCMU the resamplers' filter delay,\n"
+          "            and the encoder's, which makes each 160-sample packet wait for the\n"
+          "            next frame (one period)\n"
+          "  (for comparison, a device echo behind 2 queued frames: %.1f ms)\n",
           floor_ms, m->period, median_of (&echo0) - floor_ms, KC_AUDIO_POLL_MS,
-          echo_ms - median_of (&echo0), CTA_PLAYBACK_PRIME);
+          median_of (&echo2) - floor_ms);
   printf ("\nmouth-to-ear latency (median less the JACK graph's %.0f ms; target ≤ %.0f ms):\n"
           "  Opus A → B %.1f ms, B → A %.1f ms; PCMU A → B %.1f ms, B → A %.1f ms\n",
           floor_ms, TARGET_LATENCY_MS,
