@@ -1,5 +1,5 @@
-/* keycall.c: the Keycall softphone. The window arrives with a later issue;
- * until then `keycall --headless` registers with the profile's controller,
+/* keycall.c: the Keycall softphone. Without --headless it opens the window
+ * (ui/kc-ui.h); `keycall --headless` registers with the profile's controller,
  * places or answers one call and prints one line per state change on
  * stdout (the integration tests read them; docs/configuration.md).
  */
@@ -11,6 +11,7 @@
 #include "kc-cta-keying.h"
 #include "kc-error.h"
 #include "kc-secret.h"
+#include "kc-ui.h"
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -549,9 +550,10 @@ main (int   argc,
   if (argc > 1)
     return usage_error ("unexpected argument “%s”", argv[1]);
   if (!app.headless) {
-    g_printerr ("keycall: the window arrives with a later issue; run keycall --headless "
-                "--profile FILE [--call NUMBER | --answer]\n");
-    return EXIT_USAGE;
+    /* The window (ui/); argv keeps only what the option parser left. */
+    status = kc_ui_run (argc, argv, app.profile_path);
+    g_free (app.profile_path);
+    return status;
   }
   if (app.profile_path == NULL)
     return usage_error ("--profile FILE is required");

@@ -1,0 +1,653 @@
+/* kc-application.c: the softphone application (kc-application.h). */
+#define G_LOG_DOMAIN "keycall-ui"
+
+#include "config.h"
+
+#include "kc-application.h"
+#include "kc-history.h"
+#include "kc-number.h"
+#include "kc-preferences.h"
+#include "kc-window.h"
+
+#include "kc-error.h"
+#include "kc-profile.h"
+
+#include <glib/gi18n.h>
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+/* How long a replaced account gets to remove its binding before it closes. */
+#define RETIRE_GRACE_S 3
+
+enum {
+  PROP_0,
+  PROP_ACCOUNT,
+  PROP_CALL,
+  PROP_PROFILE_ERROR,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_CALL_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+struct _KcApplication {
+  AdwApplication  parent_instance;
+
+  char           *profile_path;     /* the one in use */
+  char           *profile_error;
+  char           *history_path;
+  GSettings      *settings;
+  KcCtaAccount   *account;
+  KcCtaCall      *call;
+  gboolean        notified;         /* an incoming-call notification is shown */
+};
+
+G_DEFINE_TYPE (KcApplication, kc_application, ADW_TYPE_APPLICATION)
+
+static void
+set_profile_error (KcApplication *self,
+                   const char    *message)
+{
+  if (g_strcmp0 (self->profile_error, message) == 0)
+    return;
+  g_free (self->profile_error);
+  self->profile_error = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PROFILE_ERROR]);
+}
+
+/* Preferences */
+
+static char *
+audio_setting (KcApplication *self,
+               const char    *key)
+{
+  g_autofree char *value = g_settings_get_string (self->settings, key);
+
+  if (value[0] == '\0')
+    return g_strdup ("default");
+  return g_steal_pointer (&value);
+}
+
+static void
+apply_settings (KcApplication *self)
+{
+  g_autofree char *input = NULL;
+  g_autofree char *output = NULL;
+  g_auto(GStrv) codecs = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->account == NULL)
+    return;
+  input = audio_setting (self, "audio-input");
+  output = audio_setting (self, "audio-output");
+  kc_cta_account_set_audio (self->account, input, output);
+  codecs = g_settings_get_strv (self->settings, "codecs");
+  if (codecs[0] != NULL
+      && !kc_cta_account_set_codecs (self->account, (const char * const *) codecs, &error))
+    g_message ("Ignoring the codec preference: %s", error->message);
+}
+
+static void
+on_settings_changed (GSettings     *settings,
+                     const char    *key,
+                     KcApplication *self)
+{
+  apply_settings (self);
+}
+
+/* The call */
+
+static void
+withdraw_notification (KcApplication *self)
+{
+  if (!self->notified)
+    return;
+  g_application_withdraw_notification (G_APPLICATION (self), "incoming-call");
+  self->notified = FALSE;
+}
+
+static void
+update_actions (KcApplication *self)
+{
+  gboolean ringing = FALSE;
+  GAction *action;
+
+  if (self->call != NULL && kc_cta_call_get_direction (self->call) == KC_CTA_CALL_INCOMING) {
+    KcCtaCallState state = kc_cta_call_get_state (self->call);
+
+    ringing = state != KC_CTA_CALL_STATE_ANSWERED && !kc_cta_call_state_is_final (state);
+  }
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "answer");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "decline");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
+}
+
+static void
+record_history (KcApplication *self,
+                KcCtaCall     *call,
+                const char    *description)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 answered = kc_cta_call_get_answered_time (call);
+  KcHistoryEntry entry = {
+    .time = g_get_real_time (),
+    .number = (char *) kc_cta_call_get_peer_number (call),
+    .name = (char *) kc_cta_call_get_peer_name (call),
+    .incoming = kc_cta_call_get_direction (call) == KC_CTA_CALL_INCOMING,
+    .answered = answered != 0,
+    .duration = answered != 0 ? (guint) ((g_get_real_time () - answered) / G_USEC_PER_SEC) : 0,
+    .outcome = (char *) description,
+  };
+
+  if (entry.number == NULL)
+    return;
+  if (!kc_history_add (self->history_path, &entry, &error))
+    g_message ("The call history was not updated: %s", error->message);
+}
+
+static void
+on_call_state (KcCtaCall      *call,
+               KcCtaCallState  old,
+               KcCtaCallState  state,
+               KcApplication  *self)
+{
+  g_autoptr(KcCtaCall) keep = NULL;
+  g_autofree char *description = NULL;
+
+  if (state == KC_CTA_CALL_STATE_ANSWERED || kc_cta_call_state_is_final (state))
+    withdraw_notification (self);
+  if (!kc_cta_call_state_is_final (state)) {
+    update_actions (self);
+    return;
+  }
+
+  keep = g_object_ref (call);
+  description = kc_cta_call_describe_end (call);
+  g_signal_handlers_disconnect_by_data (call, self);
+  if (self->call == call) {
+    g_clear_object (&self->call);
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
+  }
+  update_actions (self);
+  record_history (self, call, description);
+  g_signal_emit (self, signals[SIGNAL_CALL_FINISHED], 0, call, description);
+}
+
+static void
+set_call (KcApplication *self,
+          KcCtaCall     *call)
+{
+  g_assert (self->call == NULL);
+  self->call = g_object_ref (call);
+  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), self);
+  update_actions (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
+}
+
+static void
+on_incoming_call (KcCtaAccount  *account,
+                  KcCtaCall     *call,
+                  KcApplication *self)
+{
+  g_autoptr(GNotification) notification = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *body = NULL;
+  const char *name = kc_cta_call_get_peer_name (call);
+
+  if (self->call != NULL) {
+    /* One call at a time: the library answers the newcomer Busy Here. */
+    if (!kc_cta_call_reject (call, 486, &error))
+      g_message ("Could not refuse a second call: %s", error->message);
+    return;
+  }
+  apply_settings (self);
+  set_call (self, call);
+
+  body = name != NULL ? g_strdup_printf (_("%s (%s) is calling"), name,
+                                         kc_cta_call_get_peer_number (call))
+                      : g_strdup_printf (_("%s is calling"), kc_cta_call_get_peer_number (call));
+  notification = g_notification_new (_("Incoming Keycall call"));
+  g_notification_set_body (notification, body);
+  g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_URGENT);
+  g_notification_add_button (notification, _("Answer"), "app.answer");
+  g_notification_add_button (notification, _("Decline"), "app.decline");
+  g_application_send_notification (G_APPLICATION (self), "incoming-call", notification);
+  self->notified = TRUE;
+}
+
+gboolean
+kc_application_dial (KcApplication  *self,
+                     const char     *text,
+                     GError        **error)
+{
+  g_autofree char *number = NULL;
+  g_autoptr(KcCtaCall) call = NULL;
+
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (self->account == NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_CLOSED, _("Import a profile before calling"));
+    return FALSE;
+  }
+  if (self->call != NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_EXISTS, _("Hang up the current call first"));
+    return FALSE;
+  }
+  if ((number = kc_number_from_input (text, error)) == NULL)
+    return FALSE;
+  apply_settings (self);
+  if ((call = kc_cta_account_call (self->account, number, error)) == NULL)
+    return FALSE;
+  set_call (self, call);
+  return TRUE;
+}
+
+gboolean
+kc_application_answer (KcApplication  *self,
+                       GError        **error)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+
+  if (self->call == NULL || kc_cta_call_get_direction (self->call) != KC_CTA_CALL_INCOMING) {
+    g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
+    return FALSE;
+  }
+  withdraw_notification (self);
+  return kc_cta_call_answer (self->call, error);
+}
+
+gboolean
+kc_application_decline (KcApplication  *self,
+                        GError        **error)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+
+  if (self->call == NULL || kc_cta_call_get_direction (self->call) != KC_CTA_CALL_INCOMING) {
+    g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
+    return FALSE;
+  }
+  withdraw_notification (self);
+  return kc_cta_call_reject (self->call, 603, error);
+}
+
+void
+kc_application_hangup (KcApplication *self)
+{
+  g_return_if_fail (KC_IS_APPLICATION (self));
+
+  if (self->call != NULL)
+    kc_cta_call_hangup (self->call);
+}
+
+/* The account */
+
+static gboolean
+on_retired (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drop_account (KcApplication *self)
+{
+  if (self->account == NULL)
+    return;
+  if (self->call != NULL) {
+    kc_cta_call_hangup (self->call);
+    g_signal_handlers_disconnect_by_data (self->call, self);
+    g_clear_object (&self->call);
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
+  }
+  g_signal_handlers_disconnect_by_data (self->account, self);
+  kc_cta_account_unregister (self->account);
+  g_timeout_add_seconds (RETIRE_GRACE_S, on_retired, g_steal_pointer (&self->account));
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCOUNT]);
+}
+
+static gboolean
+start_account (KcApplication  *self,
+               const char     *path,
+               GError        **error)
+{
+  g_autoptr(KcCtaAccount) account = NULL;
+  KcProfile *profile;
+
+  if ((profile = kc_profile_load (path, error)) == NULL)
+    return FALSE;
+  account = kc_cta_account_new (profile);
+  drop_account (self);
+  self->account = g_steal_pointer (&account);
+  apply_settings (self);
+  g_signal_connect (self->account, "incoming-call", G_CALLBACK (on_incoming_call), self);
+  if (!kc_cta_account_start (self->account, error)) {
+    g_signal_handlers_disconnect_by_data (self->account, self);
+    g_clear_object (&self->account);
+    return FALSE;
+  }
+  if (g_strcmp0 (self->profile_path, path) != 0) {
+    g_free (self->profile_path);
+    self->profile_path = g_strdup (path);
+  }
+  set_profile_error (self, NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCOUNT]);
+  return TRUE;
+}
+
+char *
+kc_application_imported_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "keycall", "profile" KC_PROFILE_SUFFIX, NULL);
+}
+
+gboolean
+kc_application_import_profile (KcApplication  *self,
+                               GFile          *file,
+                               GError        **error)
+{
+  g_autoptr(KcProfile) profile = NULL;
+  g_autofree char *dest = kc_application_imported_path ();
+  g_autofree char *dir = g_path_get_dirname (dest);
+  g_autofree char *name = g_file_get_parse_name (file);
+  g_autoptr(GError) local = NULL;
+  char *data = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  if (!g_file_load_contents (file, NULL, &data, &len, NULL, &local)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_IO, _("Cannot read %s: %s"), name, local->message);
+    return FALSE;
+  }
+  if (len > KC_PROFILE_MAX_LEN) {
+    explicit_bzero (data, len);
+    g_free (data);
+    g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
+                 _("%s is too large to be a Keycall profile"), name);
+    return FALSE;
+  }
+  /* The file holds a private key: parse it, then wipe the plain copy. The
+   * source may be readable by others (a download); the copy will not be. */
+  profile = kc_profile_parse ((const guint8 *) data, len, &local);
+  explicit_bzero (data, len);
+  g_free (data);
+  if (profile == NULL) {
+    g_set_error (error, KC_ERROR, local->code, _("%s is not a usable profile: %s"), name,
+                 local->message);
+    return FALSE;
+  }
+  if (g_mkdir_with_parents (dir, 0700) != 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_IO, _("Cannot create %s: %s"), dir,
+                 g_strerror (errno));
+    return FALSE;
+  }
+  if (!kc_profile_save (profile, dest, TRUE, error))
+    return FALSE;
+  if (!start_account (self, dest, &local)) {
+    set_profile_error (self, local->message);
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Actions */
+
+static void
+on_answer_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  KcApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (!kc_application_answer (self, &error))
+    g_message ("%s", error->message);
+  if (window != NULL)
+    gtk_window_present (window);
+}
+
+static void
+on_decline_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!kc_application_decline (user_data, &error))
+    g_message ("%s", error->message);
+}
+
+static void
+on_preferences_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  KcApplication *self = user_data;
+  GtkWindow *prefs = kc_preferences_new (self->settings);
+
+  gtk_window_set_transient_for (prefs, gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_present (prefs);
+}
+
+static void
+on_about_action (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  KcApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  const char *developers[] = { "The Keycall authors", NULL };
+
+  adw_show_about_window (parent,
+                         "application-name", _("Keycall"),
+                         "application-icon", "call-start-symbolic",
+                         "version", PACKAGE_VERSION,
+                         "comments", _("Encrypted calls whose keys come from your controller "
+                                       "(WO 00/45539)"),
+                         "developers", developers,
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         NULL);
+}
+
+static void
+on_quit_action (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static const GActionEntry app_actions[] = {
+  { "answer", on_answer_action },
+  { "decline", on_decline_action },
+  { "preferences", on_preferences_action },
+  { "about", on_about_action },
+  { "quit", on_quit_action },
+};
+
+/* GApplication */
+
+static void
+kc_application_activate (GApplication *app)
+{
+  KcApplication *self = KC_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (window == NULL) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *imported = kc_application_imported_path ();
+    const char *path = self->profile_path != NULL ? self->profile_path : imported;
+
+    /* No profile yet is the first run, not an error: the window offers import. */
+    if (self->profile_path != NULL || g_file_test (imported, G_FILE_TEST_EXISTS)) {
+      if (!start_account (self, path, &error))
+        set_profile_error (self, error->message);
+    }
+    window = GTK_WINDOW (kc_window_new (self));
+  }
+  gtk_window_present (window);
+}
+
+static void
+kc_application_startup (GApplication *app)
+{
+  KcApplication *self = KC_APPLICATION (app);
+  const char *quit_accels[] = { "<Control>q", NULL };
+  const char *prefs_accels[] = { "<Control>comma", NULL };
+
+  G_APPLICATION_CLASS (kc_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         prefs_accels);
+  update_actions (self);
+}
+
+static void
+kc_application_shutdown (GApplication *app)
+{
+  KcApplication *self = KC_APPLICATION (app);
+
+  withdraw_notification (self);
+  drop_account (self);
+  G_APPLICATION_CLASS (kc_application_parent_class)->shutdown (app);
+}
+
+static void
+kc_application_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  KcApplication *self = KC_APPLICATION (object);
+
+  switch (prop_id) {
+  case PROP_ACCOUNT:
+    g_value_set_object (value, self->account);
+    break;
+  case PROP_CALL:
+    g_value_set_object (value, self->call);
+    break;
+  case PROP_PROFILE_ERROR:
+    g_value_set_string (value, self->profile_error);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+kc_application_finalize (GObject *object)
+{
+  KcApplication *self = KC_APPLICATION (object);
+
+  if (self->call != NULL)
+    g_signal_handlers_disconnect_by_data (self->call, self);
+  g_clear_object (&self->call);
+  if (self->account != NULL)
+    g_signal_handlers_disconnect_by_data (self->account, self);
+  g_clear_object (&self->account);
+  g_clear_object (&self->settings);
+  g_free (self->profile_path);
+  g_free (self->profile_error);
+  g_free (self->history_path);
+  G_OBJECT_CLASS (kc_application_parent_class)->finalize (object);
+}
+
+static void
+kc_application_class_init (KcApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->get_property = kc_application_get_property;
+  object_class->finalize = kc_application_finalize;
+  app_class->activate = kc_application_activate;
+  app_class->startup = kc_application_startup;
+  app_class->shutdown = kc_application_shutdown;
+
+  props[PROP_ACCOUNT] =
+    g_param_spec_object ("account", NULL, NULL, KC_TYPE_CTA_ACCOUNT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_CALL] =
+    g_param_spec_object ("call", NULL, NULL, KC_TYPE_CTA_CALL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_PROFILE_ERROR] =
+    g_param_spec_string ("profile-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  signals[SIGNAL_CALL_FINISHED] =
+    g_signal_new ("call-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, KC_TYPE_CTA_CALL, G_TYPE_STRING);
+}
+
+static void
+kc_application_init (KcApplication *self)
+{
+  self->settings = g_settings_new (KC_APPLICATION_ID);
+  g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
+  self->history_path = kc_history_default_path ();
+}
+
+KcApplication *
+kc_application_new (GApplicationFlags  flags,
+                    const char        *profile_path)
+{
+  KcApplication *self = g_object_new (KC_TYPE_APPLICATION,
+                                      "application-id", KC_APPLICATION_ID,
+                                      "flags", flags,
+                                      NULL);
+
+  self->profile_path = g_strdup (profile_path);
+  return self;
+}
+
+KcCtaAccount *
+kc_application_get_account (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->account;
+}
+
+KcCtaCall *
+kc_application_get_call (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->call;
+}
+
+const char *
+kc_application_get_profile_error (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->profile_error;
+}
+
+GSettings *
+kc_application_get_settings (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+const char *
+kc_application_get_history_path (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->history_path;
+}

@@ -1,0 +1,183 @@
+/* kc-preferences.c: the preferences window (kc-preferences.h). */
+#define G_LOG_DOMAIN "keycall-ui"
+
+#include "config.h"
+
+#include "kc-preferences.h"
+
+#include "kc-audio-device.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+typedef struct {
+  GSettings *settings;
+  char      *key;
+  GPtrArray *values;      /* setting value of each combo item */
+} DeviceChoice;
+
+static void
+device_choice_free (DeviceChoice *choice)
+{
+  g_object_unref (choice->settings);
+  g_free (choice->key);
+  g_ptr_array_unref (choice->values);
+  g_free (choice);
+}
+
+static void
+on_device_selected (AdwComboRow  *row,
+                    GParamSpec   *pspec,
+                    DeviceChoice *choice)
+{
+  guint i = adw_combo_row_get_selected (row);
+
+  if (i < choice->values->len)
+    g_settings_set_string (choice->settings, choice->key, g_ptr_array_index (choice->values, i));
+}
+
+static GtkWidget *
+device_row (GSettings  *settings,
+            const char *key,
+            const char *title,
+            GPtrArray  *devices,
+            gboolean    input)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+  DeviceChoice *choice = g_new0 (DeviceChoice, 1);
+  g_autofree char *current = g_settings_get_string (settings, key);
+  guint selected = 0;
+
+  choice->settings = g_object_ref (settings);
+  choice->key = g_strdup (key);
+  choice->values = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_string_list_append (labels, _("Default device"));
+  g_ptr_array_add (choice->values, g_strdup ("default"));
+  gtk_string_list_append (labels, _("None (silence)"));
+  g_ptr_array_add (choice->values, g_strdup ("none"));
+  for (guint i = 0; devices != NULL && i < devices->len; i++) {
+    const KcAudioDeviceInfo *info = g_ptr_array_index (devices, i);
+    g_autofree char *label = NULL;
+
+    if ((input ? info->max_input_channels : info->max_output_channels) <= 0)
+      continue;
+    label = g_strdup_printf ("%s (%s)", info->name, info->host_api);
+    gtk_string_list_append (labels, label);
+    g_ptr_array_add (choice->values, g_strconcat ("device:", info->name, NULL));
+  }
+  for (guint i = 0; i < choice->values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (choice->values, i), current) == 0)
+      selected = i;
+  /* A value set elsewhere (a file, a device not plugged in) stays choosable. */
+  if (selected == 0 && g_strcmp0 (current, "default") != 0) {
+    g_autofree char *label = g_strdup_printf (_("%s (not available)"), current);
+
+    gtk_string_list_append (labels, label);
+    g_ptr_array_add (choice->values, g_strdup (current));
+    selected = choice->values->len - 1;
+  }
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
+  g_signal_connect_data (row, "notify::selected", G_CALLBACK (on_device_selected), choice,
+                         (GClosureNotify) (void (*) (void)) device_choice_free, 0);
+  return row;
+}
+
+/* Codec order: one row per codec with a button moving it up. */
+
+static void fill_codecs (GtkWidget *group, GSettings *settings);
+
+static void
+on_codec_up (GtkButton *button,
+             GtkWidget *group)
+{
+  GSettings *settings = g_object_get_data (G_OBJECT (group), "kc-settings");
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kc-index"));
+  g_auto(GStrv) codecs = g_settings_get_strv (settings, "codecs");
+  char *swap;
+
+  if (index == 0 || index >= g_strv_length (codecs))
+    return;
+  swap = codecs[index - 1];
+  codecs[index - 1] = codecs[index];
+  codecs[index] = swap;
+  g_settings_set_strv (settings, "codecs", (const char * const *) codecs);
+  fill_codecs (group, settings);
+}
+
+static void
+fill_codecs (GtkWidget *group,
+             GSettings *settings)
+{
+  g_auto(GStrv) codecs = g_settings_get_strv (settings, "codecs");
+  GPtrArray *rows = g_object_get_data (G_OBJECT (group), "kc-rows");
+
+  for (guint i = 0; i < rows->len; i++)
+    adw_preferences_group_remove (ADW_PREFERENCES_GROUP (group), g_ptr_array_index (rows, i));
+  g_ptr_array_set_size (rows, 0);
+
+  for (guint i = 0; codecs[i] != NULL; i++) {
+    GtkWidget *row = adw_action_row_new ();
+    GtkWidget *up = gtk_button_new_from_icon_name ("go-up-symbolic");
+    g_autofree char *title = g_strdup_printf ("%u. %s", i + 1, codecs[i]);
+    g_autofree char *a11y = g_strdup_printf (_("Prefer %s over the codec above"), codecs[i]);
+
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+    gtk_widget_set_valign (up, GTK_ALIGN_CENTER);
+    gtk_widget_add_css_class (up, "flat");
+    gtk_widget_set_sensitive (up, i > 0);
+    gtk_widget_set_tooltip_text (up, a11y);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (up), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+    g_object_set_data (G_OBJECT (up), "kc-index", GUINT_TO_POINTER (i));
+    g_signal_connect (up, "clicked", G_CALLBACK (on_codec_up), group);
+    adw_action_row_add_suffix (ADW_ACTION_ROW (row), up);
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+    g_ptr_array_add (rows, row);
+  }
+}
+
+GtkWindow *
+kc_preferences_new (GSettings *settings)
+{
+  GtkWidget *window = adw_preferences_window_new ();
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *audio = adw_preferences_group_new ();
+  GtkWidget *codecs = adw_preferences_group_new ();
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("Calls"));
+  adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "call-start-symbolic");
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (audio), _("Sound"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (audio),
+                                         _("Used from the next call on."));
+  if ((devices = kc_audio_list_devices (&error)) == NULL)
+    adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (audio), error->message);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio),
+                             device_row (settings, "audio-input", _("Microphone"), devices, TRUE));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio),
+                             device_row (settings, "audio-output", _("Speaker"), devices, FALSE));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (audio));
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (codecs), _("Codecs"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (codecs),
+                                         _("Offered and accepted in this order, best first."));
+  g_object_set_data_full (G_OBJECT (codecs), "kc-rows", g_ptr_array_new (),
+                          (GDestroyNotify) g_ptr_array_unref);
+  g_object_set_data_full (G_OBJECT (codecs), "kc-settings", g_object_ref (settings),
+                          g_object_unref);
+  fill_codecs (codecs, settings);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (codecs));
+
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+  return GTK_WINDOW (window);
+}

@@ -1,0 +1,21 @@
+/* kc-window.h: the softphone's one window: profile import on first run,
+ * account status, dialing and recent calls, and the call page.
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "kc-application.h"
+
+G_BEGIN_DECLS
+
+#define KC_TYPE_WINDOW (kc_window_get_type ())
+G_DECLARE_FINAL_TYPE (KcWindow, kc_window, KC, WINDOW, AdwApplicationWindow)
+
+KcWindow *kc_window_new         (KcApplication *app);
+/* What the file chooser and drag-and-drop do; a failure is shown in the
+ * window (and returned). */
+gboolean  kc_window_import_file (KcWindow      *self,
+                                 GFile         *file);
+
+G_END_DECLS
