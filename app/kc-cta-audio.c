@@ -16,6 +16,14 @@
 #define MAX_CATCH_UP 5
 /* Ticks (periods) a standing lag may last before a frame is skipped. */
 #define BACKLOG_TICKS 5
+/* The cushion (frames a period may leave over without counting as lag)
+ * grows by one, up to MAX_CUSHION, each time the device ran dry mid-call,
+ * and shrinks by one after CUSHION_DECAY_TICKS without that: on a quiet
+ * machine and network playout stays at the minimum, on a busy one it
+ * trades 20 ms of latency for no gaps. */
+#define MAX_CUSHION 2
+#define WARM_UP_TICKS 50
+#define CUSHION_DECAY_TICKS 500
 /* How long a received packet may hold the main loop for its decoded frame. */
 #define DECODE_WAIT_MS 3
 
@@ -45,6 +53,12 @@ struct _KcCtaAudio {
   /* playout to a device */
   guint              backlog_ticks;
   guint64            dropped_late;
+  guint              cushion;
+  guint64            last_underrun_tick;
+  guint64            underruns_seen;     /* the device's count when we last looked */
+  guint64            underruns;          /* while frames were arriving */
+  gboolean           delivering;         /* a frame has been played */
+  guint64            delivering_since;   /* tick of the first */
 };
 
 #define SILENCE_DBFS -100.0
@@ -135,6 +149,30 @@ deliver (KcCtaAudio *self,
     return;
   }
   play_frame (self, frame);
+  if (!self->delivering)
+    self->delivering_since = self->ticks;
+  self->delivering = TRUE;
+}
+
+static void
+adapt_cushion (KcCtaAudio *self)
+{
+  KcAudioStats st;
+
+  kc_audio_device_get_stats (self->device, &st);
+  /* Periods played as silence before the first frame, and in the first
+   * second while the codecs and both ends' clocks settle, are the call's
+   * start, not a sign of a busy machine. */
+  if (self->delivering && self->ticks - self->delivering_since > WARM_UP_TICKS
+      && st.playback_underruns > self->underruns_seen) {
+    self->underruns += st.playback_underruns - self->underruns_seen;
+    self->cushion = MIN (self->cushion + 1, MAX_CUSHION);
+    self->last_underrun_tick = self->ticks;
+  } else if (self->cushion > 0 && self->ticks - self->last_underrun_tick > CUSHION_DECAY_TICKS) {
+    self->cushion--;
+    self->last_underrun_tick = self->ticks;
+  }
+  self->underruns_seen = st.playback_underruns;
 }
 
 static void
@@ -143,10 +181,11 @@ play_to_device (KcCtaAudio *self,
 {
   guint slack = kc_audio_device_take_playback_slack (self->device);
 
-  /* Behind: every period of the last tick left a frame over (a device
-   * that did not run since the last tick says nothing). */
+  adapt_cushion (self);
+  /* Behind: every period of the last tick left more than the cushion
+   * over (a device that did not run since the last tick says nothing). */
   if (slack != G_MAXUINT)
-    self->backlog_ticks = slack > 0 ? self->backlog_ticks + 1 : 0;
+    self->backlog_ticks = slack > self->cushion ? self->backlog_ticks + 1 : 0;
   while (kc_media_stream_receive_frame (self->stream, frame))
     deliver (self, frame);
 }
@@ -373,6 +412,18 @@ kc_cta_audio_get_levels (KcCtaAudio *self,
     *input_dbfs = self->input_dbfs;
   if (output_dbfs != NULL)
     *output_dbfs = self->output_dbfs;
+}
+
+void
+kc_cta_audio_get_playout (KcCtaAudio *self,
+                          guint64    *underruns,
+                          guint64    *skipped)
+{
+  g_return_if_fail (self != NULL);
+  if (underruns != NULL)
+    *underruns = self->underruns;
+  if (skipped != NULL)
+    *skipped = self->dropped_late;
 }
 
 const char *

@@ -49,6 +49,11 @@ void         kc_cta_audio_set_muted    (KcCtaAudio      *audio,
 void         kc_cta_audio_get_levels   (KcCtaAudio      *audio,
                                         double          *input_dbfs,
                                         double          *output_dbfs);
+/* Playout to a device: periods it played as silence while frames were
+ * arriving (the call's gaps), and frames skipped to catch up a lag. */
+void         kc_cta_audio_get_playout  (KcCtaAudio      *audio,
+                                        guint64         *underruns,
+                                        guint64         *skipped);
 /* The JACK client of the open device ("PortAudio-2"), or NULL. */
 const char  *kc_cta_audio_get_jack_client (KcCtaAudio   *audio);
 /* "JACK device “system” (client PortAudio-2)", "file in.wav", "none". */

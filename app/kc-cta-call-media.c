@@ -358,6 +358,8 @@ kc_cta_call_media_stop (KcCtaCall *self)
   if (self->media == NULL)
     return;
   ran = kc_media_stream_is_running (self->media);
+  if (self->audio != NULL)
+    kc_cta_audio_get_playout (self->audio, &self->playout_underruns, &self->playout_skipped);
   g_clear_pointer (&self->audio, kc_cta_audio_free);
   kc_media_stream_stop (self->media);
   if (!ran)
@@ -458,4 +460,19 @@ kc_cta_call_send_dtmf (KcCtaCall  *self,
     return FALSE;
   }
   return kc_media_stream_send_dtmf (self->media, digit, 100, error);
+}
+
+void
+kc_cta_call_get_playout (KcCtaCall *self,
+                         guint64   *underruns,
+                         guint64   *skipped)
+{
+  g_return_if_fail (KC_IS_CTA_CALL (self));
+
+  if (self->audio != NULL)
+    kc_cta_audio_get_playout (self->audio, &self->playout_underruns, &self->playout_skipped);
+  if (underruns != NULL)
+    *underruns = self->playout_underruns;
+  if (skipped != NULL)
+    *skipped = self->playout_skipped;
 }

@@ -61,6 +61,8 @@ struct _KcCtaCall {
   KcSdpChoice         media_choice;     /* codec, telephone events, suite */
   char               *media_summary;
   gboolean            muted;
+  guint64             playout_underruns;  /* kept from the audio when it stops */
+  guint64             playout_skipped;
 };
 
 /* kc-cta-call.c */

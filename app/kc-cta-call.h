@@ -82,6 +82,11 @@ void               kc_cta_call_get_levels          (KcCtaCall     *self,
 gboolean           kc_cta_call_send_dtmf           (KcCtaCall     *self,
                                                     char           digit,
                                                     GError       **error);
+/* Playout to a sound device: periods played as silence while audio was
+ * arriving (gaps a person hears), frames skipped to catch up a lag. */
+void               kc_cta_call_get_playout         (KcCtaCall     *self,
+                                                    guint64       *underruns,
+                                                    guint64       *skipped);
 /* The JACK client name of the call's sound device, or NULL. */
 const char        *kc_cta_call_get_jack_client     (KcCtaCall     *self);
 

@@ -148,18 +148,22 @@ static void
 print_media_stats (KcCtaCall *call)
 {
   KcMediaStats st;
+  guint64 underruns, skipped;
 
   if (!kc_cta_call_get_media_stats (call, &st) || st.frames_sent == 0)
     return;
+  kc_cta_call_get_playout (call, &underruns, &skipped);
   g_print ("media stats sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
            " rejected-replay %" G_GUINT64_FORMAT " rejected-auth %" G_GUINT64_FORMAT
            " rejected-malformed %" G_GUINT64_FORMAT " lost %" G_GINT64_FORMAT
            " jitter-ms %.1f rtt-ms %.1f rtcp-sent %" G_GUINT64_FORMAT " rtcp-received %"
+           G_GUINT64_FORMAT " playback-underruns %" G_GUINT64_FORMAT " playback-skipped %"
            G_GUINT64_FORMAT "\n",
            st.rtp_sent, st.rtp_received, st.srtp_in.rejected[KC_SRTP_REJECT_REPLAY],
            st.srtp_in.rejected[KC_SRTP_REJECT_AUTH],
            st.srtp_in.rejected[KC_SRTP_REJECT_MALFORMED], st.rtcp.packets_lost,
-           st.rtcp.jitter_ms, st.rtcp.rtt_ms, st.rtcp_sent, st.rtcp_received);
+           st.rtcp.jitter_ms, st.rtcp.rtt_ms, st.rtcp_sent, st.rtcp_received, underruns,
+           skipped);
 }
 
 static void

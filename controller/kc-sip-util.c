@@ -7,6 +7,7 @@
 
 #include "kc-error.h"
 #include "kc-sdp-key.h"
+#include "kc-sdp-media.h"
 
 #include <openssl/crypto.h>
 #include <sofia-sip/nta_tport.h>
@@ -127,6 +128,11 @@ kc_sip_get_sdp (sip_t const *sip, GError **error)
     return NULL;
   }
   body = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  /* Debian's sofia-sip 1.12.11 loops forever on some m= lines. */
+  if (!kc_sdp_sofia_safe (body, error)) {
+    kc_sip_text_free (body);
+    return NULL;
+  }
   parser = sdp_parse (home, body, (issize_t) strlen (body), 0);
   if (sdp_session (parser) == NULL)
     problem = sdp_parsing_error (parser);

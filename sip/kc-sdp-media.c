@@ -3,8 +3,8 @@
  * sofia only ever sees a redacted copy (kc_sdp_redact), so no key from
  * a=key-mgmt or a=crypto ends up in its memory. The rewrite edits the text
  * line by line, splitting lines the way sofia does (any run of CR and LF,
- * leading spaces and tabs ignored), then parses its own output to prove
- * that the address and port sofia reads are the ones it meant to write.
+ * leading blanks skipped), then parses its own output to prove that the
+ * address and ports sofia reads there are the ones it meant to write.
  */
 #define G_LOG_DOMAIN "kc-sdp-media"
 
@@ -18,19 +18,23 @@
 #include <sofia-sip/sdp.h>
 #include <string.h>
 
-#define SP_TAB    " \t"
-#define LINE_END  "\r\n"
+#define SP_TAB      " \t"
+#define LINE_END    "\r\n"
+#define DIGITS      "0123456789"
 /* sofia's token characters (RFC 4566 token). */
 #define TOKEN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-                    "0123456789-!#$%&'*+.^_`{|}~"
+                    DIGITS "-!#$%&'*+.^_`{|}~"
 /* How much of a peer's text an error message quotes. */
-#define SHOWN_MAX 48
+#define SHOWN_MAX   48
 /* How many offered codecs an error message names. */
-#define LISTED_MAX 8
+#define LISTED_MAX  8
+
+/* Text helpers -------------------------------------------------------------- */
 
 /* Untrusted text for an error message: escaped and cut short. */
 static char *
-shown (const char *text, gssize len)
+shown (const char *text,
+       gssize      len)
 {
   gsize n = len < 0 ? strlen (text) : (gsize) len;
   g_autofree char *cut = g_strndup (text, MIN (n, SHOWN_MAX));
@@ -41,7 +45,7 @@ shown (const char *text, gssize len)
   return g_steal_pointer (&escaped);
 }
 
-/* A decimal number in [min, max], spaces around it allowed. */
+/* A decimal number in [min, max], blanks around it allowed, no sign. */
 static gboolean
 parse_number (const char *text,
               gssize      len,
@@ -52,9 +56,8 @@ parse_number (const char *text,
   g_autofree char *copy = len < 0 ? g_strdup (text) : g_strndup (text, len);
 
   g_strstrip (copy);
-  if (!g_ascii_isdigit (copy[0]))
-    return FALSE;   /* no sign */
-  return g_ascii_string_to_unsigned (copy, 10, min, max, out, NULL);
+  return g_ascii_isdigit (copy[0])
+         && g_ascii_string_to_unsigned (copy, 10, min, max, out, NULL);
 }
 
 static gboolean
@@ -80,6 +83,99 @@ ip_family_token (const char *address)
   return g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4";
 }
 
+static gboolean
+is_token_char (char c)
+{
+  return c != '\0' && strchr (TOKEN_CHARS, c) != NULL;
+}
+
+/* Past the bytes of [@p, @end) that are (@in) or are not in @set. Lines
+ * hold no NUL, so strchr() never matches the set's terminator here. */
+static const char *
+skip (const char *p,
+      const char *end,
+      const char *set,
+      gboolean    in)
+{
+  while (p < end && (strchr (set, *p) != NULL) == in)
+    p++;
+  return p;
+}
+
+/* Past a word and the blanks after it. */
+static const char *
+skip_word (const char *p,
+           const char *end)
+{
+  return skip (skip (p, end, SP_TAB, FALSE), end, SP_TAB, TRUE);
+}
+
+/* The type letter of a line as sofia reads it (leading blanks skipped),
+ * '\0' when it is no "x=" line; *rest is the value after "x=" and blanks. */
+static char
+line_kind (const char  *line,
+           const char  *end,
+           const char **rest)
+{
+  const char *s = skip (line, end, SP_TAB, TRUE);
+
+  if (end - s < 2 || s[1] != '=')
+    return '\0';
+  *rest = skip (s + 2, end, SP_TAB, TRUE);
+  return s[0];
+}
+
+/* Whether the token at @rest (media type, attribute name) is @name. */
+static gboolean
+token_is (const char *rest,
+          const char *end,
+          const char *name)
+{
+  gsize len = skip (rest, end, TOKEN_CHARS, TRUE) - rest;
+
+  return len == strlen (name) && g_ascii_strncasecmp (rest, name, len) == 0;
+}
+
+/* sofia ------------------------------------------------------------------- */
+
+/* sofia 1.12.11 loops forever, allocating until memory runs out, on an m=
+ * line whose format list has a word that starts with a non-token byte
+ * ("m=video 1 X/Y 31 //"; fixed in 1.13.7). Such lines are refused before
+ * sofia sees them: outside tokens only blanks, and '/' only between two
+ * token characters. */
+static gboolean
+media_lines_safe (const char *sdp,
+                  GError    **error)
+{
+  for (const char *line = sdp; *line != '\0';) {
+    const char *end = line + strcspn (line, LINE_END), *rest = NULL, *p;
+
+    for (p = line_kind (line, end, &rest) == 'm' ? rest : end; p < end; p++)
+      if (!is_token_char (*p) && *p != ' ' && *p != '\t'
+          && !(*p == '/' && p > rest && is_token_char (p[-1]) && is_token_char (p[1])))
+        break;
+    if (p < end) {
+      g_autofree char *text = shown (rest, end - rest);
+
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "The SDP line m=%s holds a character SDP does not allow there", text);
+      return FALSE;
+    }
+    line = end + strspn (end, LINE_END);
+  }
+  return TRUE;
+}
+
+gboolean
+kc_sdp_sofia_safe (const char  *sdp,
+                   GError     **error)
+{
+  g_return_val_if_fail (sdp != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return media_lines_safe (sdp, error);
+}
+
 /* sofia's view of an SDP body and its first m=audio. */
 typedef struct {
   su_home_t      home[1];
@@ -97,6 +193,8 @@ parsed_init (Parsed     *p,
 
   memset (p, 0, sizeof *p);
   su_home_init (p->home);
+  if (!media_lines_safe (text, error))
+    return FALSE;
   /* The c= check is ours: sofia's wants one for every m=, not just audio. */
   p->parser = sdp_parse (p->home, text, (issize_t) strlen (text), sdp_f_c_missing);
   session = sdp_session (p->parser);
@@ -114,6 +212,11 @@ parsed_init (Parsed     *p,
     g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID, "The SDP has no m=audio line");
     return FALSE;
   }
+  if (p->audio->m_connections == NULL && session->sdp_connection == NULL) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "The SDP has no c= line for its m=audio, at session or media level");
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -124,6 +227,8 @@ parsed_clear (Parsed *p)
   su_home_deinit (p->home);
 }
 
+/* Parse ------------------------------------------------------------------- */
+
 /* The c= that applies to @m: media level, else session level. */
 static gboolean
 media_connection (const sdp_media_t *m,
@@ -132,23 +237,17 @@ media_connection (const sdp_media_t *m,
                   GError           **error)
 {
   const sdp_connection_t *c = m->m_connections ? m->m_connections : m->m_session->sdp_connection;
-  g_autoptr(GInetAddress) inet = NULL;
-  g_autofree char *text = NULL;
-  GSocketFamily declared;
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (c->c_address);
+  GSocketFamily declared = c->c_addrtype == sdp_addr_ip6 ? G_SOCKET_FAMILY_IPV6
+                                                         : G_SOCKET_FAMILY_IPV4;
 
-  if (c == NULL) {
-    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
-                         "The SDP has no c= line for its m=audio, at session or media level");
-    return FALSE;
-  }
-  inet = g_inet_address_new_from_string (c->c_address);
   if (inet == NULL) {
-    text = shown (c->c_address, -1);
+    g_autofree char *text = shown (c->c_address, -1);
+
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                  "c= address '%s' is not an IP address; Keycall needs a numeric address", text);
     return FALSE;
   }
-  declared = c->c_addrtype == sdp_addr_ip6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
   if (g_inet_address_get_family (inet) != declared) {
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID, "c= says %s but '%s' is an %s address",
                  declared == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4", c->c_address,
@@ -171,39 +270,46 @@ static gboolean
 add_format (GArray      *formats,
             guint        pt,
             const char  *encoding,
-            gulong       rate,
+            guint64      rate,
             const char  *params,
             GError     **error)
 {
   KcSdpFormat f = { pt, NULL, (guint) rate, 1 };
   guint64 channels = 1;
+  g_autofree char *name = NULL;
 
-  /* A dynamic type without rtpmap cannot be used; skip it. */
+  /* A dynamic type without rtpmap cannot be used: skipped. */
   if (encoding == NULL || *encoding == '\0')
     return TRUE;
   for (guint i = 0; i < formats->len; i++)
     if (g_array_index (formats, KcSdpFormat, i).pt == pt)
       return TRUE;   /* listed twice in m=: the first counts */
+  name = shown (encoding, -1);
   if (rate == 0 || rate > G_MAXUINT) {
-    g_autofree char *name = shown (encoding, -1);
-
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "a=rtpmap:%u %s: clock rate %lu is out of range", pt, name, rate);
+                 "a=rtpmap:%u %s: the clock rate is missing or out of range", pt, name);
     return FALSE;
   }
   if (params != NULL && !parse_number (params, -1, 1, 255, &channels)) {
-    g_autofree char *name = shown (encoding, -1);
     g_autofree char *what = shown (params, -1);
 
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "a=rtpmap:%u %s/%lu/%s: the channel count is not a number from 1 to 255",
-                 pt, name, rate, what);
+                 "a=rtpmap:%u %s/%u/%s: the channel count is not a number from 1 to 255",
+                 pt, name, f.clock_rate, what);
     return FALSE;
   }
   f.channels = (guint) channels;
   f.encoding = g_strdup (encoding);
   g_array_append_val (formats, f);
   return TRUE;
+}
+
+static gboolean
+is_feedback_profile (const sdp_media_t *m)
+{
+  return m->m_proto == sdp_proto_x && m->m_proto_name != NULL
+         && (g_ascii_strcasecmp (m->m_proto_name, "RTP/SAVPF") == 0
+             || g_ascii_strcasecmp (m->m_proto_name, "RTP/AVPF") == 0);
 }
 
 /* sofia 1.12.11 reads rtpmaps only for RTP/AVP and RTP/SAVP; with the
@@ -214,11 +320,8 @@ formats_from_attributes (const sdp_media_t *m,
                          GError           **error)
 {
   for (const sdp_list_t *l = m->m_format; l != NULL; l = l->l_next) {
-    const sdp_rtpmap_t *known;
-    const char *encoding = NULL, *params = NULL;
-    g_autofree char *copy = NULL;
-    gulong rate = 0;
-    guint64 pt;
+    g_auto(GStrv) map = NULL;   /* encoding, rate, channels */
+    guint64 pt, rate = 0;
 
     if (!parse_number (l->l_text, -1, 0, 127, &pt)) {
       g_autofree char *text = shown (l->l_text, -1);
@@ -227,50 +330,33 @@ formats_from_attributes (const sdp_media_t *m,
                    "m=audio format '%s' is not an RTP payload type (0-127)", text);
       return FALSE;
     }
-    for (const sdp_attribute_t *a = m->m_attributes; a != NULL && encoding == NULL;
-         a = a->a_next) {
-      char *end = NULL, *slash, *channels;
+    for (const sdp_attribute_t *a = m->m_attributes; a != NULL && map == NULL; a = a->a_next) {
+      g_autofree char *value = NULL;
+      g_auto(GStrv) words = NULL;
+      guint64 mapped;
 
-      if (a->a_value == NULL || g_ascii_strcasecmp (a->a_name, "rtpmap") != 0
-          || g_ascii_strtoull (a->a_value, &end, 10) != pt || end == a->a_value)
+      if (a->a_value == NULL || g_ascii_strcasecmp (a->a_name, "rtpmap") != 0)
         continue;
-      /* "<pt> <encoding>/<rate>[/<channels>]" */
-      copy = g_strstrip (g_strdup (end));
-      encoding = copy;
-      slash = strchr (copy, '/');
-      if (slash == NULL) {
-        g_autofree char *text = shown (a->a_value, -1);
-
-        g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                     "a=rtpmap:%s has no clock rate", text);
+      value = g_strstrip (g_strdup (a->a_value));
+      words = g_strsplit_set (value, SP_TAB, 2);   /* "<pt> <encoding>/<rate>[/<channels>]" */
+      if (words[0] != NULL && words[1] != NULL && parse_number (words[0], -1, 0, 127, &mapped)
+          && mapped == pt)
+        map = g_strsplit (g_strstrip (words[1]), "/", 3);
+    }
+    if (map != NULL) {
+      if (map[1] != NULL && !parse_number (map[1], -1, 1, G_MAXUINT, &rate))
+        rate = 0;
+      if (!add_format (formats, (guint) pt, map[0], rate, map[1] ? map[2] : NULL, error))
         return FALSE;
-      }
-      *slash++ = '\0';
-      if ((channels = strchr (slash, '/')) != NULL) {
-        *channels++ = '\0';
-        params = channels;
-      }
-      rate = g_ascii_strtoull (slash, &end, 10);
-      if (end == slash || *end != '\0')
-        rate = 0;   /* add_format() says what is wrong */
+    } else if (sdp_rtpmap_well_known[pt] != NULL) {
+      const sdp_rtpmap_t *known = sdp_rtpmap_well_known[pt];
+
+      if (!add_format (formats, (guint) pt, known->rm_encoding, known->rm_rate,
+                       known->rm_params, error))
+        return FALSE;
     }
-    if (encoding == NULL && (known = sdp_rtpmap_well_known[pt]) != NULL) {
-      encoding = known->rm_encoding;
-      rate = known->rm_rate;
-      params = known->rm_params;
-    }
-    if (!add_format (formats, (guint) pt, encoding, rate, params, error))
-      return FALSE;
   }
   return TRUE;
-}
-
-static gboolean
-is_feedback_profile (const sdp_media_t *m)
-{
-  return m->m_proto == sdp_proto_x && m->m_proto_name != NULL
-         && (g_ascii_strcasecmp (m->m_proto_name, "RTP/SAVPF") == 0
-             || g_ascii_strcasecmp (m->m_proto_name, "RTP/AVPF") == 0);
 }
 
 static gboolean
@@ -346,9 +432,14 @@ KcSdpMedia *
 kc_sdp_media_parse (const char  *sdp,
                     GError     **error)
 {
+  static const KcSdpDirection modes[] = {   /* by sdp_mode_t */
+    [sdp_inactive] = KC_SDP_INACTIVE, [sdp_sendonly] = KC_SDP_SENDONLY,
+    [sdp_recvonly] = KC_SDP_RECVONLY, [sdp_sendrecv] = KC_SDP_SENDRECV,
+  };
   g_autoptr(KcSdpMedia) media = NULL;
-  Parsed p;
+  const sdp_media_t *m;
   gboolean ok;
+  Parsed p;
 
   g_return_val_if_fail (sdp != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -361,37 +452,31 @@ kc_sdp_media_parse (const char  *sdp,
   media->suites = g_array_new (FALSE, FALSE, sizeof (KcSuite));
 
   ok = parsed_init (&p, sdp, error);
-  if (ok && p.audio->m_port > G_MAXUINT16) {
+  m = p.audio;
+  if (ok && m->m_port > G_MAXUINT16) {
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "m=audio port %lu is out of range (0-65535)", p.audio->m_port);
+                 "m=audio port %lu is out of range (0-65535)", m->m_port);
     ok = FALSE;
   }
   if (ok) {
-    const sdp_media_t *m = p.audio;
-
     media->port = (guint16) m->m_port;
     media->secure = m->m_proto == sdp_proto_srtp
                     || (is_feedback_profile (m)
                         && g_ascii_strcasecmp (m->m_proto_name, "RTP/SAVPF") == 0);
-    switch (m->m_mode) {
-    case sdp_sendonly: media->direction = KC_SDP_SENDONLY; break;
-    case sdp_recvonly: media->direction = KC_SDP_RECVONLY; break;
-    case sdp_inactive: media->direction = KC_SDP_INACTIVE; break;
-    default:           media->direction = KC_SDP_SENDRECV; break;
-    }
+    media->direction = modes[m->m_mode & sdp_sendrecv];
     ok = media_connection (m, &media->address, &media->family, error);
-    if (ok && is_feedback_profile (m)) {
+    if (ok && is_feedback_profile (m))
       ok = formats_from_attributes (m, media->formats, error);
-    } else {
-      for (const sdp_rtpmap_t *rm = m->m_rtpmaps; ok && rm != NULL; rm = rm->rm_next)
-        ok = add_format (media->formats, rm->rm_pt, rm->rm_encoding, rm->rm_rate,
-                         rm->rm_params, error);
-    }
+    for (const sdp_rtpmap_t *rm = m->m_rtpmaps; ok && rm != NULL; rm = rm->rm_next)
+      ok = add_format (media->formats, rm->rm_pt, rm->rm_encoding, rm->rm_rate, rm->rm_params,
+                       error);
     ok = ok && read_attributes (m, media, error);
   }
   parsed_clear (&p);
   return ok ? g_steal_pointer (&media) : NULL;
 }
+
+/* Build ------------------------------------------------------------------- */
 
 char *
 kc_sdp_media_build (const KcSdpBuild *build)
@@ -400,8 +485,7 @@ kc_sdp_media_build (const KcSdpBuild *build)
   const char *family;
   GString *sdp;
 
-  g_return_val_if_fail (build != NULL, NULL);
-  g_return_val_if_fail (build->address != NULL, NULL);
+  g_return_val_if_fail (build != NULL && build->address != NULL, NULL);
   family = ip_family_token (build->address);
   g_return_val_if_fail (family != NULL, NULL);
   g_return_val_if_fail (build->formats != NULL && build->n_formats > 0, NULL);
@@ -416,9 +500,7 @@ kc_sdp_media_build (const KcSdpBuild *build)
   sdp = g_string_new ("v=0\r\n");
   g_string_append_printf (sdp, "o=- %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " IN %s %s\r\n",
                           build->session_id, build->session_id, family, build->address);
-  g_string_append (sdp, "s=-\r\n");
-  g_string_append_printf (sdp, "c=IN %s %s\r\n", family, build->address);
-  g_string_append (sdp, "t=0 0\r\n");
+  g_string_append_printf (sdp, "s=-\r\nc=IN %s %s\r\nt=0 0\r\n", family, build->address);
   g_string_append_printf (sdp, "m=audio %u RTP/SAVP", build->port);
   for (guint i = 0; i < build->n_formats; i++)
     g_string_append_printf (sdp, " %u", build->formats[i].pt);
@@ -433,17 +515,17 @@ kc_sdp_media_build (const KcSdpBuild *build)
     if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0)
       g_string_append_printf (sdp, "a=fmtp:%u 0-16\r\n", f->pt);   /* RFC 4733 DTMF events */
   }
-  if (build->n_suites > 0) {
-    g_string_append (sdp, "a=" KC_SDP_SRTP_ATTRIBUTE ":");
-    for (guint i = 0; i < build->n_suites; i++)
-      g_string_append_printf (sdp, "%s%s", i > 0 ? " " : "", kc_suite_to_string (build->suites[i]));
-    g_string_append (sdp, "\r\n");
-  }
+  for (guint i = 0; i < build->n_suites; i++)
+    g_string_append_printf (sdp, "%s%s%s", i == 0 ? "a=" KC_SDP_SRTP_ATTRIBUTE ":" : " ",
+                            kc_suite_to_string (build->suites[i]),
+                            i + 1 == build->n_suites ? "\r\n" : "");
   if (build->ptime > 0)
     g_string_append_printf (sdp, "a=ptime:%u\r\n", build->ptime);
   g_string_append_printf (sdp, "a=%s\r\n", directions[build->direction]);
   return g_string_free (sdp, FALSE);
 }
+
+/* Negotiate --------------------------------------------------------------- */
 
 void
 kc_sdp_choice_clear (KcSdpChoice *choice)
@@ -472,6 +554,12 @@ rate_fits (const KcSdpFormat *f)
 }
 
 static gboolean
+is_dtmf (const KcSdpFormat *f)
+{
+  return g_ascii_strcasecmp (f->encoding, "telephone-event") == 0;
+}
+
+static gboolean
 suite_in (KcSuite        suite,
           const KcSuite *suites,
           guint          n_suites)
@@ -482,6 +570,7 @@ suite_in (KcSuite        suite,
   return FALSE;
 }
 
+/* "opus/48000, PCMU/8000" */
 static char *
 list_codecs (const KcSdpMedia *offer)
 {
@@ -490,19 +579,16 @@ list_codecs (const KcSdpMedia *offer)
 
   for (guint i = 0; i < offer->formats->len; i++) {
     const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, i);
-    g_autofree char *name = NULL;
+    g_autofree char *name = shown (f->encoding, -1);
 
-    if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0)
+    if (is_dtmf (f))
       continue;
     if (n++ == LISTED_MAX) {
       g_string_append (text, ", …");
       break;
     }
-    name = shown (f->encoding, -1);
     g_string_append_printf (text, "%s%s/%u", text->len > 0 ? ", " : "", name, f->clock_rate);
   }
-  if (text->len == 0)
-    g_string_append (text, "none");
   return g_string_free (text, FALSE);
 }
 
@@ -514,8 +600,6 @@ list_suites (const KcSuite *suites,
 
   for (guint i = 0; i < n_suites; i++)
     g_string_append_printf (text, "%s%s", i > 0 ? ", " : "", kc_suite_to_string (suites[i]));
-  if (text->len == 0)
-    g_string_append (text, "none");
   return g_string_free (text, FALSE);
 }
 
@@ -527,34 +611,30 @@ kc_sdp_media_negotiate (const KcSdpMedia   *offer,
                         KcSdpChoice        *choice,
                         GError            **error)
 {
+  const GArray *formats, *offered_suites;
   const KcSdpFormat *audio = NULL;
   KcSuite suite = KC_SUITE_INVALID;
   gint dtmf_pt = -1;
 
-  g_return_val_if_fail (offer != NULL, FALSE);
-  g_return_val_if_fail (encodings != NULL, FALSE);
+  g_return_val_if_fail (offer != NULL && encodings != NULL && choice != NULL, FALSE);
   g_return_val_if_fail (suites != NULL || n_suites == 0, FALSE);
-  g_return_val_if_fail (choice != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  formats = offer->formats;
+  offered_suites = offer->suites;
 
-  if (!offer->secure) {
+  if (!offer->secure || offer->port == 0) {
     g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                         "The offer's audio is not RTP/SAVP; a Keycall phone sends audio "
-                         "only over SRTP");
-    return FALSE;
-  }
-  if (offer->port == 0) {
-    g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                         "The offer disables its audio stream (m=audio port 0)");
+                         !offer->secure ? "The offer's audio is not RTP/SAVP; a Keycall phone "
+                                          "sends audio only over SRTP"
+                                        : "The offer disables its audio stream (m=audio port 0)");
     return FALSE;
   }
 
   for (guint i = 0; encodings[i] != NULL && audio == NULL; i++)
-    for (guint j = 0; j < offer->formats->len && audio == NULL; j++) {
-      const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, j);
+    for (guint j = 0; j < formats->len && audio == NULL; j++) {
+      const KcSdpFormat *f = &g_array_index (formats, KcSdpFormat, j);
 
-      if (g_ascii_strcasecmp (f->encoding, encodings[i]) == 0
-          && g_ascii_strcasecmp (f->encoding, "telephone-event") != 0 && rate_fits (f))
+      if (g_ascii_strcasecmp (f->encoding, encodings[i]) == 0 && !is_dtmf (f) && rate_fits (f))
         audio = f;
     }
   if (audio == NULL) {
@@ -562,43 +642,36 @@ kc_sdp_media_negotiate (const KcSdpMedia   *offer,
     g_autofree char *ours = g_strjoinv (", ", (char **) encodings);
 
     g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                 "None of the offered codecs (%s) is one this phone uses (%s)", offered,
-                 *ours ? ours : "none");
+                 "None of the offered codecs (%s) is one this phone uses (%s)",
+                 *offered ? offered : "none", *ours ? ours : "none");
     return FALSE;
   }
   /* RFC 4733 section 2.1: events on the clock of the audio they go with. */
-  for (guint j = 0; j < offer->formats->len && dtmf_pt < 0; j++) {
-    const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, j);
+  for (guint j = 0; j < formats->len && dtmf_pt < 0; j++) {
+    const KcSdpFormat *f = &g_array_index (formats, KcSdpFormat, j);
 
-    if (g_ascii_strcasecmp (f->encoding, "telephone-event") == 0
-        && f->clock_rate == audio->clock_rate)
+    if (is_dtmf (f) && f->clock_rate == audio->clock_rate)
       dtmf_pt = (gint) f->pt;
   }
 
-  if (!offer->srtp_listed && offer->suites->len == 0) {
-    if (suite_in (KC_SUITE_DEFAULT, suites, n_suites))
-      suite = KC_SUITE_DEFAULT;
-  } else {
-    for (guint i = 0; i < offer->suites->len && suite == KC_SUITE_INVALID; i++) {
-      KcSuite s = g_array_index (offer->suites, KcSuite, i);
-
-      if (suite_in (s, suites, n_suites))
-        suite = s;
-    }
-  }
+  if (!offer->srtp_listed && suite_in (KC_SUITE_DEFAULT, suites, n_suites))
+    suite = KC_SUITE_DEFAULT;
+  for (guint i = 0; i < offered_suites->len && suite == KC_SUITE_INVALID; i++)
+    if (suite_in (g_array_index (offered_suites, KcSuite, i), suites, n_suites))
+      suite = g_array_index (offered_suites, KcSuite, i);
   if (suite == KC_SUITE_INVALID) {
-    g_autofree char *offered = NULL;
     g_autofree char *ours = list_suites (suites, n_suites);
+    g_autofree char *offered = NULL;
 
     if (!offer->srtp_listed)
       offered = g_strdup_printf ("none listed, so %s", kc_suite_to_string (KC_SUITE_DEFAULT));
-    else if (offer->suites->len == 0)
+    else if (offered_suites->len == 0)
       offered = g_strdup ("only suites unknown to this phone");
     else
-      offered = list_suites ((const KcSuite *) offer->suites->data, offer->suites->len);
+      offered = list_suites ((const KcSuite *) offered_suites->data, offered_suites->len);
     g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
                  "None of the offered SRTP suites (%s) is enabled on this phone (%s)",
-                 offered, ours);
+                 offered, *ours ? ours : "none");
     return FALSE;
   }
 
@@ -609,76 +682,17 @@ kc_sdp_media_negotiate (const KcSdpMedia   *offer,
   return TRUE;
 }
 
-/* Rewrite ------------------------------------------------------------------ */
-
-typedef enum {
-  LINE_OTHER,
-  LINE_ORIGIN,      /* o= */
-  LINE_CONNECTION,  /* c= */
-  LINE_MEDIA,       /* m= */
-  LINE_ATTRIBUTE,   /* a= */
-} LineKind;
+/* Rewrite ----------------------------------------------------------------- */
 
 typedef struct {
   const char *address;
-  const char *family;   /* "IP4" or "IP6" */
+  const char *family;     /* "IP4" or "IP6" */
   guint16     port;
-  gboolean    media_seen;
+  gboolean    refused;    /* the m=audio has port 0: it stays so */
+  gboolean    media_seen; /* past the session part */
   gboolean    audio_seen;
-  gboolean    in_audio; /* inside the first m=audio section */
+  gboolean    in_audio;   /* inside the first m=audio section */
 } Rewrite;
-
-static const char *
-skip_in (const char *p,
-         const char *end,
-         const char *set)
-{
-  while (p < end && strchr (set, *p) != NULL)
-    p++;
-  return p;
-}
-
-static const char *
-skip_out (const char *p,
-          const char *end,
-          const char *set)
-{
-  while (p < end && strchr (set, *p) == NULL)
-    p++;
-  return p;
-}
-
-/* What sofia makes of a line (it skips leading blanks); *rest is the
- * value after "x=" and its blanks. */
-static LineKind
-line_kind (const char  *line,
-           const char  *end,
-           const char **rest)
-{
-  const char *s = skip_in (line, end, SP_TAB);
-
-  if (end - s < 2 || s[1] != '=')
-    return LINE_OTHER;
-  *rest = skip_in (s + 2, end, SP_TAB);
-  switch (s[0]) {
-  case 'o': return LINE_ORIGIN;
-  case 'c': return LINE_CONNECTION;
-  case 'm': return LINE_MEDIA;
-  case 'a': return LINE_ATTRIBUTE;
-  default:  return LINE_OTHER;
-  }
-}
-
-/* The attribute name of an a= value: sofia's token. */
-static gboolean
-attribute_is (const char *rest,
-              const char *end,
-              const char *name)
-{
-  const char *stop = skip_in (rest, end, TOKEN_CHARS);
-
-  return (gsize) (stop - rest) == strlen (name) && g_ascii_strncasecmp (rest, name, stop - rest) == 0;
-}
 
 /* o= and c= end in "<nettype> <addrtype> <address>": keep what comes
  * before the address type, write ours and the address, drop the rest
@@ -688,19 +702,19 @@ edit_address (GString       *out,
               const char    *line,
               const char    *rest,
               const char    *end,
-              guint          skip_tokens,
+              guint          skip_words,
               const Rewrite *rw)
 {
-  const char *p = rest;
+  const char *addrtype = NULL, *p = rest;
 
-  for (guint i = 0; i < skip_tokens + 2; i++) {
-    if (i == skip_tokens)
-      rest = p;   /* the address type */
+  for (guint i = 0; i < skip_words + 2; i++) {
+    if (i == skip_words)
+      addrtype = p;
     if (p == end)
       return FALSE;
-    p = skip_in (skip_out (p, end, SP_TAB), end, SP_TAB);
+    p = skip_word (p, end);
   }
-  g_string_append_len (out, line, rest - line);
+  g_string_append_len (out, line, addrtype - line);
   g_string_append_printf (out, "%s %s", rw->family, rw->address);
   return TRUE;
 }
@@ -711,48 +725,50 @@ edit_line (GString     *out,
            const char  *end,
            Rewrite     *rw)
 {
-  const char *rest = NULL, *p;
+  const char *rest = NULL, *p, *digits;
   gboolean done = FALSE;
 
   switch (line_kind (line, end, &rest)) {
-  case LINE_ORIGIN:   /* <username> <sess-id> <sess-version> IN ...; sofia reads it
-                       * only before the first m= */
+  case 'o':   /* "<user> <id> <version> IN ..."; sofia reads it only before m= */
     done = !rw->media_seen && edit_address (out, line, rest, end, 4, rw);
     break;
-  case LINE_CONNECTION:
+  case 'c':
     done = edit_address (out, line, rest, end, 1, rw);
     break;
-  case LINE_MEDIA:
+  case 'm':
     rw->media_seen = TRUE;
-    rw->in_audio = !rw->audio_seen && attribute_is (rest, end, "audio");
+    rw->in_audio = !rw->audio_seen && token_is (rest, end, "audio");
     if (!rw->in_audio)
       break;
     rw->audio_seen = TRUE;
-    /* sofia ends the media type at any non-token byte, then skips blanks. */
-    p = skip_in (rest, end, TOKEN_CHARS);
-    p = skip_in (MIN (p + 1, end), end, SP_TAB);
-    rest = skip_in (p, end, "0123456789");
-    if (rest == p)
+    if (rw->refused)
       break;
+    /* sofia ends the media type at any non-token byte, then skips blanks. */
+    p = skip (rest, end, TOKEN_CHARS, TRUE);
+    p = skip (MIN (p + 1, end), end, SP_TAB, TRUE);
+    digits = skip (p, end, DIGITS, TRUE);
+    if (digits == p)
+      break;   /* not a form this edits; rewrite_took() will say so */
     g_string_append_len (out, line, p - line);
     g_string_append_printf (out, "%u", rw->port);
-    g_string_append_len (out, rest, end - rest);
+    g_string_append_len (out, digits, end - digits);
     done = TRUE;
     break;
-  case LINE_ATTRIBUTE:
-    if (!rw->in_audio || !attribute_is (rest, end, "rtcp"))
+  case 'a':
+    if (!rw->in_audio || rw->refused || !token_is (rest, end, "rtcp"))
       break;
-    /* RFC 3605: "<port> [IN <addrtype> <address>]" */
-    p = skip_in (rest, end, TOKEN_CHARS);
-    p = skip_in (MIN (p + 1, end), end, ":");
-    p = skip_in (skip_out (skip_in (p, end, SP_TAB), end, SP_TAB), end, SP_TAB);
+    /* RFC 3605 "rtcp:<port> [IN <addrtype> <address>]"; sofia takes any
+     * one byte after the name, then any colons, as the separator. */
+    p = skip (rest, end, TOKEN_CHARS, TRUE);
+    p = skip (MIN (p + 1, end), end, ":", TRUE);
+    p = skip_word (skip (p, end, SP_TAB, TRUE), end);
     g_string_append_len (out, line, rest - line);
     g_string_append_printf (out, "rtcp:%u", rw->port + 1);
     if (p < end)
       g_string_append_printf (out, " IN %s %s", rw->family, rw->address);
     done = TRUE;
     break;
-  case LINE_OTHER:
+  default:
     break;
   }
   if (!done)
@@ -769,8 +785,9 @@ rewrite_bound (const char *sdp,
 
   for (const char *p = sdp; *p != '\0';) {
     const char *end = p + strcspn (p, LINE_END), *rest;
+    char kind = line_kind (p, end, &rest);
 
-    if (line_kind (p, end, &rest) != LINE_OTHER)
+    if (kind != '\0' && strchr ("ocma", kind) != NULL)
       bound += strlen (address) + 32;
     p = end + strspn (end, LINE_END);
   }
@@ -787,13 +804,13 @@ rewrite_took (const char    *text,
   gboolean ok;
   Parsed p;
 
-  ok = parsed_init (&p, text, NULL) && p.audio->m_port == rw->port
+  ok = parsed_init (&p, text, NULL) && p.audio->m_port == (rw->refused ? 0 : rw->port)
        && media_connection (p.audio, &address, &family, NULL)
        && strcmp (address, rw->address) == 0;
   for (const sdp_attribute_t *a = ok ? p.audio->m_attributes : NULL; a != NULL; a = a->a_next) {
     guint64 rtcp;
 
-    if (g_ascii_strcasecmp (a->a_name, "rtcp") == 0)
+    if (!rw->refused && g_ascii_strcasecmp (a->a_name, "rtcp") == 0)
       ok &= a->a_value != NULL
             && parse_number (a->a_value, strcspn (a->a_value, SP_TAB), 1, 65535, &rtcp)
             && rtcp == (guint64) rw->port + 1;
@@ -808,24 +825,22 @@ kc_sdp_media_rewrite (const char  *sdp,
                       guint16      port,
                       GError     **error)
 {
-  Rewrite rw = { address, NULL, port, FALSE, FALSE, FALSE };
+  Rewrite rw = { address, NULL, port, FALSE, FALSE, FALSE, FALSE };
   GString *out;
   char *text;
-  Parsed p;
   gboolean ok;
+  Parsed p;
 
-  g_return_val_if_fail (sdp != NULL, NULL);
-  g_return_val_if_fail (address != NULL, NULL);
+  g_return_val_if_fail (sdp != NULL && address != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!check_size (sdp, error))
     return NULL;
-  rw.family = ip_family_token (address);
-  if (rw.family == NULL) {
-    g_autofree char *text_shown = shown (address, -1);
+  if ((rw.family = ip_family_token (address)) == NULL) {
+    g_autofree char *what = shown (address, -1);
 
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 "The media address '%s' is not an IP address", text_shown);
+                 "The media address '%s' is not an IP address", what);
     return NULL;
   }
   if (port == 0 || port == G_MAXUINT16) {
@@ -834,11 +849,7 @@ kc_sdp_media_rewrite (const char  *sdp,
     return NULL;
   }
   ok = parsed_init (&p, sdp, error);
-  if (ok && p.audio->m_connections == NULL && p.audio->m_session->sdp_connection == NULL) {
-    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
-                         "The SDP has no c= line for its m=audio, at session or media level");
-    ok = FALSE;
-  }
+  rw.refused = ok && p.audio->m_port == 0;
   parsed_clear (&p);
   if (!ok)
     return NULL;

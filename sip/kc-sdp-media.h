@@ -29,8 +29,8 @@ typedef enum {
   KC_SDP_INACTIVE,
 } KcSdpDirection;
 
-/* One payload format of the m= line, with its rtpmap (or, for the static
- * types 0 and 8 without one, RFC 3551's). */
+/* One payload format of the m= line, with its rtpmap (or, for a static
+ * type without one, RFC 3551's: 0 is PCMU/8000, 8 PCMA/8000). */
 typedef struct {
   guint  pt;               /* 0-127 */
   char  *encoding;         /* "opus", "PCMU", "PCMA", "telephone-event" */
@@ -120,16 +120,25 @@ gboolean    kc_sdp_media_negotiate (const KcSdpMedia *offer,
  * it. c= and o= get @address and its IP4/IP6 token (a multicast /ttl is
  * dropped); o= changes only there. Each a=rtcp of that m=audio becomes
  * "a=rtcp:<@port + 1>", followed by " IN IP4|IP6 @address" when it had an
- * address part. Every other byte, line ends (CRLF, LF or CR) included,
- * stays as it was, key attributes too: the result may hold a key, so wipe
- * it before freeing as you would @sdp. KC_ERROR_INVALID when @sdp does not
- * parse or has no m=audio or no c= for it, @address is not an IP literal,
- * @port is 0 or 65535 (RTCP needs the next port), or the lines are written
- * in a way the rewrite cannot edit (the result is parsed back and
- * checked); KC_ERROR_TOO_LARGE over KC_SDP_BODY_MAX bytes. */
+ * address part. A refused m=audio (port 0) keeps its port and a=rtcp: the
+ * relay must not revive a stream one side turned down. Every other byte,
+ * line ends (CRLF, LF or CR) included, stays as it was, key attributes
+ * too: the result may hold a key, so wipe it before freeing as you would
+ * @sdp. KC_ERROR_INVALID when @sdp does not parse or has no m=audio or no
+ * c= for it, @address is not an IP literal, @port is 0 or 65535 (RTCP
+ * needs the next port), or the lines are written in a way the rewrite
+ * cannot edit (the result is parsed back and checked); KC_ERROR_TOO_LARGE
+ * over KC_SDP_BODY_MAX bytes. */
 char       *kc_sdp_media_rewrite (const char  *sdp,
                                   const char  *address,
                                   guint16      port,
+                                  GError     **error);
+
+/* FALSE, with KC_ERROR_INVALID naming the line, when @sdp has an m= line
+ * on which sofia-sip 1.12.11's sdp_parse() loops forever, allocating until
+ * memory runs out (fixed upstream in 1.13.7). Every sdp_parse() of text
+ * from the network needs this first; the functions above do it. */
+gboolean    kc_sdp_sofia_safe    (const char  *sdp,
                                   GError     **error);
 
 G_END_DECLS
