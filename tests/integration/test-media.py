@@ -71,9 +71,10 @@ MEDIA_RX = re.compile(r"^media started SRTP (\S+), ([^/]+)/(\d+), ([0-9.]+):(\d+
 STATS_RX = re.compile(r"^media stats sent (\d+) received (\d+) rejected-replay (\d+) "
                       r"rejected-auth (\d+) rejected-malformed (\d+) lost (-?\d+) "
                       r"jitter-ms (-?[0-9.]+) rtt-ms (-?[0-9.]+) rtcp-sent (\d+) "
-                      r"rtcp-received (\d+)$")
+                      r"rtcp-received (\d+) playback-underruns (\d+) playback-skipped (\d+)$")
 STATS_KEYS = ("sent", "received", "rejected-replay", "rejected-auth", "rejected-malformed",
-              "lost", "jitter-ms", "rtt-ms", "rtcp-sent", "rtcp-received")
+              "lost", "jitter-ms", "rtt-ms", "rtcp-sent", "rtcp-received", "playback-underruns",
+              "playback-skipped")
 
 
 # --- audio analysis ------------------------------------------------------------
