@@ -366,6 +366,13 @@ def main():
         r = send_invite(c, a, conn, p1, "2001", body=b"this is not SDP\r\nat all\r\n")
         expect_status(tap, r, 488, "INVITE with malformed SDP → 488 with the parser's reason")
         tap.diag(f"  ({r and r.brief()})")
+        # An m= line on which Debian's sofia-sip 1.12.11 sdp_parse() would
+        # allocate forever: screened, refused, and the controller lives on.
+        r = send_invite(c, a, conn, p1, "2001", body=sdp_offer() + b"m=video 1 X 3//1\r\n")
+        expect_status(tap, r, 488, "INVITE with an SDP line that hangs sofia's parser → 488")
+        tap.diag(f"  ({r and r.brief()})")
+        alive(c, "gc1", "1001")
+        conn = a.connect(p1)
         r = send_invite(c, a, conn, p1, "2001",
                         body=sdp_offer(key_mgmt="keycall AQEAAQ==") + b"a=key-mgmt:keycall x\r\n")
         expect_status(tap, r, 488, "INVITE with a malformed and doubled key-mgmt line → 488")

@@ -17,7 +17,9 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #define WAIT_S 20
@@ -84,6 +86,14 @@ on_proc_exit (GObject      *source,
   p->exited = TRUE;
 }
 
+/* A test that dies (a failed assertion aborts) takes its servers along. */
+static void
+die_with_parent (gpointer user_data)
+{
+  (void) user_data;
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static Proc *
 proc_start (const char *name,
             ...)
@@ -104,6 +114,7 @@ proc_start (const char *name,
   g_ptr_array_add (argv, NULL);
 
   g_subprocess_launcher_set_stderr_file_path (launcher, err_path);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   p->name = g_strdup (name);
   p->lines = g_ptr_array_new_with_free_func (g_free);
   p->proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
