@@ -16,11 +16,15 @@
 #define MAX_CATCH_UP 5
 /* Ticks (periods) a standing lag may last before a frame is skipped. */
 #define BACKLOG_TICKS 5
-/* The cushion (frames a period may leave over without counting as lag)
- * grows by one, up to MAX_CUSHION, each time the device ran dry mid-call,
- * and shrinks by one after CUSHION_DECAY_TICKS without that: on a quiet
- * machine and network playout stays at the minimum, on a busy one it
- * trades 20 ms of latency for no gaps. */
+/* The cushion (frames a period may leave over without counting as lag):
+ * a call starts with INITIAL_CUSHION (one frame of silence ahead of the
+ * first), which grows by one, up to MAX_CUSHION, each time the device runs
+ * dry mid-call and shrinks by one after CUSHION_DECAY_TICKS without that.
+ * The start is when a busy machine (codecs starting, the other end's
+ * first packets) is likeliest to miss a period; on a quiet machine and
+ * network playout settles at the minimum, on a busy one it trades 20 ms of
+ * latency for no gaps. */
+#define INITIAL_CUSHION 1
 #define MAX_CUSHION 2
 #define WARM_UP_TICKS 50
 #define CUSHION_DECAY_TICKS 500
@@ -148,9 +152,14 @@ deliver (KcCtaAudio *self,
     self->backlog_ticks = BACKLOG_TICKS - 1;
     return;
   }
-  play_frame (self, frame);
-  if (!self->delivering)
+  if (!self->delivering) {
+    gint16 silence[KC_AUDIO_FRAME_SAMPLES] = { 0, };
+
+    for (guint i = 0; i < self->cushion; i++)
+      kc_audio_device_write (self->device, silence);
     self->delivering_since = self->ticks;
+  }
+  play_frame (self, frame);
   self->delivering = TRUE;
 }
 
@@ -327,6 +336,7 @@ kc_cta_audio_new (const char     *input,
 
   self->stream = g_object_ref (stream);
   self->input_dbfs = self->output_dbfs = SILENCE_DBFS;
+  self->cushion = INITIAL_CUSHION;
   if (!kc_cta_audio_parse_spec (input, "--audio-in", &self->in_kind, &self->in_target, error)
       || !kc_cta_audio_parse_spec (output, "--audio-out", &self->out_kind, &self->out_target,
                                    error))

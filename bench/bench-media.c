@@ -57,7 +57,9 @@
 #define QUIET_LEVEL      0.01f
 #define QUIET_MS         250       /* before the next burst, plus up to 20 ms at random */
 #define TIMEOUT_MS       1000      /* a burst not heard by then is lost */
-#define WARM_UP_MS       1500      /* jitter buffer settled, first packets out of the way */
+/* Playout settled: a call starts one frame ahead and comes down to the
+ * minimum after 10 s without the device running dry (app/kc-cta-audio.c). */
+#define WARM_UP_MS       11500
 #define TARGET_LATENCY_MS 60.0
 #define TARGET_CPU_PERCENT 3.0
 #define CPU_ROUNDS       5
