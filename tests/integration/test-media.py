@@ -10,7 +10,9 @@ recorded, a 1500 Hz tone feeds B and A's playback is recorded, in the same
 call (two recorders per playback port, so a recorder's own glitch is told
 from the softphone's). Each recording must carry its tone with an SNR of at
 least SNR_FLOOR_DB (tone power against everything else, Goertzel over 20 ms
-blocks, the first 0.5 s of the tone skipped) and without gaps. With the
+blocks, the first 0.5 s of the tone skipped) and at most MAX_GAPS 20 ms
+gaps (a 2-core CI machine under load can starve a process for a period;
+the softphone then grows its playout cushion, so a second gap is a bug). With the
 relay, each softphone sends to its own controller's relay port (in the
 range the test configures, and the port the controller reports), and the
 relays' counters show the call went through them; without, each sends to
@@ -68,6 +70,7 @@ CALL_S = 6                 # A hangs up this long after the answer
 GST = shutil.which("gst-launch-1.0")
 MEDIA_RX = re.compile(r"^media started SRTP (\S+), ([^/]+)/(\d+), ([0-9.]+):(\d+) → "
                       r"([0-9.]+):(\d+), audio in (.*), out (.*)$")
+MAX_GAPS = 1
 STATS_RX = re.compile(r"^media stats sent (\d+) received (\d+) rejected-replay (\d+) "
                       r"rejected-auth (\d+) rejected-malformed (\d+) lost (-?\d+) "
                       r"jitter-ms (-?[0-9.]+) rtt-ms (-?[0-9.]+) rtcp-sent (\d+) "
@@ -523,9 +526,9 @@ def jack_call(h, net, ctls, relay):
                    f"{label}: {hears}→{who}: {freq} Hz heard at {who} with SNR ≥ "
                    f"{SNR_FLOOR_DB:.0f} dB",
                    f"{why}\n{a.proc.describe()}\n{b.proc.describe()}")
-            tap.ok(good and r["dropouts"] == 0,
-                   f"{label}: {hears}→{who}: the tone has no gaps (no 20 ms block 6 dB below "
-                   "the median)", why)
+            tap.ok(good and r["dropouts"] <= MAX_GAPS,
+                   f"{label}: {hears}→{who}: the tone has at most {MAX_GAPS} gap (20 ms block "
+                   "6 dB below the median)", why)
             tap.diag(f"  {hears}→{who} {freq} Hz: {why}")
         check_stats(tap, label, a, b)
     finally:
