@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 enum {
   EXIT_OK      = 0,
@@ -494,9 +495,9 @@ out:
   return app->exit_code;
 }
 
-int
-main (int   argc,
-      char *argv[])
+static int
+keycall_main (int   argc,
+              char *argv[])
 {
   App app = { .duration = -1, .timeout = DEFAULT_TIMEOUT, .exit_code = EXIT_OK };
   g_autoptr(GOptionContext) context = NULL;
@@ -551,14 +552,15 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("%s", error->message);
-  if (argc > 1)
-    return usage_error ("unexpected argument “%s”", argv[1]);
   if (!app.headless) {
-    /* The window (ui/); argv keeps only what the option parser left. */
+    /* The window (ui/); argv keeps only what the option parser left: sip:,
+     * sips: and tel: URIs to dial (the desktop file's %u). */
     status = kc_ui_run (argc, argv, app.profile_path);
     g_free (app.profile_path);
     return status;
   }
+  if (argc > 1)
+    return usage_error ("unexpected argument “%s”", argv[1]);
   if (app.profile_path == NULL)
     return usage_error ("--profile FILE is required");
   if (app.call_number != NULL && app.answer)
@@ -585,4 +587,21 @@ main (int   argc,
   g_free (app.suites);
   g_free (app.dtmf);
   return status;
+}
+
+/* This binary links GTK and libadwaita (the window). At exit, libadwaita's
+ * g_static_resource_fini() destructor allocates through g_slice after
+ * GLib's thread-private key is gone and GLib aborts ("pthread_setspecific:
+ * Invalid argument", GLib 2.74), which turned every exit status, 0 and 2
+ * included, into 134. Everything that holds a key or a file is closed by
+ * now, so the library destructors are skipped. */
+int
+main (int   argc,
+      char *argv[])
+{
+  int status = keycall_main (argc, argv);
+
+  fflush (stdout);
+  fflush (stderr);
+  _exit (status);
 }

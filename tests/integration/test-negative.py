@@ -30,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (CONTROLLER, HOST, AdminError, Harness, Network,  # noqa: E402
+from kc_harness import (CONTROLLER, CTA, HOST, AdminError, Harness, Network,  # noqa: E402
                         StartError, read_events, start_controller, start_cta,
                         unseal_check, wait_event)
 from kc_rawsip import (Closed, FakeCallee, RawPeer, fingerprint,  # noqa: E402
@@ -157,6 +157,18 @@ def main():
         tap.ok(r.returncode == 2 and missing_ini in r.stderr,
                "controller with a missing config: exit 2, naming the file",
                f"exit {r.returncode}; stderr: {r.stderr[-500:]}")
+        # keycall links GTK and libadwaita: their exit-time destructors once
+        # turned every exit status into an abort (134).
+        for args, what, words in (
+                (["--headless"], "no --profile", "--profile"),
+                (["--headless", "--profile", net.profile("1001"), "--nonsense"],
+                 "an unknown option", "nonsense"),
+                (["--headless", "--profile", net.profile("1001"), "tel:1002"],
+                 "a stray argument", "tel:1002")):
+            r = subprocess.run([CTA, *args], capture_output=True, text=True, timeout=20)
+            tap.ok(r.returncode == 2 and words in r.stderr,
+                   f"keycall with {what}: exit 2, naming {words}",
+                   f"exit {r.returncode}; stderr: {r.stderr[-500:]}")
 
         # --- gc2 alone: a softphone certificate posing as controller gc1 ---------
         try:
