@@ -7,6 +7,7 @@
 #include "kc-history.h"
 #include "kc-number.h"
 #include "kc-preferences.h"
+#include "kc-ringtone.h"
 #include "kc-window.h"
 
 #include "kc-error.h"
@@ -46,6 +47,8 @@ struct _KcApplication {
   KcCtaAccount   *account;
   KcCtaCall      *call;
   gboolean        notified;         /* an incoming-call notification is shown */
+  KcRingtone     *ringtone;
+  char           *pending_dial;     /* a URI opened before the account registered */
 };
 
 G_DEFINE_TYPE (KcApplication, kc_application, ADW_TYPE_APPLICATION)
@@ -113,6 +116,22 @@ withdraw_notification (KcApplication *self)
 }
 
 static void
+start_ringing (KcApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Without sound the call still rings in the window and the notification. */
+  if (!kc_ringtone_start (self->ringtone, &error))
+    g_message ("%s", error->message);
+}
+
+static void
+stop_ringing (KcApplication *self)
+{
+  kc_ringtone_stop (self->ringtone);
+}
+
+static void
 update_actions (KcApplication *self)
 {
   gboolean ringing = FALSE;
@@ -161,8 +180,15 @@ on_call_state (KcCtaCall      *call,
   g_autoptr(KcCtaCall) keep = NULL;
   g_autofree char *description = NULL;
 
-  if (state == KC_CTA_CALL_STATE_ANSWERED || kc_cta_call_state_is_final (state))
+  /* The CTA lets an incoming call ring only once the controller confirmed
+   * its key acknowledgment: the ring never announces an unkeyed call. */
+  if (state == KC_CTA_CALL_STATE_RINGING
+      && kc_cta_call_get_direction (call) == KC_CTA_CALL_INCOMING)
+    start_ringing (self);
+  if (state == KC_CTA_CALL_STATE_ANSWERED || kc_cta_call_state_is_final (state)) {
+    stop_ringing (self);
     withdraw_notification (self);
+  }
   if (!kc_cta_call_state_is_final (state)) {
     update_actions (self);
     return;
@@ -260,6 +286,7 @@ kc_application_answer (KcApplication  *self,
     g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
     return FALSE;
   }
+  stop_ringing (self);
   withdraw_notification (self);
   return kc_cta_call_answer (self->call, error);
 }
@@ -274,6 +301,7 @@ kc_application_decline (KcApplication  *self,
     g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
     return FALSE;
   }
+  stop_ringing (self);
   withdraw_notification (self);
   return kc_cta_call_reject (self->call, 603, error);
 }
@@ -285,6 +313,49 @@ kc_application_hangup (KcApplication *self)
 
   if (self->call != NULL)
     kc_cta_call_hangup (self->call);
+}
+
+/* URIs (sip:, sips:, tel:) from the command line or the desktop (the
+ * .desktop file's %u): as GNOME Calls does, the number is dialled at once,
+ * or as soon as the account registers. */
+
+static void
+dial_pending (KcApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autofree char *text = g_steal_pointer (&self->pending_dial);
+
+  if (text != NULL && window != NULL)
+    kc_window_dial (KC_WINDOW (window), text);
+}
+
+static void
+on_registered (KcCtaAccount  *account,
+               KcApplication *self)
+{
+  dial_pending (self);
+}
+
+static void
+kc_application_open (GApplication  *app,
+                     GFile        **files,
+                     int            n_files,
+                     const char    *hint)
+{
+  KcApplication *self = KC_APPLICATION (app);
+  GtkWindow *window;
+
+  g_application_activate (app);
+  window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  if (n_files < 1 || window == NULL)
+    return;
+  if (n_files > 1)
+    g_message ("Calling only the first of %d addresses: one call at a time", n_files);
+  g_free (self->pending_dial);
+  self->pending_dial = g_file_get_uri (files[0]);
+  kc_window_set_dial_text (KC_WINDOW (window), self->pending_dial);
+  if (self->account != NULL && kc_cta_account_get_state (self->account) == KC_CTA_REG_REGISTERED)
+    dial_pending (self);
 }
 
 /* The account */
@@ -301,6 +372,7 @@ drop_account (KcApplication *self)
 {
   if (self->account == NULL)
     return;
+  stop_ringing (self);
   if (self->call != NULL) {
     kc_cta_call_hangup (self->call);
     g_signal_handlers_disconnect_by_data (self->call, self);
@@ -328,6 +400,7 @@ start_account (KcApplication  *self,
   self->account = g_steal_pointer (&account);
   apply_settings (self);
   g_signal_connect (self->account, "incoming-call", G_CALLBACK (on_incoming_call), self);
+  g_signal_connect (self->account, "registered", G_CALLBACK (on_registered), self);
   if (!kc_cta_account_start (self->account, error)) {
     g_signal_handlers_disconnect_by_data (self->account, self);
     g_clear_object (&self->account);
@@ -452,7 +525,7 @@ on_about_action (GSimpleAction *action,
 
   adw_show_about_window (parent,
                          "application-name", _("Keycall"),
-                         "application-icon", "call-start-symbolic",
+                         "application-icon", KC_APPLICATION_ID,
                          "version", PACKAGE_VERSION,
                          "comments", _("Encrypted calls whose keys come from your controller "
                                        "(WO 00/45539)"),
@@ -522,6 +595,7 @@ kc_application_shutdown (GApplication *app)
 {
   KcApplication *self = KC_APPLICATION (app);
 
+  stop_ringing (self);
   withdraw_notification (self);
   drop_account (self);
   G_APPLICATION_CLASS (kc_application_parent_class)->shutdown (app);
@@ -562,6 +636,8 @@ kc_application_finalize (GObject *object)
     g_signal_handlers_disconnect_by_data (self->account, self);
   g_clear_object (&self->account);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->ringtone, kc_ringtone_free);
+  g_free (self->pending_dial);
   g_free (self->profile_path);
   g_free (self->profile_error);
   g_free (self->history_path);
@@ -577,6 +653,7 @@ kc_application_class_init (KcApplicationClass *klass)
   object_class->get_property = kc_application_get_property;
   object_class->finalize = kc_application_finalize;
   app_class->activate = kc_application_activate;
+  app_class->open = kc_application_open;
   app_class->startup = kc_application_startup;
   app_class->shutdown = kc_application_shutdown;
 
@@ -602,6 +679,7 @@ kc_application_init (KcApplication *self)
   self->settings = g_settings_new (KC_APPLICATION_ID);
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   self->history_path = kc_history_default_path ();
+  self->ringtone = kc_ringtone_new ();
 }
 
 KcApplication *
@@ -610,7 +688,7 @@ kc_application_new (GApplicationFlags  flags,
 {
   KcApplication *self = g_object_new (KC_TYPE_APPLICATION,
                                       "application-id", KC_APPLICATION_ID,
-                                      "flags", flags,
+                                      "flags", flags | G_APPLICATION_HANDLES_OPEN,
                                       NULL);
 
   self->profile_path = g_strdup (profile_path);
@@ -650,4 +728,11 @@ kc_application_get_history_path (KcApplication *self)
 {
   g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
   return self->history_path;
+}
+
+gboolean
+kc_application_is_ringing (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+  return kc_ringtone_is_playing (self->ringtone);
 }

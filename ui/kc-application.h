@@ -52,5 +52,7 @@ gboolean       kc_application_answer            (KcApplication     *self,
 gboolean       kc_application_decline           (KcApplication     *self,
                                                  GError           **error);
 void           kc_application_hangup            (KcApplication     *self);
+/* Whether the ringtone plays (an incoming call is ringing); for tests. */
+gboolean       kc_application_is_ringing        (KcApplication     *self);
 
 G_END_DECLS

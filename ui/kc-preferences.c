@@ -71,7 +71,7 @@ device_row (GSettings  *settings,
     if (g_strcmp0 (g_ptr_array_index (choice->values, i), current) == 0)
       selected = i;
   /* A value set elsewhere (a file, a device not plugged in) stays choosable. */
-  if (selected == 0 && g_strcmp0 (current, "default") != 0) {
+  if (selected == 0 && g_strcmp0 (current, "default") != 0 && *current != '\0') {
     g_autofree char *label = g_strdup_printf (_("%s (not available)"), current);
 
     gtk_string_list_append (labels, label);
@@ -80,6 +80,7 @@ device_row (GSettings  *settings,
   }
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  gtk_widget_set_name (row, key);
   adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
   adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
@@ -126,8 +127,10 @@ fill_codecs (GtkWidget *group,
     GtkWidget *up = gtk_button_new_from_icon_name ("go-up-symbolic");
     g_autofree char *title = g_strdup_printf ("%u. %s", i + 1, codecs[i]);
     g_autofree char *a11y = g_strdup_printf (_("Prefer %s over the codec above"), codecs[i]);
+    g_autofree char *name = g_strdup_printf ("codec-up-%s", codecs[i]);
 
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+    gtk_widget_set_name (up, name);
     gtk_widget_set_valign (up, GTK_ALIGN_CENTER);
     gtk_widget_add_css_class (up, "flat");
     gtk_widget_set_sensitive (up, i > 0);
@@ -178,6 +181,9 @@ kc_preferences_new (GSettings *settings)
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (codecs));
 
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  gtk_window_set_title (GTK_WINDOW (window), _("Preferences"));
+  /* A handful of rows on one page: nothing to search. */
+  adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
   return GTK_WINDOW (window);
 }

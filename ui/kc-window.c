@@ -260,8 +260,8 @@ on_call_finished (KcApplication *app,
 
 /* Dialing */
 
-static void
-on_dial (KcWindow *self)
+static gboolean
+dial_entry_text (KcWindow *self)
 {
   g_autoptr(GError) error = NULL;
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->dial_entry));
@@ -269,9 +269,42 @@ on_dial (KcWindow *self)
   if (!kc_application_dial (self->app, text, &error)) {
     gtk_label_set_text (GTK_LABEL (self->dial_error), error->message);
     gtk_widget_set_visible (self->dial_error, TRUE);
-    return;
+    /* A URI opened during a call: the entry is not in sight. */
+    if (g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), "phone") != 0)
+      toast (self, error->message);
+    return FALSE;
   }
   gtk_widget_set_visible (self->dial_error, FALSE);
+  return TRUE;
+}
+
+static void
+on_dial (KcWindow *self)
+{
+  dial_entry_text (self);
+}
+
+void
+kc_window_set_dial_text (KcWindow   *self,
+                         const char *text)
+{
+  g_return_if_fail (KC_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (self->dial_entry), text);
+  gtk_editable_set_position (GTK_EDITABLE (self->dial_entry), -1);
+  gtk_widget_set_visible (self->dial_error, FALSE);
+}
+
+gboolean
+kc_window_dial (KcWindow   *self,
+                const char *text)
+{
+  g_return_val_if_fail (KC_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  kc_window_set_dial_text (self, text);
+  return dial_entry_text (self);
 }
 
 static void

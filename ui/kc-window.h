@@ -18,4 +18,12 @@ KcWindow *kc_window_new         (KcApplication *app);
 gboolean  kc_window_import_file (KcWindow      *self,
                                  GFile         *file);
 
+/* Puts @text (a number or a sip:/sips:/tel: URI) in the dial entry. */
+void      kc_window_set_dial_text (KcWindow    *self,
+                                   const char  *text);
+/* Puts @text in the dial entry and calls it as the call button does; a
+ * refusal is shown under the entry (and returned). */
+gboolean  kc_window_dial        (KcWindow      *self,
+                                 const char    *text);
+
 G_END_DECLS
