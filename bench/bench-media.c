@@ -868,9 +868,11 @@ print_threads (GHashTable *before,
   g_hash_table_iter_init (&iter, after);
   while (g_hash_table_iter_next (&iter, &name, &ticks))
     {
+      /* Signed: a thread of the same name that ended during the run may
+       * have had more ticks before than its successor has after. */
       ThreadShare share = {
-        name, unit * (GPOINTER_TO_SIZE (ticks)
-                      - GPOINTER_TO_SIZE (g_hash_table_lookup (before, name))),
+        name, unit * ((gint64) GPOINTER_TO_SIZE (ticks)
+                      - (gint64) GPOINTER_TO_SIZE (g_hash_table_lookup (before, name))),
       };
 
       if (share.percent >= 0.1)
