@@ -230,6 +230,7 @@ kc_encoder_new (KcCodec   codec,
   switch (codec)
     {
     case KC_CODEC_OPUS:
+      /* Frames are 48 kHz mono already: nothing to convert. */
       chain = "opusenc frame-size=20 ! rtpopuspay name=pay";
       break;
     case KC_CODEC_PCMU:
@@ -244,10 +245,11 @@ kc_encoder_new (KcCodec   codec,
     }
   desc = g_strdup_printf ("appsrc name=src format=time "
                           "caps=audio/x-raw,format=S16LE,rate=%d,channels=1,layout=interleaved "
-                          "! audioconvert ! audioresample ! %s pt=%u ssrc=%u "
+                          "! %s%s pt=%u ssrc=%u "
                           "seqnum-offset=%u timestamp-offset=%u "
                           "! appsink name=sink sync=false async=false",
-                          KC_AUDIO_RATE, chain, pt, ssrc,
+                          KC_AUDIO_RATE, codec == KC_CODEC_OPUS ? "" : "audioresample ! ",
+                          chain, pt, ssrc,
                           enc->seq_offset, enc->ts_offset);
   enc->pipeline = make_pipeline (desc, &enc->src, &enc->sink, error);
   if (enc->pipeline == NULL)
