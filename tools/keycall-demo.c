@@ -227,7 +227,7 @@ main (int argc, char **argv)
 
   demo.admin = find_program ("admin", "keycall-admin");
   controller = find_program ("controller", "keycall-controller");
-  keycall = find_program ("app", "keycall");
+  keycall = find_program ("ui", "keycall");
   if (demo.admin == NULL || controller == NULL || keycall == NULL) {
     fprintf (stderr, "keycall-demo: keycall-admin, keycall-controller and keycall must be built "
              "next to this program or be in PATH\n");
@@ -258,7 +258,7 @@ main (int argc, char **argv)
   printf ("Keycall %s: the local demo (%s key mode). Network folder: %s\n", PACKAGE_VERSION,
           call.derived ? "derived, claim 3" : "random, claim 2", demo.net);
   if (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL)
-    printf ("The controller and softphone windows arrive with their issues; this run is headless.\n");
+    printf ("The controller window arrives with its issue; this demo runs the softphones headless.\n");
 
   ok = provision (&demo, &error);
   if (ok) {
