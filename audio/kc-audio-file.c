@@ -8,6 +8,7 @@
 #include "kc-audio-file.h"
 #include "kc-audio-device.h"
 #include "kc-error.h"
+#include "kc-gst-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,22 +43,6 @@
 
 G_STATIC_ASSERT (KC_AUDIO_RATE == 48000);
 
-static gboolean
-ensure_gst (GError **error)
-{
-  g_autoptr(GError) local = NULL;
-
-  if (gst_is_initialized ())
-    return TRUE;
-  if (!gst_init_check (NULL, NULL, &local))
-    {
-      g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-                   "Cannot start GStreamer: %s", local->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static GstElement *
 parse_pipeline (const char  *desc,
                 GError     **error)
@@ -65,7 +50,7 @@ parse_pipeline (const char  *desc,
   g_autoptr(GError) local = NULL;
   GstElement *pipeline;
 
-  if (!ensure_gst (error))
+  if (!kc_gst_ensure (error))
     return NULL;
   pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local);
   if (pipeline == NULL)

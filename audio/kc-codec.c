@@ -5,6 +5,7 @@
 #include "kc-codec.h"
 #include "kc-audio-device.h"
 #include "kc-error.h"
+#include "kc-gst-private.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -86,8 +87,8 @@ frame_step (KcCodec codec)
   return kc_codec_get_clock_rate (codec) / (1000 / KC_AUDIO_FRAME_MS);
 }
 
-static gboolean
-ensure_gst (GError **error)
+gboolean
+kc_gst_ensure (GError **error)
 {
   g_autoptr(GError) local = NULL;
 
@@ -113,7 +114,7 @@ make_pipeline (const char  *desc,
   g_autoptr(GError) local = NULL;
   GstElement *pipeline;
 
-  if (!ensure_gst (error))
+  if (!kc_gst_ensure (error))
     return NULL;
   pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local);
   if (pipeline == NULL)

@@ -5,6 +5,7 @@
 
 #include "kc-rtcp.h"
 #include "kc-error.h"
+#include "kc-gst-private.h"
 
 #include <gst/gst.h>
 #include <gst/rtp/gstrtcpbuffer.h>
@@ -93,7 +94,7 @@ kc_rtcp_new (guint32     local_ssrc,
   g_return_val_if_fail (strlen (cname) <= 255, NULL);
 
   /* GstBuffer is a registered type: nothing here works before gst_init. */
-  if (!gst_is_initialized () && !gst_init_check (NULL, NULL, &local))
+  if (!kc_gst_ensure (&local))
     {
       g_warning ("Cannot start GStreamer, so no RTCP for this call: %s",
                  local->message);
