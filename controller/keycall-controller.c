@@ -2,7 +2,8 @@
  *
  * Reads controller.ini (plus overrides), refuses core dumps, forbids TLS
  * below 1.3, runs sofia-sip on the GLib main loop and stops cleanly on
- * SIGTERM/SIGINT. The window comes with a later issue: --headless only.
+ * SIGTERM/SIGINT. Without --headless it also opens the controller window
+ * (keycall-flow on this process's event socket).
  */
 #define G_LOG_DOMAIN "keycall-controller"
 
@@ -132,6 +133,7 @@ typedef struct {
   GMainLoop    *loop;
   KcController *controller;
   gboolean      stopping;
+  GSubprocess  *window;       /* the flow window, without --headless */
 } Shutdown;
 
 static gboolean
@@ -163,6 +165,44 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The controller window is keycall-flow (ui/) subscribed to this process's
+ * event socket: it draws only events, as it would for a remote controller
+ * or a recorded log, and this program links no GTK. Closing it stops the
+ * controller, like closing any application's window. */
+static char *
+find_flow_viewer (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self ? g_path_get_dirname (self) : g_strdup (".");
+  g_autofree char *built = g_build_filename (dir, "..", "ui", "keycall-flow", NULL);
+  g_autofree char *beside = g_build_filename (dir, "keycall-flow", NULL);
+
+  if (g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&built);
+  if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&beside);
+  return g_find_program_in_path ("keycall-flow");
+}
+
+static void
+on_window_closed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Shutdown *shutdown = data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  g_clear_object (&shutdown->window);
+  g_message ("The controller window was closed; stopping");
+  on_quit_signal (shutdown);
+}
+
+static GSubprocess *
+open_window (const char *viewer, const char *socket, GError **error)
+{
+  const char *argv[] = { viewer, "--socket", socket, NULL };
+
+  return g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, error);
+}
+
 static int
 fail (int status, const char *what)
 {
@@ -176,10 +216,11 @@ main (int argc, char **argv)
   gboolean headless = FALSE, verbose = FALSE;
   g_autofree char *config_path = NULL, *listen = NULL, *events = NULL, *event_socket = NULL;
   g_autofree char *key_mode = NULL, *delivery = NULL;
+  g_autofree char *viewer = NULL, *window_dir = NULL, *window_socket = NULL;
   double ack_timeout = -1, ring_timeout = -1, keepalive = -1;
   int sip_timeout = -1;
   const GOptionEntry entries[] = {
-    { "headless", 0, 0, G_OPTION_ARG_NONE, &headless, "Run without a window (required for now)", NULL },
+    { "headless", 0, 0, G_OPTION_ARG_NONE, &headless, "Run without the window (a service)", NULL },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "controller.ini to use", "FILE" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Address to listen on", "HOST:PORT" },
     { "events", 0, 0, G_OPTION_ARG_FILENAME, &events, "Append events (JSON lines) to FILE", "FILE" },
@@ -224,14 +265,25 @@ main (int argc, char **argv)
     g_autofree char *what = g_strdup_printf ("unexpected argument '%s'", argv[1]);
     return fail (EXIT_USAGE, what);
   }
-  if (!headless)
-    return fail (EXIT_USAGE, "the controller window is not built yet; run with --headless");
+  if (!headless) {
+    if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+      return fail (EXIT_USAGE, "no display for the controller window; run with --headless");
+    if ((viewer = find_flow_viewer ()) == NULL)
+      return fail (1, "keycall-flow (the controller window) is not installed; run with --headless");
+  }
   if (config_path == NULL)
     return fail (EXIT_USAGE, "missing --config NET/controllers/NAME/controller.ini");
 
   overrides.listen = listen;
   overrides.events = events;
   overrides.event_socket = event_socket;
+  /* The window needs an event socket: a private one unless one was asked. */
+  if (!headless && event_socket == NULL) {
+    if ((window_dir = g_dir_make_tmp ("keycall-controller-XXXXXX", &error)) == NULL)
+      return fail (1, error->message);
+    window_socket = g_build_filename (window_dir, "events.sock", NULL);
+    overrides.event_socket = window_socket;
+  }
   overrides.key_mode = key_mode;
   overrides.delivery = delivery;
   overrides.ack_timeout = ack_timeout;
@@ -292,7 +344,18 @@ main (int argc, char **argv)
   shutdown.controller = controller;
   g_unix_signal_add (SIGTERM, on_quit_signal, &shutdown);
   g_unix_signal_add (SIGINT, on_quit_signal, &shutdown);
+  if (viewer != NULL) {
+    shutdown.window = open_window (viewer, config->event_socket, &error);
+    if (shutdown.window == NULL)
+      g_warning ("The controller window did not open: %s; running without it", error->message);
+    else
+      g_subprocess_wait_async (shutdown.window, NULL, on_window_closed, &shutdown);
+  }
   g_main_loop_run (loop);
+  if (shutdown.window != NULL) {
+    g_subprocess_send_signal (shutdown.window, SIGTERM);
+    g_clear_object (&shutdown.window);
+  }
 
   kc_controller_free (controller);
   if (server != NULL)
@@ -300,5 +363,9 @@ main (int argc, char **argv)
   g_source_destroy (source);
   su_root_destroy (root);
   su_deinit ();
+  if (window_socket != NULL) {
+    g_unlink (window_socket);
+    g_rmdir (window_dir);
+  }
   return 0;
 }

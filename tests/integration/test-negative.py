@@ -157,6 +157,12 @@ def main():
         tap.ok(r.returncode == 2 and missing_ini in r.stderr,
                "controller with a missing config: exit 2, naming the file",
                f"exit {r.returncode}; stderr: {r.stderr[-500:]}")
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        r = subprocess.run([CONTROLLER, "--config", net.ini("gc1")], capture_output=True,
+                           text=True, timeout=20, env=env)
+        tap.ok(r.returncode == 2 and "--headless" in r.stderr,
+               "controller without --headless and without a display: exit 2, saying --headless",
+               f"exit {r.returncode}; stderr: {r.stderr[-500:]}")
         # keycall links GTK and libadwaita: their exit-time destructors once
         # turned every exit status into an abort (134).
         for args, what, words in (
