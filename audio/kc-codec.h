@@ -5,8 +5,10 @@
  * RFC 4733 telephone events in the same stream; the decoder puts received
  * packets through a jitter buffer and gives back 20 ms frames, concealing
  * lost packets, and reports telephone events through a callback. Neither
- * needs a running GMainLoop: GStreamer's own threads do the work and the
- * caller pushes and pulls. Each object is for one thread at a time.
+ * needs a running GMainLoop: the encoder runs in the caller's thread (a
+ * packet is ready when kc_encoder_push_frame() returns), the decoder on
+ * GStreamer's threads behind its jitter buffer, and the caller pushes and
+ * pulls. Each object is for one thread at a time.
  */
 #pragma once
 
