@@ -12,9 +12,6 @@
 #define BIND_ATTEMPTS 64
 /* What a receive callback reads before it lets the main loop breathe. */
 #define RECEIVE_BATCH 32
-/* How long sending waits for the encoder's packet for a frame just pushed:
- * GStreamer encodes on its own thread, usually within a few hundred µs. */
-#define ENCODE_WAIT_MS 4
 
 struct _KcMediaStream {
   GObject         parent_instance;
@@ -332,7 +329,9 @@ kc_media_stream_send_frame (KcMediaStream *self,
       return;
     }
   self->stats.frames_sent++;
-  drain_encoder (self, ENCODE_WAIT_MS);
+  /* The encoder runs in this thread: what a frame gives is ready now (the
+   * first frame or two give nothing while the codec fills its lookahead). */
+  drain_encoder (self, 0);
 }
 
 gboolean
