@@ -43,24 +43,6 @@
 
 G_STATIC_ASSERT (KC_AUDIO_RATE == 48000);
 
-static GstElement *
-parse_pipeline (const char  *desc,
-                GError     **error)
-{
-  g_autoptr(GError) local = NULL;
-  GstElement *pipeline;
-
-  if (!kc_gst_ensure (error))
-    return NULL;
-  pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local);
-  if (pipeline == NULL)
-    g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-                 "Cannot build the audio file pipeline (%s): %s; are "
-                 "gstreamer1.0-plugins-base and -good installed?",
-                 desc, local->message);
-  return pipeline;
-}
-
 /* Nobody runs a main loop on these buses, so a message we never pop would
  * stay there: tags and state changes would pile up through a long call.
  * Only the kinds in @user_data (a GstMessageType mask) are kept. */
@@ -178,7 +160,7 @@ start_pipeline (KcAudioFileReader  *reader,
                           "audioconvert name=convert ! audioresample "
                           "! " RAW_CAPS " ! appsink name=sink sync=false "
                           "max-buffers=%d drop=false", QUEUE_BUFFERS);
-  reader->pipeline = parse_pipeline (desc, error);
+  reader->pipeline = kc_gst_parse ("audio file pipeline", desc, error);
   if (reader->pipeline == NULL)
     return FALSE;
   filesrc = gst_bin_get_by_name (GST_BIN (reader->pipeline), "file");
@@ -485,7 +467,7 @@ kc_audio_file_writer_new (const char  *path,
    * wavenc takes little-endian samples. */
   desc = "appsrc name=src format=time block=true caps=" RAW_CAPS " "
          "! audioconvert ! wavenc ! filesink name=file";
-  writer->pipeline = parse_pipeline (desc, error);
+  writer->pipeline = kc_gst_parse ("audio file pipeline", desc, error);
   if (writer->pipeline == NULL)
     return NULL;
   writer->src = GST_APP_SRC (gst_bin_get_by_name (GST_BIN (writer->pipeline), "src"));

@@ -87,44 +87,18 @@ frame_step (KcCodec codec)
   return kc_codec_get_clock_rate (codec) / (1000 / KC_AUDIO_FRAME_MS);
 }
 
-gboolean
-kc_gst_ensure (GError **error)
-{
-  g_autoptr(GError) local = NULL;
-
-  if (gst_is_initialized ())
-    return TRUE;
-  if (!gst_init_check (NULL, NULL, &local))
-    {
-      g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-                   "Cannot start GStreamer: %s", local->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Builds @desc; the message names the missing plugin, which is the usual
- * cause (Opus lives in plugins-base, RTP in plugins-good). */
+/* Builds and starts @desc; @src (may be NULL) and @sink are its elements
+ * named "src" and "sink". */
 static GstElement *
 make_pipeline (const char  *desc,
                GstAppSrc  **src,
                GstAppSink **sink,
                GError     **error)
 {
-  g_autoptr(GError) local = NULL;
-  GstElement *pipeline;
+  GstElement *pipeline = kc_gst_parse ("audio pipeline", desc, error);
 
-  if (!kc_gst_ensure (error))
-    return NULL;
-  pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local);
   if (pipeline == NULL)
-    {
-      g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-                   "Cannot build the audio pipeline (%s): %s; are "
-                   "gstreamer1.0-plugins-base and -good installed?",
-                   desc, local->message);
-      return NULL;
-    }
+    return NULL;
   if (src != NULL)
     *src = GST_APP_SRC (gst_bin_get_by_name (GST_BIN (pipeline), "src"));
   *sink = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (pipeline), "sink"));
