@@ -93,15 +93,8 @@ build_sdp (KcCtaCall          *self,
     .n_suites = n_suites,
     .ptime = KC_AUDIO_FRAME_MS,
   };
-  g_autofree char *sdp = kc_sdp_media_build (&build);
-  const char *m;
 
-  if (key_mgmt == NULL)
-    return g_steal_pointer (&sdp);
-  /* Session level, before the media description. */
-  m = strstr (sdp, "\r\nm=");
-  g_return_val_if_fail (m != NULL, g_steal_pointer (&sdp));
-  return g_strdup_printf ("%.*s\r\na=key-mgmt:%s%s", (int) (m - sdp), sdp, key_mgmt, m);
+  return kc_cta_sdp_build (&build, key_mgmt);
 }
 
 char *

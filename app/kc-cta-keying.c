@@ -13,33 +13,18 @@
 #include <string.h>
 
 char *
-kc_cta_sdp_build (const char *address,
-                  guint       port,
-                  guint64     session_id,
-                  guint64     version,
-                  const char *key_mgmt)
+kc_cta_sdp_build (const KcSdpBuild *build,
+                  const char       *key_mgmt)
 {
-  const char *family;
-  GString *sdp;
+  g_autofree char *sdp = kc_sdp_media_build (build);
+  const char *m;
 
-  g_return_val_if_fail (address != NULL, NULL);
-  g_return_val_if_fail (port <= 65535, NULL);
-
-  family = strchr (address, ':') != NULL ? "IP6" : "IP4";
-  sdp = g_string_new ("v=0\r\n");
-  g_string_append_printf (sdp, "o=- %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " IN %s %s\r\n",
-                          session_id, version, family, address);
-  g_string_append (sdp, "s=-\r\n");
-  g_string_append_printf (sdp, "c=IN %s %s\r\n", family, address);
-  g_string_append (sdp, "t=0 0\r\n");
-  /* Session level: the key belongs to the call, not to one stream. */
-  if (key_mgmt != NULL)
-    g_string_append_printf (sdp, "a=key-mgmt:%s\r\n", key_mgmt);
-  g_string_append_printf (sdp, "m=audio %u RTP/SAVP %d\r\n", port, KC_CTA_OPUS_PT);
-  g_string_append_printf (sdp, "a=rtpmap:%d opus/48000/2\r\n", KC_CTA_OPUS_PT);
-  g_string_append (sdp, "a=ptime:20\r\n");
-  g_string_append (sdp, "a=sendrecv\r\n");
-  return g_string_free (sdp, FALSE);
+  if (key_mgmt == NULL)
+    return g_steal_pointer (&sdp);
+  /* Session level: after t=, before the media description. */
+  m = strstr (sdp, "\r\nm=");
+  g_return_val_if_fail (m != NULL, g_steal_pointer (&sdp));
+  return g_strdup_printf ("%.*s\r\na=key-mgmt:%s%s", (int) (m - sdp), sdp, key_mgmt, m);
 }
 
 KcKeyMgmt *

@@ -9,6 +9,7 @@
 
 #include "kc-keys.h"
 #include "kc-sdp-key.h"
+#include "kc-sdp-media.h"
 #include "kc-secret.h"
 
 G_BEGIN_DECLS
@@ -17,9 +18,6 @@ G_BEGIN_DECLS
 #define KC_CTA_KEY_HEADER      "Keycall-Key-Mgmt"
 /* Header carrying A's Call-ID, the one bound into K and the acknowledgments. */
 #define KC_CTA_CALL_HEADER     "Keycall-Call"
-/* RFC 4566's discard port until the media issue fills in real ones. */
-#define KC_CTA_PLACEHOLDER_PORT 9
-#define KC_CTA_OPUS_PT          111
 
 /* Which side of FIG. 3 this softphone is on in a call. */
 typedef enum {
@@ -27,13 +25,11 @@ typedef enum {
   KC_CTA_SIDE_CALLEE,    /* B: gets KEY in 320, acknowledges in 322 */
 } KcCtaSide;
 
-/* The audio SDP of this softphone (an offer or an answer): one Opus audio
- * stream, RTP/SAVP, on @port; @key_mgmt ("keycall <base64>", may be NULL) as
- * a session-level a=key-mgmt line. @address is an IPv4 or IPv6 literal. */
-char      *kc_cta_sdp_build          (const char      *address,
-                                      guint            port,
-                                      guint64          session_id,
-                                      guint64          version,
+/* The SDP of this softphone (an offer or an answer): @build as
+ * kc_sdp_media_build() writes it, with @key_mgmt ("keycall <base64>", may
+ * be NULL) as a session-level a=key-mgmt line: the key belongs to the
+ * call, not to one stream. */
+char      *kc_cta_sdp_build          (const KcSdpBuild *build,
                                       const char      *key_mgmt);
 
 /* The one key-management payload of a received message: from its SDP

@@ -62,23 +62,39 @@ key_value (const KcKeyId *id, const KcSecret *key)
   return encode (mgmt);
 }
 
+static const KcSdpFormat opus = { 111, (char *) "opus", 48000, 2 };
+
+static char *
+sdp_build (const char *address,
+           guint16     port,
+           guint64     session_id,
+           const char *value)
+{
+  KcSdpBuild build = {
+    .address = address, .port = port, .session_id = session_id,
+    .direction = KC_SDP_SENDRECV, .formats = &opus, .n_formats = 1, .ptime = 20,
+  };
+
+  return kc_cta_sdp_build (&build, value);
+}
+
 static char *
 sdp_with (const char *value)
 {
-  return kc_cta_sdp_build ("192.0.2.7", KC_CTA_PLACEHOLDER_PORT, 42, 1, value);
+  return sdp_build ("192.0.2.7", 9, 42, value);
 }
 
 /* SDP */
 
 START_TEST (test_sdp_offer_has_audio_and_no_key)
 {
-  g_autofree char *sdp = kc_cta_sdp_build ("192.0.2.7", 9, 1234, 2, NULL);
-  g_autofree char *v6 = kc_cta_sdp_build ("2001:db8::7", 40000, 1, 1, NULL);
+  g_autofree char *sdp = sdp_build ("192.0.2.7", 9, 1234, NULL);
+  g_autofree char *v6 = sdp_build ("2001:db8::7", 40000, 1, NULL);
   g_autoptr(KcKeyMgmt) found = NULL;
   g_autoptr(GError) error = NULL;
 
   ck_assert_ptr_nonnull (strstr (sdp, "v=0\r\n"));
-  ck_assert_ptr_nonnull (strstr (sdp, "o=- 1234 2 IN IP4 192.0.2.7\r\n"));
+  ck_assert_ptr_nonnull (strstr (sdp, "o=- 1234 1234 IN IP4 192.0.2.7\r\n"));
   ck_assert_ptr_nonnull (strstr (sdp, "c=IN IP4 192.0.2.7\r\n"));
   ck_assert_ptr_nonnull (strstr (sdp, "m=audio 9 RTP/SAVP 111\r\n"));
   ck_assert_ptr_nonnull (strstr (sdp, "a=rtpmap:111 opus/48000/2\r\n"));
