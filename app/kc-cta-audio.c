@@ -211,7 +211,10 @@ on_packet_received (KcMediaStream *stream,
 
   if (self->device == NULL || self->out_kind != KC_CTA_AUDIO_DEVICE)
     return;
-  while (kc_media_stream_receive_frame_wait (stream, frame, DECODE_WAIT_MS))
+  /* One packet gives one frame: wait for it, then take only what is ready
+   * (waiting again would hold the main loop DECODE_WAIT_MS for nothing). */
+  for (guint wait = DECODE_WAIT_MS; kc_media_stream_receive_frame_wait (stream, frame, wait);
+       wait = 0)
     deliver (self, frame);
 }
 
