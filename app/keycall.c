@@ -283,10 +283,12 @@ on_registered (KcCtaAccount *account,
   if (app->was_registered)
     return;
   app->was_registered = TRUE;
-  g_print ("registered %s at %s (%s, certificate %s)\n", kc_cta_account_get_number (account),
+  g_print ("registered %s at %s (%s, certificate %s) as %s\n",
+           kc_cta_account_get_number (account),
            kc_cta_account_get_controller_name (account),
            kc_cta_account_get_controller_uri (account),
-           kc_cta_account_get_verified_certificate (account));
+           kc_cta_account_get_verified_certificate (account),
+           kc_cta_account_get_contact (account));
 
   if (app->call_number != NULL && app->call == NULL && !app->finishing) {
     app->call = kc_cta_account_call (account, app->call_number, &error);

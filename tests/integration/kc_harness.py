@@ -10,6 +10,7 @@ Never prints key material. The raw SIP peer is in kc_rawsip.py.
 import atexit
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -216,8 +217,18 @@ class Proc:
             except ProcessLookupError:
                 pass
 
+    def _group_alive(self):
+        try:
+            os.killpg(self.p.pid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
     def stop(self, timeout=5, sig=signal.SIGTERM):
-        """SIGTERM to the group, then SIGKILL; returns the exit status."""
+        """@sig (SIGTERM) to the group, then SIGKILL; returns the leader's exit
+        status once the whole group is gone (tshark's dumpcap, for one, may
+        still be closing its file when tshark has exited)."""
+        deadline = time.monotonic() + timeout
         if self.p.poll() is None:
             self.send_signal(sig)
             try:
@@ -225,8 +236,9 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.send_signal(signal.SIGKILL)
                 self.p.wait(timeout=5)
-        else:
-            # the leader is gone, children may not be
+        while self._group_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._group_alive():
             try:
                 os.killpg(self.p.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -241,8 +253,40 @@ class Proc:
                 f"stdout:\n{self.text()}\nstderr (last 2000 chars):\n{self.stderr()[-2000:]}")
 
 
+_given_ports = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port free right now on 127.0.0.1 (picked by the kernel)."""
+    """A TCP port free right now on 127.0.0.1, for a server started a moment later.
+
+    Taken below the kernel's ephemeral range: a port from that range (what
+    bind to port 0 gives) can become the source port of any process's
+    outgoing connection before our server binds it, which tests running side
+    by side made happen. Random, so that tests running at once seldom try
+    the same one; never the same twice in one test."""
+    low, _ = _ephemeral_range()
+    first, last = 20000, max(20000 + 1000, low - 1)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(first, last)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -453,9 +497,11 @@ class Cta:
 
 def start_cta(h, net, number, call=None, answer=False, duration=1, timeout=30,
               answer_after=None, reject=None, extra=(), port=None):
-    port = port or free_port()
+    # port=0: the softphone lets the kernel choose (see Cta.listen_port()).
+    port = free_port() if port is None else port
     events = h.path(h.unique(f"cta-{number}-events") + ".jsonl")
-    argv = [CTA, "--headless", "--profile", net.profile(number), "--listen", f"{HOST}:{port}",
+    listen = f"{HOST}:{port}" if port else HOST
+    argv = [CTA, "--headless", "--profile", net.profile(number), "--listen", listen,
             "--events", events, "--timeout", str(timeout)]
     if call:
         argv += ["--call", call, "--duration", str(duration)]

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """test-capture: what a wire tapper on the loopback sees during a call.
 
-Captures with tshark every TCP port of a two-controller call (both
-controllers' TLS ports and both softphones' listening ports), then checks
-the capture is non-empty, is TLS 1.3 and holds no SIP in clear, and that
-kc-unseal-check (the LEA side) finds none of the call key's bytes in it,
-raw, hex or base64. Needs root (or capture rights) for tshark. Prints TAP.
+Captures with tshark the loopback's TCP during a two-controller call and
+keeps the packets of the call's own ports (both controllers' TLS ports and
+both softphones' listening ports; the softphones let the kernel choose
+theirs, so no other test can take them first), then checks the capture is
+non-empty, is TLS 1.3 and holds no SIP in clear, and that kc-unseal-check
+(the LEA side) finds none of the call key's bytes in it, raw, hex or
+base64. Needs root (or capture rights) for tshark. Prints TAP.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kc_harness import (AdminError, Harness, Network, StartError,  # noqa: E402
-                        free_port, start_controller, start_cta, unseal_check,
+                        start_controller, start_cta, unseal_check,
                         wait_event)
 
 
@@ -29,6 +32,20 @@ def tshark_count(pcap, ports, display_filter):
         argv += ["-Y", display_filter]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     return len([l for l in r.stdout.splitlines() if l.strip()]), r.stderr.strip()
+
+
+# "registered N at CTL (…) as <sips:N@HOST:PORT;transport=tls>": the port the softphone took.
+REGISTERED = r"^registered {} at {}\b.* as <sips:[^>]*:(\d+);transport=tls>"
+
+
+def keep_call_ports(src, dst, ports):
+    """Writes to @dst the packets of @src to or from one of @ports (other
+    tests may run at the same time on the loopback)."""
+    if not os.path.exists(src):
+        return
+    wanted = " || ".join(f"tcp.port == {p}" for p in ports)
+    subprocess.run(["tshark", "-n", "-r", src, "-Y", wanted, "-w", dst],
+                   capture_output=True, timeout=60)
 
 
 def main():
@@ -56,13 +73,10 @@ def main():
         if not net.check_configs(tap):
             return
 
+        everything = h.path("lo.pcapng")
         pcap = h.path("call.pcapng")
-        # The softphones' ports are chosen now so the capture filter can name them.
         ports = [net.port("gc1"), net.port("gc2")]
-        cta_ports = [free_port(), free_port()]
-        ports += cta_ports
-        bpf = " or ".join(f"tcp port {p}" for p in ports)
-        shark = h.start("tshark", ["tshark", "-n", "-i", "lo", "-f", bpf, "-w", pcap],
+        shark = h.start("tshark", ["tshark", "-n", "-i", "lo", "-f", "tcp", "-w", everything],
                         capture_stdout=True)
         procs.append(shark)
         deadline = time.monotonic() + 15
@@ -86,14 +100,14 @@ def main():
         wait_event(ctls[0], lambda e: e.get("kind") == "tls-up"
                    and e.get("peer") == "controller:gc2", 8)
 
-        b = start_cta(h, net, "2001", answer=True, duration=10, timeout=40,
-                      port=cta_ports[1])
+        b = start_cta(h, net, "2001", answer=True, duration=10, timeout=40, port=0)
         procs.append(b.proc)
-        tap.ok(b.proc.wait_line(r"^registered 2001 at gc2\b", 10), "B 2001 registers",
-               b.proc.describe())
-        a = start_cta(h, net, "1001", call="2001", duration=1, timeout=25,
-                      port=cta_ports[0])
+        reg_b = b.proc.wait_line(REGISTERED.format("2001", "gc2"), 10)
+        tap.ok(reg_b, "B 2001 registers", b.proc.describe())
+        a = start_cta(h, net, "1001", call="2001", duration=1, timeout=25, port=0)
         procs.append(a.proc)
+        reg_a = a.proc.wait_line(REGISTERED.format("1001", "gc1"), 10)
+        ports += [int(m.group(1)) for m in (reg_a, reg_b) if m]
         rc_a = a.proc.wait(30)
         b.proc.wait(10)
         tap.ok(rc_a == 0, "A's call to B completes (so the capture holds a whole call)",
@@ -105,10 +119,11 @@ def main():
         shark.stop(timeout=10, sig=2)   # SIGINT: tshark flushes and closes the file
         procs.clear()
 
+        keep_call_ports(everything, pcap, ports)
         size = os.path.getsize(pcap) if os.path.exists(pcap) else 0
         count, err = tshark_count(pcap, ports, None) if size else (0, "no file")
         tap.ok(size > 0 and count > 0, "the capture is non-empty",
-               f"{size} bytes, {count} packets; {err}")
+               f"{size} bytes, {count} packets; {err}\n{shark.describe()}")
         tls, err = tshark_count(pcap, ports, "tls.record")
         tap.ok(tls > 0, "the capture holds TLS records", f"{tls} TLS records; {err}")
         hello13, err13 = tshark_count(pcap, ports, "tls.handshake.type == 2 && "
