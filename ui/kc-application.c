@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include "kc-application.h"
+#include "kc-flow-window.h"
 #include "kc-history.h"
+#include "kc-host.h"
 #include "kc-number.h"
 #include "kc-preferences.h"
 #include "kc-ringtone.h"
@@ -49,6 +51,8 @@ struct _KcApplication {
   gboolean        notified;         /* an incoming-call notification is shown */
   KcRingtone     *ringtone;
   char           *pending_dial;     /* a URI opened before the account registered */
+  KcHost         *host;             /* the embedded controller */
+  GtkWindow      *flow_window;      /* its controller window, while open */
 };
 
 G_DEFINE_TYPE (KcApplication, kc_application, ADW_TYPE_APPLICATION)
@@ -96,12 +100,32 @@ apply_settings (KcApplication *self)
     g_message ("Ignoring the codec preference: %s", error->message);
 }
 
+/* The embedded controller runs while its switch is on and its
+ * controller.ini can be used; why it cannot is the host's error. */
+static void
+apply_host (KcHost    *host,
+            GSettings *settings)
+{
+  g_autofree char *config = g_settings_get_string (settings, "host-controller-config");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_settings_get_boolean (settings, "host-controller") || config[0] == '\0') {
+    kc_host_stop (host);
+    return;
+  }
+  if (!kc_host_start (host, config, &error))
+    g_message ("The embedded controller did not start: %s", error->message);
+}
+
 static void
 on_settings_changed (GSettings     *settings,
                      const char    *key,
                      KcApplication *self)
 {
-  apply_settings (self);
+  if (g_str_has_prefix (key, "host-controller"))
+    apply_host (self->host, settings);
+  else
+    apply_settings (self);
 }
 
 /* The call */
@@ -146,6 +170,10 @@ update_actions (KcApplication *self)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "decline");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
+  /* The window of a stopped controller stays open on its past events. */
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "controller-flow");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                               kc_host_is_running (self->host) || self->flow_window != NULL);
 }
 
 static void
@@ -508,7 +536,7 @@ on_preferences_action (GSimpleAction *action,
                        gpointer       user_data)
 {
   KcApplication *self = user_data;
-  GtkWindow *prefs = kc_preferences_new (self->settings);
+  GtkWindow *prefs = kc_preferences_new (self->settings, self->host);
 
   gtk_window_set_transient_for (prefs, gtk_application_get_active_window (GTK_APPLICATION (self)));
   gtk_window_present (prefs);
@@ -535,6 +563,36 @@ on_about_action (GSimpleAction *action,
 }
 
 static void
+on_flow_window_destroy (KcApplication *self)
+{
+  self->flow_window = NULL;
+  update_actions (self);
+}
+
+static void
+on_controller_flow_action (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  KcApplication *self = user_data;
+  KcFlowWindow *window;
+  g_autofree char *source = NULL;
+
+  if (self->flow_window != NULL) {
+    gtk_window_present (self->flow_window);
+    return;
+  }
+  window = kc_flow_window_new (GTK_APPLICATION (self), kc_host_get_model (self->host));
+  source = g_strdup_printf (_("Controller %s on this desktop"),
+                            kc_host_get_name (self->host) ? kc_host_get_name (self->host) : "");
+  kc_flow_window_set_source (window, source);
+  self->flow_window = GTK_WINDOW (window);
+  g_signal_connect_object (window, "destroy", G_CALLBACK (on_flow_window_destroy), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
 on_quit_action (GSimpleAction *action,
                 GVariant      *parameter,
                 gpointer       user_data)
@@ -547,6 +605,7 @@ static const GActionEntry app_actions[] = {
   { "decline", on_decline_action },
   { "preferences", on_preferences_action },
   { "about", on_about_action },
+  { "controller-flow", on_controller_flow_action },
   { "quit", on_quit_action },
 };
 
@@ -587,6 +646,8 @@ kc_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
                                          prefs_accels);
+  g_signal_connect_swapped (self->host, "notify::running", G_CALLBACK (update_actions), self);
+  apply_host (self->host, self->settings);
   update_actions (self);
 }
 
@@ -598,6 +659,8 @@ kc_application_shutdown (GApplication *app)
   stop_ringing (self);
   withdraw_notification (self);
   drop_account (self);
+  g_signal_handlers_disconnect_by_data (self->host, self);
+  kc_host_stop (self->host);
   G_APPLICATION_CLASS (kc_application_parent_class)->shutdown (app);
 }
 
@@ -636,6 +699,7 @@ kc_application_finalize (GObject *object)
     g_signal_handlers_disconnect_by_data (self->account, self);
   g_clear_object (&self->account);
   g_clear_object (&self->settings);
+  g_clear_object (&self->host);
   g_clear_pointer (&self->ringtone, kc_ringtone_free);
   g_free (self->pending_dial);
   g_free (self->profile_path);
@@ -680,6 +744,7 @@ kc_application_init (KcApplication *self)
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   self->history_path = kc_history_default_path ();
   self->ringtone = kc_ringtone_new ();
+  self->host = kc_host_new ();
 }
 
 KcApplication *
@@ -728,6 +793,13 @@ kc_application_get_history_path (KcApplication *self)
 {
   g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
   return self->history_path;
+}
+
+KcHost *
+kc_application_get_host (KcApplication *self)
+{
+  g_return_val_if_fail (KC_IS_APPLICATION (self), NULL);
+  return self->host;
 }
 
 gboolean

@@ -7,6 +7,7 @@
 #include <adwaita.h>
 
 #include "kc-cta.h"
+#include "kc-host.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +53,8 @@ gboolean       kc_application_answer            (KcApplication     *self,
 gboolean       kc_application_decline           (KcApplication     *self,
                                                  GError           **error);
 void           kc_application_hangup            (KcApplication     *self);
+/* The embedded controller (settings host-controller, host-controller-config). */
+KcHost        *kc_application_get_host          (KcApplication     *self);
 /* Whether the ringtone plays (an incoming call is ringing); for tests. */
 gboolean       kc_application_is_ringing        (KcApplication     *self);
 

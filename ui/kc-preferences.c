@@ -6,6 +6,7 @@
 #include "kc-preferences.h"
 
 #include "kc-audio-device.h"
+#include "kc-host.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
@@ -144,8 +145,123 @@ fill_codecs (GtkWidget *group,
   }
 }
 
+/* The embedded controller: a switch, the controller.ini it runs, and what
+ * it is doing (listening where, or why it could not start). */
+
+static void
+update_host_rows (GtkWidget *group)
+{
+  KcHost *host = g_object_get_data (G_OBJECT (group), "kc-host");
+  GSettings *settings = g_object_get_data (G_OBJECT (group), "kc-settings");
+  GtkWidget *state = g_object_get_data (G_OBJECT (group), "kc-state-row");
+  GtkWidget *file = g_object_get_data (G_OBJECT (group), "kc-file-row");
+  g_autofree char *path = g_settings_get_string (settings, "host-controller-config");
+  g_autofree char *subtitle = NULL;
+
+  if (kc_host_is_running (host))
+    subtitle = g_strdup_printf (_("Controller %s is listening on %s"), kc_host_get_name (host),
+                                kc_host_get_listen_uri (host));
+  else if (kc_host_get_error (host) != NULL)
+    subtitle = g_strdup_printf (_("Not running: %s"), kc_host_get_error (host));
+  else if (g_settings_get_boolean (settings, "host-controller") && path[0] == '\0')
+    subtitle = g_strdup (_("Choose its configuration below"));
+  else
+    subtitle = g_strdup (_("Off"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (state), subtitle);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (file),
+                               path[0] != '\0' ? path : _("None chosen"));
+}
+
+static void
+on_config_chosen (GtkNativeDialog *dialog,
+                  int              response,
+                  GtkWidget       *group)
+{
+  GSettings *settings = g_object_get_data (G_OBJECT (group), "kc-settings");
+
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+    g_autofree char *path = g_file_get_path (file);
+
+    if (path != NULL)
+      g_settings_set_string (settings, "host-controller-config", path);
+  }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+on_choose_config (GtkButton *button,
+                  GtkWidget *group)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (button));
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  dialog = gtk_file_chooser_native_new (_("Choose a Controller Configuration"),
+                                        GTK_WINDOW (root), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        _("_Choose"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("Controller configuration (controller.ini)"));
+  gtk_file_filter_add_pattern (filter, "*.ini");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_config_chosen), group);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static GtkWidget *
+host_group (GSettings *settings,
+            KcHost    *host)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *state = adw_action_row_new ();
+  GtkWidget *toggle = gtk_switch_new ();
+  GtkWidget *file = adw_action_row_new ();
+  GtkWidget *choose = gtk_button_new_with_mnemonic (_("C_hoose…"));
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("This Desktop’s Controller"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+    _("Run a gateway controller inside Keycall, so softphones can call through this "
+      "desktop with no server. It creates and seals the keys of the calls it serves."));
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (state), _("Host a Controller"));
+  gtk_widget_set_name (toggle, "host-controller");
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Host a controller on this desktop"), -1);
+  g_settings_bind (settings, "host-controller", toggle, "active", G_SETTINGS_BIND_DEFAULT);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (state), toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (state), toggle);
+  gtk_widget_set_name (state, "host-controller-state");
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (file), _("Configuration"));
+  gtk_widget_set_name (file, "host-controller-config");
+  gtk_widget_set_name (choose, "host-controller-choose");
+  gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (choose), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Choose the controller’s configuration file"), -1);
+  g_signal_connect (choose, "clicked", G_CALLBACK (on_choose_config), group);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (file), choose);
+
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), state);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), file);
+
+  g_object_set_data_full (G_OBJECT (group), "kc-host", g_object_ref (host), g_object_unref);
+  g_object_set_data_full (G_OBJECT (group), "kc-settings", g_object_ref (settings),
+                          g_object_unref);
+  g_object_set_data (G_OBJECT (group), "kc-state-row", state);
+  g_object_set_data (G_OBJECT (group), "kc-file-row", file);
+  g_signal_connect_object (host, "notify", G_CALLBACK (update_host_rows), group,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed", G_CALLBACK (update_host_rows), group,
+                           G_CONNECT_SWAPPED);
+  update_host_rows (group);
+  return group;
+}
+
 GtkWindow *
-kc_preferences_new (GSettings *settings)
+kc_preferences_new (GSettings *settings,
+                    KcHost    *host)
 {
   GtkWidget *window = adw_preferences_window_new ();
   GtkWidget *page = adw_preferences_page_new ();
@@ -179,6 +295,9 @@ kc_preferences_new (GSettings *settings)
                           g_object_unref);
   fill_codecs (codecs, settings);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (codecs));
+  if (host != NULL)
+    adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
+                              ADW_PREFERENCES_GROUP (host_group (settings, host)));
 
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
   gtk_window_set_title (GTK_WINDOW (window), _("Preferences"));

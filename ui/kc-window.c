@@ -529,6 +529,7 @@ primary_menu (void)
   GMenu *menu = g_menu_new ();
 
   g_menu_append (menu, _("_Import Profile…"), "win.import");
+  g_menu_append (menu, _("_Controller Flow"), "app.controller-flow");
   g_menu_append (menu, _("_Preferences"), "app.preferences");
   g_menu_append (menu, _("_About Keycall"), "app.about");
   return G_MENU_MODEL (menu);
