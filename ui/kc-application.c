@@ -543,6 +543,19 @@ on_preferences_action (GSimpleAction *action,
 }
 
 static void
+on_controller_preferences_action (GSimpleAction *action,
+                                  GVariant      *parameter,
+                                  gpointer       user_data)
+{
+  KcApplication *self = user_data;
+  GtkWindow *prefs = kc_preferences_new (self->settings, self->host);
+
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "controller");
+  gtk_window_set_transient_for (prefs, gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_present (prefs);
+}
+
+static void
 on_about_action (GSimpleAction *action,
                  GVariant      *parameter,
                  gpointer       user_data)
@@ -586,6 +599,7 @@ on_controller_flow_action (GSimpleAction *action,
   source = g_strdup_printf (_("Controller %s on this desktop"),
                             kc_host_get_name (self->host) ? kc_host_get_name (self->host) : "");
   kc_flow_window_set_source (window, source);
+  gtk_window_set_title (GTK_WINDOW (window), _("Keycall Controller"));
   self->flow_window = GTK_WINDOW (window);
   g_signal_connect_object (window, "destroy", G_CALLBACK (on_flow_window_destroy), self,
                            G_CONNECT_SWAPPED);
@@ -604,6 +618,7 @@ static const GActionEntry app_actions[] = {
   { "answer", on_answer_action },
   { "decline", on_decline_action },
   { "preferences", on_preferences_action },
+  { "controller-preferences", on_controller_preferences_action },
   { "about", on_about_action },
   { "controller-flow", on_controller_flow_action },
   { "quit", on_quit_action },

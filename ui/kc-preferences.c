@@ -295,13 +295,22 @@ kc_preferences_new (GSettings *settings,
                           g_object_unref);
   fill_codecs (codecs, settings);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (codecs));
-  if (host != NULL)
-    adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
-                              ADW_PREFERENCES_GROUP (host_group (settings, host)));
 
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  if (host != NULL) {
+    GtkWidget *controller = adw_preferences_page_new ();
+
+    adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (controller), _("Controller"));
+    adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (controller),
+                                        "network-server-symbolic");
+    adw_preferences_page_set_name (ADW_PREFERENCES_PAGE (controller), "controller");
+    adw_preferences_page_add (ADW_PREFERENCES_PAGE (controller),
+                              ADW_PREFERENCES_GROUP (host_group (settings, host)));
+    adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window),
+                                ADW_PREFERENCES_PAGE (controller));
+  }
   gtk_window_set_title (GTK_WINDOW (window), _("Preferences"));
-  /* A handful of rows on one page: nothing to search. */
+  /* A handful of rows: nothing to search. */
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
   return GTK_WINDOW (window);
