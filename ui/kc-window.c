@@ -5,6 +5,7 @@
 
 #include "kc-call-view.h"
 #include "kc-dialpad.h"
+#include "kc-contacts.h"
 #include "kc-history.h"
 #include "kc-window.h"
 
@@ -27,6 +28,12 @@ struct _KcWindow {
   GtkWidget            *call_button;
   GtkWidget            *history_group;
   GtkWidget            *history_list;
+  GtkWidget            *contacts_list;
+  GtkWidget            *contact_form;     /* a revealer: name, number, Save */
+  GtkWidget            *contact_name;
+  GtkWidget            *contact_number;
+  GtkWidget            *contact_error;
+  char                 *contacts_path;
   GtkWidget            *call_view;
   GtkFileChooserNative *chooser;
 };
@@ -195,10 +202,199 @@ on_call_back (GtkButton *button,
     toast (self, error->message);
 }
 
+/* Contacts */
+
+static void load_history (KcWindow *self);
+
+static GPtrArray *
+contacts (KcWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *list = kc_contacts_load (self->contacts_path, &error);
+
+  if (list == NULL) {
+    g_message ("%s", error->message);
+    list = g_ptr_array_new ();
+  }
+  return list;
+}
+
+static void
+on_remove_contact (GtkButton *button,
+                   KcWindow  *self)
+{
+  const char *number = g_object_get_data (G_OBJECT (button), "kc-number");
+  g_autoptr(GError) error = NULL;
+
+  if (!kc_contacts_remove (self->contacts_path, number, &error))
+    toast (self, error->message);
+  kc_window_load_contacts (self);
+}
+
+static GtkWidget *
+contact_row (KcWindow        *self,
+             const KcContact *contact)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *call = gtk_button_new_from_icon_name ("call-start-symbolic");
+  GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
+  g_autofree char *call_a11y = g_strdup_printf (_("Call %s"), contact->name);
+  g_autofree char *remove_a11y = g_strdup_printf (_("Remove %s from contacts"), contact->name);
+  g_autofree char *name = g_strdup_printf ("contact-%s", contact->number);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), contact->name);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), contact->number);
+  gtk_widget_set_name (row, name);
+  gtk_widget_set_name (call, "contact-call");
+  gtk_widget_set_name (remove, "contact-remove");
+  for (guint i = 0; i < 2; i++) {
+    GtkWidget *b = i == 0 ? remove : call;
+    const char *a11y = i == 0 ? remove_a11y : call_a11y;
+
+    gtk_widget_set_valign (b, GTK_ALIGN_CENTER);
+    gtk_widget_add_css_class (b, "flat");
+    gtk_widget_set_tooltip_text (b, a11y);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (b), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+    g_object_set_data_full (G_OBJECT (b), "kc-number", g_strdup (contact->number), g_free);
+    adw_action_row_add_suffix (ADW_ACTION_ROW (row), b);
+  }
+  g_signal_connect (call, "clicked", G_CALLBACK (on_call_back), self);
+  g_signal_connect (remove, "clicked", G_CALLBACK (on_remove_contact), self);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), call);
+  return row;
+}
+
+void
+kc_window_load_contacts (KcWindow *self)
+{
+  g_autoptr(GPtrArray) list = contacts (self);
+  GtkWidget *child;
+
+  g_return_if_fail (KC_IS_WINDOW (self));
+
+  while ((child = gtk_widget_get_first_child (self->contacts_list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->contacts_list), child);
+  for (guint i = 0; i < list->len; i++)
+    gtk_list_box_append (GTK_LIST_BOX (self->contacts_list),
+                         contact_row (self, g_ptr_array_index (list, i)));
+  gtk_widget_set_visible (self->contacts_list, list->len > 0);
+  /* Recent calls show the names people gave. */
+  load_history (self);
+}
+
+static void
+show_contact_error (KcWindow   *self,
+                    const char *message)
+{
+  gtk_label_set_text (GTK_LABEL (self->contact_error), message != NULL ? message : "");
+  gtk_widget_set_visible (self->contact_error, message != NULL);
+}
+
+static void
+on_add_contact (KcWindow *self)
+{
+  gboolean open = !gtk_revealer_get_reveal_child (GTK_REVEALER (self->contact_form));
+  const char *typed = gtk_editable_get_text (GTK_EDITABLE (self->dial_entry));
+
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->contact_form), open);
+  show_contact_error (self, NULL);
+  if (open) {
+    gtk_editable_set_text (GTK_EDITABLE (self->contact_name), "");
+    /* What is in the dial entry is likely the number being saved. */
+    gtk_editable_set_text (GTK_EDITABLE (self->contact_number), typed);
+    gtk_widget_grab_focus (self->contact_name);
+  }
+}
+
+static void
+on_save_contact (KcWindow *self)
+{
+  g_autoptr(KcContact) contact = NULL;
+  g_autoptr(GError) error = NULL;
+
+  contact = kc_contact_new_from_input (gtk_editable_get_text (GTK_EDITABLE (self->contact_name)),
+                                       gtk_editable_get_text (GTK_EDITABLE (self->contact_number)),
+                                       &error);
+  if (contact == NULL || !kc_contacts_put (self->contacts_path, contact, &error)) {
+    show_contact_error (self, error->message);
+    return;
+  }
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->contact_form), FALSE);
+  show_contact_error (self, NULL);
+  kc_window_load_contacts (self);
+}
+
+static GtkWidget *
+build_contacts (KcWindow *self)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *add = gtk_button_new_from_icon_name ("list-add-symbolic");
+  GtkWidget *form = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *fields = gtk_list_box_new ();
+  GtkWidget *save = gtk_button_new_with_mnemonic (_("_Save Contact"));
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Contacts"));
+  gtk_widget_set_name (add, "contact-add");
+  gtk_widget_add_css_class (add, "flat");
+  gtk_widget_set_tooltip_text (add, _("Add Contact"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (add), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Add a contact"), -1);
+  g_signal_connect_swapped (add, "clicked", G_CALLBACK (on_add_contact), self);
+  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (group), add);
+
+  self->contact_name = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->contact_name), _("Name"));
+  gtk_widget_set_name (self->contact_name, "contact-name");
+  self->contact_number = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->contact_number), _("Number"));
+  gtk_widget_set_name (self->contact_number, "contact-number");
+  g_signal_connect_swapped (self->contact_name, "entry-activated",
+                            G_CALLBACK (on_save_contact), self);
+  g_signal_connect_swapped (self->contact_number, "entry-activated",
+                            G_CALLBACK (on_save_contact), self);
+  adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (self->contact_name), FALSE);
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (fields), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (fields, "boxed-list");
+  gtk_list_box_append (GTK_LIST_BOX (fields), self->contact_name);
+  gtk_list_box_append (GTK_LIST_BOX (fields), self->contact_number);
+  gtk_box_append (GTK_BOX (form), fields);
+
+  self->contact_error = gtk_label_new (NULL);
+  gtk_widget_set_name (self->contact_error, "contact-error");
+  gtk_widget_add_css_class (self->contact_error, "error");
+  gtk_label_set_wrap (GTK_LABEL (self->contact_error), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->contact_error), 0);
+  gtk_widget_set_visible (self->contact_error, FALSE);
+  gtk_box_append (GTK_BOX (form), self->contact_error);
+
+  gtk_widget_set_name (save, "contact-save");
+  gtk_widget_set_halign (save, GTK_ALIGN_END);
+  gtk_widget_add_css_class (save, "suggested-action");
+  g_signal_connect_swapped (save, "clicked", G_CALLBACK (on_save_contact), self);
+  gtk_box_append (GTK_BOX (form), save);
+  gtk_widget_set_margin_bottom (form, 12);
+
+  self->contact_form = gtk_revealer_new ();
+  gtk_revealer_set_child (GTK_REVEALER (self->contact_form), form);
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->contact_form), FALSE);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->contact_form);
+
+  self->contacts_list = gtk_list_box_new ();
+  gtk_widget_set_name (self->contacts_list, "contacts");
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->contacts_list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (self->contacts_list, "boxed-list");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->contacts_list),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Contacts"), -1);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->contacts_list);
+  return group;
+}
+
 static void
 load_history (KcWindow *self)
 {
   g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) known = contacts (self);
   g_autoptr(GError) error = NULL;
   GtkWidget *child;
 
@@ -228,8 +424,12 @@ load_history (KcWindow *self)
     } else {
       subtitle = g_strdup_printf ("%s · %s", date, e->outcome != NULL ? e->outcome : "");
     }
+    const KcContact *contact = kc_contacts_lookup (known, e->number);
+
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
-                                   e->name != NULL ? e->name : e->number);
+                                   contact != NULL ? contact->name
+                                   : e->name != NULL ? e->name : e->number);
+    adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
     adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
     gtk_widget_set_valign (back, GTK_ALIGN_CENTER);
@@ -509,6 +709,8 @@ build_phone_page (KcWindow *self)
   gtk_box_append (GTK_BOX (dial_box), self->call_button);
   gtk_box_append (GTK_BOX (box), dial_box);
 
+  gtk_box_append (GTK_BOX (box), build_contacts (self));
+
   self->history_group = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->history_group),
                                    _("Recent Calls"));
@@ -557,6 +759,7 @@ kc_window_finalize (GObject *object)
   KcWindow *self = KC_WINDOW (object);
 
   g_free (self->reconnect_reason);
+  g_free (self->contacts_path);
   G_OBJECT_CLASS (kc_window_parent_class)->finalize (object);
 }
 
@@ -582,6 +785,7 @@ kc_window_init (KcWindow *self)
   g_autoptr(GMenuModel) menu = primary_menu ();
   GtkDropTarget *drop;
 
+  self->contacts_path = kc_contacts_default_path ();
   gtk_window_set_title (GTK_WINDOW (self), _("Keycall"));
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header),
                                    adw_window_title_new (_("Keycall"), NULL));
@@ -628,7 +832,7 @@ kc_window_new (KcApplication *app)
   g_signal_connect_swapped (app, "notify::profile-error", G_CALLBACK (on_profile_error), self);
   g_signal_connect (app, "call-finished", G_CALLBACK (on_call_finished), self);
   on_profile_error (self);
-  load_history (self);
+  kc_window_load_contacts (self);
   follow_account (self);
   on_call_changed (self);
   return self;

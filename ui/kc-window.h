@@ -23,6 +23,9 @@ void      kc_window_set_dial_text (KcWindow    *self,
                                    const char  *text);
 /* Puts @text in the dial entry and calls it as the call button does; a
  * refusal is shown under the entry (and returned). */
+/* Reads the contacts file again (they are shown on the phone page and name
+ * the recent calls). */
+void      kc_window_load_contacts (KcWindow    *self);
 gboolean  kc_window_dial        (KcWindow      *self,
                                  const char    *text);
 
