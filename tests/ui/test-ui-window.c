@@ -286,6 +286,7 @@ main (int   argc,
   g_test_add_func ("/ui/incoming", test_incoming);
   ui_calls_add_tests ();
   ui_contacts_add_tests ();
+  ui_keyboard_add_tests ();
   ui_host_add_tests ();
 
   T.app = kc_application_new (G_APPLICATION_NON_UNIQUE, NULL);

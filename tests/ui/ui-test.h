@@ -85,6 +85,8 @@ void        on_label_changed  (GtkLabel *label, GParamSpec *pspec, GPtrArray *se
 void        ui_calls_add_tests (void);
 /* test-ui-contacts.c: the address book. */
 void        ui_contacts_add_tests (void);
+/* test-ui-keyboard.c: every control on the Tab chain. */
+void        ui_keyboard_add_tests (void);
 /* test-ui-host.c: the embedded controller. */
 void        ui_host_add_tests (void);
 
