@@ -1,4 +1,5 @@
-/* kc-flow-model.c: events merged in time order, and the ladder drawn from them.
+/* kc-flow-model.c: events merged in time order, the filter, and the
+ * getters of the ladder that kc-flow-ladder.c lays out from them.
  *
  * Lanes and items are derived data: every change marks them stale and the
  * next getter rebuilds them, so a socket streaming a thousand replayed
@@ -9,9 +10,11 @@
 #include "config.h"
 
 #include "kc-flow-model.h"
+#include "kc-flow-model-private.h"
 
 #include "kc-error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -21,22 +24,7 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-typedef struct {
-  char       *name;
-  KcFlowRole  role;
-  guint       first;   /* order of first appearance: ties within a role */
-} Lane;
 
-struct _KcFlowModel {
-  GObject     parent_instance;
-
-  GPtrArray  *events;     /* KcEvent, by ts_us */
-  GHashTable *seen;       /* "proc\x1fseq" of every event with a seq */
-
-  gboolean    stale;
-  GPtrArray  *lanes;      /* Lane, left to right */
-  GArray     *items;      /* KcFlowItem */
-};
 
 G_DEFINE_TYPE (KcFlowModel, kc_flow_model, G_TYPE_OBJECT)
 
@@ -44,7 +32,7 @@ G_DEFINE_TYPE (KcFlowModel, kc_flow_model, G_TYPE_OBJECT)
 static void
 lane_free (gpointer data)
 {
-  Lane *lane = data;
+  KcFlowLane *lane = data;
 
   g_free (lane->name);
   g_free (lane);
@@ -61,224 +49,90 @@ item_clear (gpointer data)
 }
 
 static gboolean
-is_cta (const char *lane)
+has_attr (KcEvent *e, const char *name, const char *value)
 {
-  return lane != NULL && g_str_has_prefix (lane, "cta:");
+  return g_strcmp0 (kc_event_get_attr (e, name), value) == 0;
 }
 
-static gboolean
-is_controller (const char *lane)
-{
-  return lane != NULL && g_str_has_prefix (lane, "controller:");
-}
 
-static KcFlowRole
-role_from_prefix (const char *lane)
-{
-  if (is_controller (lane))
-    return KC_FLOW_ROLE_CONTROLLER;
-  if (is_cta (lane))
-    return KC_FLOW_ROLE_CTA;
-  if (g_str_has_prefix (lane, "lea:"))
-    return KC_FLOW_ROLE_LEA;
-  if (g_str_has_prefix (lane, "gateway:"))
-    return KC_FLOW_ROLE_GATEWAY;
-  return KC_FLOW_ROLE_OTHER;
-}
-
-static gboolean
-is_note_kind (KcEventKind kind)
-{
-  switch (kind) {
-  case KC_EVENT_KIND_KEY_CREATED:
-  case KC_EVENT_KIND_KEY_DERIVED:
-  case KC_EVENT_KIND_KEY_SEALED:
-  case KC_EVENT_KIND_KEY_STORED:
-  case KC_EVENT_KIND_KEY_ACK:
-  case KC_EVENT_KIND_KEY_ACK_FAILED:
-  case KC_EVENT_KIND_ERROR:
-    return TRUE;
-  default:
-    return FALSE;
-  }
-}
-
-/* The roles of the first call: its ends are named by whichever of lane and
- * peer is a CTA, whoever logged the message (sender or receiver). */
+/* Call filter: the Call-ID and every leg that shares a key id with it (a
+ * B2BUA leg with a Call-ID of its own still carries the call's key id).
+ * Number filter: the calls in which cta:NUMBER takes part or that a tap
+ * or CDR names it in. */
 static void
-find_roles (KcFlowModel  *self,
-            const char  **caller,
-            const char  **source,
-            const char  **destination,
-            const char  **callee)
+compute_filter (KcFlowModel *self)
 {
-  *caller = *source = *destination = *callee = NULL;
+  g_autofree char *cta = self->number_filter ? g_strconcat ("cta:", self->number_filter, NULL) : NULL;
 
-  for (guint i = 0; i < self->events->len; i++) {
-    KcEvent *e = self->events->pdata[i];
-    const char *lane = kc_event_get_lane (e), *peer = kc_event_get_peer (e);
-    KcEventKind kind = kc_event_get_kind (e);
-    int step = kc_event_get_fig3 (e);
+  g_clear_pointer (&self->call_set, g_hash_table_unref);
+  g_clear_pointer (&self->number_set, g_hash_table_unref);
 
-    if (lane == NULL || peer == NULL
-        || (kind != KC_EVENT_KIND_SIP_TX && kind != KC_EVENT_KIND_SIP_RX))
-      continue;
-    if (step == 316 && *caller == NULL && is_cta (lane) != is_cta (peer)) {
-      *caller = is_cta (lane) ? lane : peer;
-      *source = is_cta (lane) ? peer : lane;
-    } else if (step == 318 && *destination == NULL && *source != NULL
-               && is_controller (lane) && is_controller (peer)) {
-      if (strcmp (lane, *source) == 0)
-        *destination = peer;
-      else if (strcmp (peer, *source) == 0)
-        *destination = lane;
-    } else if (step == 320 && *callee == NULL && is_cta (lane) != is_cta (peer)) {
-      *callee = is_cta (lane) ? lane : peer;
+  if (self->call_filter != NULL) {
+    g_autoptr(GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+
+    self->call_set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_add (self->call_set, g_strdup (self->call_filter));
+    for (guint i = 0; i < self->events->len; i++) {
+      KcEvent *e = self->events->pdata[i];
+
+      if (kc_event_get_key_id (e) && g_strcmp0 (kc_event_get_call_id (e), self->call_filter) == 0)
+        g_hash_table_add (keys, (gpointer) kc_event_get_key_id (e));
+    }
+    for (guint i = 0; i < self->events->len; i++) {
+      KcEvent *e = self->events->pdata[i];
+
+      if (kc_event_get_key_id (e) && kc_event_get_call_id (e)
+          && g_hash_table_contains (keys, kc_event_get_key_id (e)))
+        g_hash_table_add (self->call_set, g_strdup (kc_event_get_call_id (e)));
+    }
+  }
+  if (self->number_filter != NULL) {
+    self->number_set = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint i = 0; i < self->events->len; i++) {
+      KcEvent *e = self->events->pdata[i];
+      const char *call = kc_event_get_call_id (e);
+
+      if (call != NULL
+          && (g_strcmp0 (kc_event_get_lane (e), cta) == 0 || g_strcmp0 (kc_event_get_peer (e), cta) == 0
+              || has_attr (e, "caller", self->number_filter)
+              || has_attr (e, "callee", self->number_filter)
+              || has_attr (e, "number", self->number_filter)))
+        g_hash_table_add (self->number_set, (gpointer) call);
     }
   }
 }
 
-static void
-add_lane (GPtrArray *lanes, GHashTable *index, const char *name)
+static gboolean
+matches (KcFlowModel *self, KcEvent *e)
 {
-  Lane *lane;
+  const char *call = kc_event_get_call_id (e);
 
-  if (name == NULL || g_hash_table_contains (index, name))
-    return;
-  lane = g_new0 (Lane, 1);
-  lane->name = g_strdup (name);
-  lane->first = lanes->len;
-  lane->role = role_from_prefix (name);
-  g_ptr_array_add (lanes, lane);
-  g_hash_table_insert (index, lane->name, lane);
-}
+  if (self->call_set != NULL && (call == NULL || !g_hash_table_contains (self->call_set, call)))
+    return FALSE;
+  if (self->number_set != NULL) {
+    g_autofree char *cta = g_strconcat ("cta:", self->number_filter, NULL);
 
-static gint
-compare_lanes (gconstpointer a, gconstpointer b)
-{
-  const Lane *x = *(const Lane **) a, *y = *(const Lane **) b;
-
-  if (x->role != y->role)
-    return x->role < y->role ? -1 : 1;
-  return x->first < y->first ? -1 : x->first > y->first;
-}
-
-/* "INVITE sips:2001@D SIP/2.0" → "INVITE"; "SIP/2.0 180 Ringing" → "180 Ringing". */
-static char *
-message_title (KcEvent *e)
-{
-  const char *msg = kc_event_get_message (e), *summary = kc_event_get_summary (e);
-  g_autofree char *first = NULL;
-
-  if (msg != NULL && *msg != '\0') {
-    first = g_strndup (msg, strcspn (msg, "\r\n"));
-    if (g_str_has_prefix (first, "SIP/2.0 "))
-      return g_strdup (first + strlen ("SIP/2.0 "));
-    if (g_str_has_suffix (first, " SIP/2.0") && strchr (first, ' ') != NULL)
-      return g_strndup (first, strchr (first, ' ') - first);
-    return g_steal_pointer (&first);
+    return g_strcmp0 (kc_event_get_lane (e), cta) == 0 || g_strcmp0 (kc_event_get_peer (e), cta) == 0
+           || has_attr (e, "number", self->number_filter)
+           || (call != NULL && g_hash_table_contains (self->number_set, call));
   }
-  if (summary == NULL)
-    return g_strdup (kc_event_get_kind_string (e));
-  if (g_str_has_prefix (summary, "→ ") || g_str_has_prefix (summary, "← "))
-    summary += strlen ("→ ");
-  return g_strdup (summary);
+  return TRUE;
 }
 
-static char *
-note_label (KcEvent *e)
+gboolean
+kc_flow_model_passes (KcFlowModel *self, KcEvent *e)
 {
-  const char *summary = kc_event_get_summary (e);
-  int step = kc_event_get_fig3 (e);
-  g_autofree char *number = g_strdup_printf ("%d", step);
-
-  if (summary == NULL)
-    summary = kc_event_get_kind_string (e);
-  if (step == 0 || g_str_has_prefix (summary, number))
-    return g_strdup (summary);
-  return g_strdup_printf ("%d %s", step, summary);
+  return matches (self, e);
 }
 
 static void
 rebuild (KcFlowModel *self)
 {
-  g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) reporting = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) pending_key = g_hash_table_new (g_str_hash, g_str_equal);
-  const char *roles[4];
-
   if (!self->stale)
     return;
   self->stale = FALSE;
-  g_ptr_array_set_size (self->lanes, 0);
-  g_array_set_size (self->items, 0);
-
-  for (guint i = 0; i < self->events->len; i++) {
-    KcEvent *e = self->events->pdata[i];
-
-    add_lane (self->lanes, index, kc_event_get_lane (e));
-    add_lane (self->lanes, index, kc_event_get_peer (e));
-    if (kc_event_get_lane (e) != NULL)
-      g_hash_table_add (reporting, (gpointer) kc_event_get_lane (e));
-  }
-  find_roles (self, &roles[0], &roles[1], &roles[2], &roles[3]);
-  for (guint r = 0; r < G_N_ELEMENTS (roles); r++) {
-    Lane *lane = roles[r] ? g_hash_table_lookup (index, roles[r]) : NULL;
-
-    if (lane != NULL)
-      lane->role = KC_FLOW_ROLE_CALLER + r;
-  }
-  g_ptr_array_sort (self->lanes, compare_lanes);
-
-  for (guint i = 0; i < self->events->len; i++) {
-    KcEvent *e = self->events->pdata[i];
-    const char *lane = kc_event_get_lane (e), *peer = kc_event_get_peer (e);
-    KcEventKind kind = kc_event_get_kind (e);
-    KcFlowItem item = { 0 };
-    KcEvent *key;
-
-    if (lane == NULL)
-      continue;
-    if (kind == KC_EVENT_KIND_KEY_SENT) {
-      /* Reported just before the message that carries it (protocol.md). */
-      g_hash_table_insert (pending_key, (gpointer) lane, e);
-      continue;
-    }
-    if (kind == KC_EVENT_KIND_SIP_TX && peer != NULL) {
-      item.kind = KC_FLOW_ITEM_ARROW;
-      item.from = kc_flow_model_find_lane (self, lane);
-      item.to = kc_flow_model_find_lane (self, peer);
-      key = g_hash_table_lookup (pending_key, lane);
-      if (key != NULL && g_strcmp0 (kc_event_get_peer (key), peer) == 0
-          && kc_event_get_fig3 (key) == kc_event_get_fig3 (e)) {
-        item.key_event = kc_event_ref (key);
-        g_hash_table_remove (pending_key, lane);
-      }
-    } else if (kind == KC_EVENT_KIND_SIP_RX && peer != NULL
-               && !g_hash_table_contains (reporting, peer)) {
-      /* Every message is logged twice when both ends report; the sender's
-       * line is the arrow. Without the sender's log, the receiver's is. */
-      item.kind = KC_FLOW_ITEM_ARROW;
-      item.from = kc_flow_model_find_lane (self, peer);
-      item.to = kc_flow_model_find_lane (self, lane);
-    } else if (is_note_kind (kind)) {
-      item.kind = KC_FLOW_ITEM_NOTE;
-      item.from = item.to = kc_flow_model_find_lane (self, lane);
-    } else {
-      continue;
-    }
-    item.event = kc_event_ref (e);
-    if (item.kind == KC_FLOW_ITEM_NOTE) {
-      item.label = note_label (e);
-    } else {
-      g_autofree char *title = message_title (e);
-      int step = kc_event_get_fig3 (e);
-
-      item.label = g_strdup_printf ("%.0d%s%s%s", step, step ? " " : "", title,
-                                    item.key_event ? " + K" : "");
-    }
-    g_array_append_val (self->items, item);
-  }
+  compute_filter (self);
+  kc_flow_ladder_build (self);
 }
 
 static void
@@ -290,6 +144,11 @@ kc_flow_model_finalize (GObject *object)
   g_hash_table_unref (self->seen);
   g_ptr_array_unref (self->lanes);
   g_array_unref (self->items);
+  g_array_unref (self->media);
+  g_clear_pointer (&self->call_set, g_hash_table_unref);
+  g_clear_pointer (&self->number_set, g_hash_table_unref);
+  g_free (self->call_filter);
+  g_free (self->number_filter);
 
   G_OBJECT_CLASS (kc_flow_model_parent_class)->finalize (object);
 }
@@ -314,6 +173,7 @@ kc_flow_model_init (KcFlowModel *self)
   self->lanes = g_ptr_array_new_with_free_func (lane_free);
   self->items = g_array_new (FALSE, TRUE, sizeof (KcFlowItem));
   g_array_set_clear_func (self->items, item_clear);
+  self->media = g_array_new (FALSE, TRUE, sizeof (KcFlowMedia));
 }
 
 KcFlowModel *
@@ -456,7 +316,8 @@ gint64
 kc_flow_model_get_start_time (KcFlowModel *model)
 {
   g_return_val_if_fail (KC_IS_FLOW_MODEL (model), 0);
-  return model->events->len ? kc_event_get_time (model->events->pdata[0]) : 0;
+  rebuild (model);
+  return model->t0;
 }
 
 guint
@@ -473,7 +334,7 @@ kc_flow_model_get_lane (KcFlowModel *model, guint index)
   g_return_val_if_fail (KC_IS_FLOW_MODEL (model), NULL);
   rebuild (model);
   g_return_val_if_fail (index < model->lanes->len, NULL);
-  return ((Lane *) model->lanes->pdata[index])->name;
+  return ((KcFlowLane *) model->lanes->pdata[index])->name;
 }
 
 KcFlowRole
@@ -482,7 +343,7 @@ kc_flow_model_get_lane_role (KcFlowModel *model, guint index)
   g_return_val_if_fail (KC_IS_FLOW_MODEL (model), KC_FLOW_ROLE_OTHER);
   rebuild (model);
   g_return_val_if_fail (index < model->lanes->len, KC_FLOW_ROLE_OTHER);
-  return ((Lane *) model->lanes->pdata[index])->role;
+  return ((KcFlowLane *) model->lanes->pdata[index])->role;
 }
 
 guint
@@ -491,7 +352,7 @@ kc_flow_model_find_lane (KcFlowModel *model, const char *lane)
   g_return_val_if_fail (KC_IS_FLOW_MODEL (model), G_MAXUINT);
   rebuild (model);
   for (guint i = 0; lane != NULL && i < model->lanes->len; i++)
-    if (strcmp (((Lane *) model->lanes->pdata[i])->name, lane) == 0)
+    if (strcmp (((KcFlowLane *) model->lanes->pdata[i])->name, lane) == 0)
       return i;
   return G_MAXUINT;
 }
@@ -528,5 +389,95 @@ kc_flow_role_to_string (KcFlowRole role)
   case KC_FLOW_ROLE_OTHER:
   default:
     return NULL;
+  }
+}
+
+guint
+kc_flow_model_get_n_media (KcFlowModel *model)
+{
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), 0);
+  rebuild (model);
+  return model->media->len;
+}
+
+const KcFlowMedia *
+kc_flow_model_get_media (KcFlowModel *model, guint index)
+{
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), NULL);
+  rebuild (model);
+  g_return_val_if_fail (index < model->media->len, NULL);
+  return &g_array_index (model->media, KcFlowMedia, index);
+}
+
+static char *
+filter_value (const char *value)
+{
+  g_autofree char *stripped = value ? g_strstrip (g_strdup (value)) : NULL;
+
+  return stripped && *stripped ? g_steal_pointer (&stripped) : NULL;
+}
+
+void
+kc_flow_model_set_filter (KcFlowModel *model, const char *call_id, const char *number)
+{
+  g_autofree char *call = filter_value (call_id), *num = filter_value (number);
+
+  g_return_if_fail (KC_IS_FLOW_MODEL (model));
+
+  if (g_strcmp0 (call, model->call_filter) == 0 && g_strcmp0 (num, model->number_filter) == 0)
+    return;
+  g_free (model->call_filter);
+  g_free (model->number_filter);
+  model->call_filter = g_steal_pointer (&call);
+  model->number_filter = g_steal_pointer (&num);
+  model->stale = TRUE;
+  g_signal_emit (model, signals[SIGNAL_CHANGED], 0);
+}
+
+const char *
+kc_flow_model_get_call_filter (KcFlowModel *model)
+{
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), NULL);
+  return model->call_filter;
+}
+
+const char *
+kc_flow_model_get_number_filter (KcFlowModel *model)
+{
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), NULL);
+  return model->number_filter;
+}
+
+gboolean
+kc_flow_model_matches (KcFlowModel *model, KcEvent *event)
+{
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), FALSE);
+  g_return_val_if_fail (event != NULL, FALSE);
+  rebuild (model);
+  return matches (model, event);
+}
+
+const char *
+kc_flow_fig3_words (int step)
+{
+  switch (step) {
+  case 310: return "controllers peer over mutual TLS";
+  case 312:
+  case 314: return "CTA registers";
+  case 316: return "call request";
+  case 318: return "key → destination controller";
+  case 320: return "key → callee";
+  case 322: return "key acknowledged by the callee";
+  case 324: return "acknowledgment → source controller";
+  case 326: return "key → caller";
+  case 328: return "key acknowledged by the caller";
+  case 330: return "answered: secure media";
+  case 408: return "key created, sealed and stored";
+  case 506: return "key → gateway";
+  case 508: return "gateway acknowledges the key";
+  case 512: return "law enforcement";
+  case 514: return "tap request";
+  case 516: return "key → law enforcement";
+  default:  return NULL;
   }
 }

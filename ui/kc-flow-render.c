@@ -1,7 +1,9 @@
-/* kc-flow-render.c: the ladder, one row per arrow or note, sngrep-style.
+/* kc-flow-render.c: the ladder, one row per arrow, note or media edge,
+ * sngrep-style.
  *
  * Fixed geometry keeps hit-testing a division and lets a window and a file
- * export draw the very same picture.
+ * export draw the very same picture. One Pango layout is reused for every
+ * text of a frame: creating one per label was most of a frame's cost.
  */
 #define G_LOG_DOMAIN "kc-flow-render"
 
@@ -9,21 +11,17 @@
 
 #include "kc-flow-render.h"
 
-#include "kc-error.h"
-
-#include <cairo-svg.h>
 #include <pango/pangocairo.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define TIME_W    96.0   /* the time column */
 #define LANE_W   210.0   /* from one lane to the next */
-#define HEADER_H  60.0
-#define ROW_H     30.0
+#define HEADER_H  KC_FLOW_RENDER_HEADER_H
+#define ROW_H     KC_FLOW_RENDER_ROW_H
 #define BOTTOM_H  24.0
 #define NOTE_PAD   6.0
 #define FONT      "Sans 9"
-#define PNG_MAX   32767
+#define SMALL     "Sans 7"
 
 typedef struct { double r, g, b; } Rgb;
 
@@ -32,7 +30,37 @@ static const Rgb dim = { 0.45, 0.45, 0.48 };
 static const Rgb arrow_ink = { 0.21, 0.35, 0.55 };
 static const Rgb key_ink = { 0.80, 0.33, 0.00 };
 static const Rgb fail_ink = { 0.75, 0.11, 0.16 };
+static const Rgb media_ink = { 0.15, 0.45, 0.22 };
+static const Rgb lea_ink = { 0.42, 0.25, 0.58 };
 static const Rgb select_bg = { 0.85, 0.91, 0.99 };
+
+typedef struct {
+  cairo_t              *cr;
+  PangoLayout          *layout;
+  PangoFontDescription *font;
+  PangoFontDescription *bold;
+  PangoFontDescription *small;
+} Painter;
+
+static void
+painter_init (Painter *p, cairo_t *cr)
+{
+  p->cr = cr;
+  p->layout = pango_cairo_create_layout (cr);
+  p->font = pango_font_description_from_string (FONT);
+  p->bold = pango_font_description_from_string (FONT);
+  pango_font_description_set_weight (p->bold, PANGO_WEIGHT_BOLD);
+  p->small = pango_font_description_from_string (SMALL);
+}
+
+static void
+painter_clear (Painter *p)
+{
+  g_clear_object (&p->layout);
+  g_clear_pointer (&p->font, pango_font_description_free);
+  g_clear_pointer (&p->bold, pango_font_description_free);
+  g_clear_pointer (&p->small, pango_font_description_free);
+}
 
 static void
 set_rgb (cairo_t *cr, const Rgb *c)
@@ -52,97 +80,127 @@ row_top (guint index)
   return HEADER_H + ROW_H * index;
 }
 
-/* A response's status code (0 for a request or no message). */
-static int
-response_status (KcEvent *e)
-{
-  const char *msg = kc_event_get_message (e), *attr = kc_event_get_attr (e, "status");
-
-  if (msg != NULL && g_str_has_prefix (msg, "SIP/2.0 "))
-    return atoi (msg + strlen ("SIP/2.0 "));
-  if (msg != NULL)
-    return 0;
-  return attr ? atoi (attr) : 0;
-}
-
+/* Sets the shared layout up; @markup TRUE for Pango markup. */
 static PangoLayout *
-make_layout (cairo_t *cr, const char *text, gboolean bold, double max_width)
+layout_text (Painter *p, const char *text, const PangoFontDescription *font, double max_width,
+             gboolean markup)
 {
-  PangoLayout *layout = pango_cairo_create_layout (cr);
-  g_autoptr(PangoFontDescription) font = pango_font_description_from_string (FONT);
-
-  if (bold)
-    pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
-  pango_layout_set_font_description (layout, font);
-  pango_layout_set_text (layout, text, -1);
-  if (max_width > 0) {
-    pango_layout_set_width (layout, (int) (max_width * PANGO_SCALE));
-    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-  }
-  return layout;
+  pango_layout_set_font_description (p->layout, font);
+  pango_layout_set_attributes (p->layout, NULL);
+  if (markup)
+    pango_layout_set_markup (p->layout, text, -1);
+  else
+    pango_layout_set_text (p->layout, text, -1);
+  pango_layout_set_width (p->layout, max_width > 0 ? (int) (max_width * PANGO_SCALE) : -1);
+  pango_layout_set_ellipsize (p->layout, max_width > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+  return p->layout;
 }
 
-/* Draws @text with its centre at @cx and its top at @top; returns its size. */
+/* Draws @text with its centre at @cx and its top at @top. */
 static void
-draw_text (cairo_t *cr, const char *text, gboolean bold, double cx, double top,
-           double max_width, double *w, double *h)
+draw_text (Painter *p, const char *text, const PangoFontDescription *font, double cx, double top,
+           double max_width, gboolean markup)
 {
-  g_autoptr(PangoLayout) layout = make_layout (cr, text, bold, max_width);
   int pw, ph;
 
-  pango_layout_get_pixel_size (layout, &pw, &ph);
-  cairo_move_to (cr, cx - pw / 2.0, top);
-  pango_cairo_show_layout (cr, layout);
-  if (w != NULL)
-    *w = pw;
-  if (h != NULL)
-    *h = ph;
+  layout_text (p, text, font, max_width, markup);
+  pango_layout_get_pixel_size (p->layout, &pw, &ph);
+  cairo_move_to (p->cr, cx - pw / 2.0, top);
+  pango_cairo_show_layout (p->cr, p->layout);
 }
 
 static void
-draw_headers (KcFlowModel *model, cairo_t *cr, double height)
+draw_lifelines (KcFlowModel *model, cairo_t *cr, double y1, double y2, double height)
 {
-  guint n = kc_flow_model_get_n_lanes (model);
   const double dashes[] = { 4.0, 3.0 };
+  guint n = kc_flow_model_get_n_lanes (model);
 
+  /* Whole dash periods from the top, so a frame starting mid-way matches. */
+  y1 = MAX (HEADER_H - 8, HEADER_H - 8 + 7.0 * (int) ((y1 - HEADER_H) / 7.0) - 7);
+  y2 = MIN (y2, height - 8);
+  if (y2 <= y1)
+    return;
+  cairo_save (cr);
+  cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  set_rgb (cr, &dim);
+  cairo_set_line_width (cr, 1);
   for (guint i = 0; i < n; i++) {
-    const char *role = kc_flow_role_to_string (kc_flow_model_get_lane_role (model, i));
+    cairo_move_to (cr, lane_x (i) + 0.5, y1);
+    cairo_line_to (cr, lane_x (i) + 0.5, y2);
+  }
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}
+
+static void
+draw_header (KcFlowModel *model, Painter *p)
+{
+  cairo_t *cr = p->cr;
+  guint n = kc_flow_model_get_n_lanes (model);
+  int width;
+
+  kc_flow_render_get_size (model, &width, NULL);
+  cairo_rectangle (cr, 0, 0, width, HEADER_H);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_fill (cr);
+  for (guint i = 0; i < n; i++) {
+    KcFlowRole role_id = kc_flow_model_get_lane_role (model, i);
+    const char *role = kc_flow_role_to_string (role_id);
     double cx = lane_x (i);
 
-    cairo_rectangle (cr, cx - LANE_W / 2 + 12, 8, LANE_W - 24, HEADER_H - 16);
-    cairo_set_source_rgb (cr, 0.93, 0.94, 0.96);
+    cairo_rectangle (cr, cx - LANE_W / 2 + 12.5, 8.5, LANE_W - 24, HEADER_H - 16);
+    if (role_id == KC_FLOW_ROLE_LEA)
+      cairo_set_source_rgb (cr, 0.95, 0.92, 0.98);
+    else
+      cairo_set_source_rgb (cr, 0.93, 0.94, 0.96);
     cairo_fill_preserve (cr);
     set_rgb (cr, &dim);
     cairo_set_line_width (cr, 1);
     cairo_stroke (cr);
     set_rgb (cr, &ink);
-    draw_text (cr, kc_flow_model_get_lane (model, i), TRUE, cx, role ? 13 : 21,
-               LANE_W - 32, NULL, NULL);
+    draw_text (p, kc_flow_model_get_lane (model, i), p->bold, cx, role ? 13 : 21, LANE_W - 32, FALSE);
     if (role != NULL) {
       set_rgb (cr, &dim);
-      draw_text (cr, role, FALSE, cx, 30, LANE_W - 32, NULL, NULL);
+      draw_text (p, role, p->font, cx, 30, LANE_W - 32, FALSE);
     }
-
-    cairo_save (cr);
-    cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-    set_rgb (cr, &dim);
-    cairo_move_to (cr, cx + 0.5, HEADER_H - 8);
-    cairo_line_to (cr, cx + 0.5, height - 8);
-    cairo_stroke (cr);
-    cairo_restore (cr);
   }
+  set_rgb (cr, &dim);
+  draw_text (p, "ms  (+Δ)", p->bold, TIME_W / 2, HEADER_H / 2 - 8, 0, FALSE);
+  cairo_move_to (cr, 0, HEADER_H - 0.5);
+  cairo_line_to (cr, width, HEADER_H - 0.5);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.12);
+  cairo_stroke (cr);
+}
+
+static char *
+label_markup (const KcFlowItem *item, const char *text)
+{
+  if (item->words == NULL)
+    return g_markup_escape_text (text, -1);
+  return g_markup_printf_escaped ("%s  <span foreground=\"#6b6b73\" weight=\"normal\">%s</span>",
+                                  text, item->words);
 }
 
 static void
-draw_arrow (cairo_t *cr, const KcFlowItem *item, double top)
+draw_arrow (Painter *p, const KcFlowItem *item, double top)
 {
+  cairo_t *cr = p->cr;
   double x0 = lane_x (item->from), x1 = lane_x (item->to);
   double y = top + ROW_H - 7.5, dir = x1 >= x0 ? 1 : -1;
-  const Rgb *c = item->key_event ? &key_ink
-                 : response_status (item->event) >= 300 ? &fail_ink : &arrow_ink;
+  KcEventKind kind = kc_event_get_kind (item->event);
+  gboolean lea = kind == KC_EVENT_KIND_TAP_REQUEST || kind == KC_EVENT_KIND_KEY_DELIVERED
+                 || kind == KC_EVENT_KIND_CONTENT_DELIVERED || kind == KC_EVENT_KIND_TAP_REFUSED;
+  gboolean key = item->key_event != NULL || kind == KC_EVENT_KIND_KEY_DELIVERED;
+  const Rgb *c = item->failed ? &fail_ink : key ? &key_ink : lea ? &lea_ink : &arrow_ink;
+  g_autofree char *markup = label_markup (item, item->label);
 
   set_rgb (cr, c);
-  cairo_set_line_width (cr, item->key_event ? 2.2 : 1.2);
+  cairo_set_line_width (cr, key ? 2.2 : 1.2);
+  if (kind == KC_EVENT_KIND_CONTENT_DELIVERED) {
+    const double dashes[] = { 6.0, 3.0 };
+
+    cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  }
   if (item->from == item->to) {
     /* A message to itself: a small loop to the right. */
     cairo_move_to (cr, x0, y - 8);
@@ -157,46 +215,153 @@ draw_arrow (cairo_t *cr, const KcFlowItem *item, double top)
     cairo_line_to (cr, x1 - dir * 6, y);
     cairo_stroke (cr);
   }
+  cairo_set_dash (cr, NULL, 0, 0);
   cairo_move_to (cr, x1, y);
   cairo_line_to (cr, x1 - dir * 9, y - 4.5);
   cairo_line_to (cr, x1 - dir * 9, y + 4.5);
   cairo_close_path (cr);
   cairo_fill (cr);
+  if (item->failed) {
+    /* A cross at the head: refused, not merely red. */
+    cairo_set_line_width (cr, 2);
+    cairo_move_to (cr, x1 - dir * 18 - 4, y - 4);
+    cairo_line_to (cr, x1 - dir * 18 + 4, y + 4);
+    cairo_move_to (cr, x1 - dir * 18 - 4, y + 4);
+    cairo_line_to (cr, x1 - dir * 18 + 4, y - 4);
+    cairo_stroke (cr);
+  }
 
-  draw_text (cr, item->label, item->key_event != NULL, (x0 + x1) / 2 + (x0 == x1 ? 60 : 0),
-             top + 3, MAX (ABS (x1 - x0), LANE_W) + LANE_W / 2 - 16, NULL, NULL);
+  set_rgb (cr, c);
+  draw_text (p, markup, key ? p->bold : p->font, (x0 + x1) / 2 + (x0 == x1 ? 60 : 0), top + 3,
+             MAX (ABS (x1 - x0), LANE_W) + LANE_W / 2 - 16, TRUE);
 }
 
 static void
-draw_note (cairo_t *cr, const KcFlowItem *item, double top, double width)
+draw_box (Painter *p, const char *markup, double cx, double top, double max_w, double width,
+          const Rgb *fill, const Rgb *stroke)
+{
+  cairo_t *cr = p->cr;
+  double x, w, h;
+  int pw, ph;
+
+  layout_text (p, markup, p->font, max_w, TRUE);
+  pango_layout_get_pixel_size (p->layout, &pw, &ph);
+  w = pw + 2 * NOTE_PAD;
+  h = ph + 6;
+  /* Kept inside the diagram: the outer lanes' notes would stick out. */
+  x = CLAMP (cx - w / 2, TIME_W + 2, MAX (TIME_W + 2, width - w - 2));
+  cairo_rectangle (cr, (int) x + 0.5, (int) (top + (ROW_H - h) / 2) + 0.5, (int) w, (int) h);
+  set_rgb (cr, fill);
+  cairo_fill_preserve (cr);
+  set_rgb (cr, stroke);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  set_rgb (cr, &ink);
+  cairo_move_to (cr, x + NOTE_PAD, top + (ROW_H - ph) / 2);
+  pango_cairo_show_layout (cr, p->layout);
+}
+
+static void
+draw_note (Painter *p, const KcFlowItem *item, double top, double width)
 {
   KcEventKind kind = kc_event_get_kind (item->event);
-  g_autoptr(PangoLayout) layout = make_layout (cr, item->label, FALSE, 2 * LANE_W - 40);
-  double cx = lane_x (item->from), x, w, h;
-  int pw, ph;
+  g_autofree char *markup = g_markup_escape_text (item->label, -1);
   Rgb fill = { 1.0, 0.96, 0.81 }, stroke = { 0.78, 0.62, 0.0 };
 
   if (kind == KC_EVENT_KIND_KEY_ACK) {
     fill = (Rgb) { 0.88, 0.96, 0.89 };
     stroke = (Rgb) { 0.18, 0.49, 0.20 };
-  } else if (kind == KC_EVENT_KIND_KEY_ACK_FAILED || kind == KC_EVENT_KIND_ERROR) {
+  } else if (item->failed) {
     fill = (Rgb) { 0.99, 0.89, 0.88 };
     stroke = fail_ink;
+  } else if (kind == KC_EVENT_KIND_MEDIA_START || kind == KC_EVENT_KIND_MEDIA_STOP) {
+    fill = (Rgb) { 0.94, 0.95, 0.97 };
+    stroke = dim;
   }
-  pango_layout_get_pixel_size (layout, &pw, &ph);
-  w = pw + 2 * NOTE_PAD;
-  h = ph + 6;
-  /* Kept inside the diagram: the outer lanes' notes would stick out. */
-  x = CLAMP (cx - w / 2, TIME_W + 2, MAX (TIME_W + 2, width - w - 2));
-  cairo_rectangle (cr, x + 0.5, top + (ROW_H - h) / 2 + 0.5, w, h);
-  set_rgb (cr, &fill);
-  cairo_fill_preserve (cr);
-  set_rgb (cr, &stroke);
-  cairo_set_line_width (cr, 1);
-  cairo_stroke (cr);
-  set_rgb (cr, &ink);
-  cairo_move_to (cr, x + NOTE_PAD, top + (ROW_H - ph) / 2);
-  pango_cairo_show_layout (cr, layout);
+  draw_box (p, markup, lane_x (item->from), top, 2 * LANE_W - 40, width, &fill, &stroke);
+}
+
+static const KcFlowMedia *
+band_of (KcFlowModel *model, guint index)
+{
+  for (guint b = 0; b < kc_flow_model_get_n_media (model); b++) {
+    const KcFlowMedia *band = kc_flow_model_get_media (model, b);
+
+    if (band->first == index || band->last == index)
+      return band;
+  }
+  return NULL;
+}
+
+static char *
+count_text (gint64 n)
+{
+  return n >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, n) : g_strdup ("–");
+}
+
+char *
+kc_flow_render_item_text (KcFlowModel *model, guint index)
+{
+  const KcFlowItem *item;
+  const KcFlowMedia *band;
+  g_autofree char *a = NULL, *b = NULL;
+
+  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), NULL);
+  g_return_val_if_fail (index < kc_flow_model_get_n_items (model), NULL);
+
+  item = kc_flow_model_get_item (model, index);
+  if (item->kind != KC_FLOW_ITEM_MEDIA || (band = band_of (model, index)) == NULL)
+    return g_strdup (item->label);
+  if (band->packets[0] < 0 && band->packets[1] < 0)
+    return g_strdup_printf ("%s: %s", item->label,
+                            band->last == G_MAXUINT ? "flowing, no packet counts reported yet"
+                                                    : "no packet counts reported");
+  a = count_text (band->packets[0]);
+  b = count_text (band->packets[1]);
+  return g_strdup_printf ("%s: %s packets caller → callee, %s callee → caller%s%s", item->label,
+                          a, b, band->last == G_MAXUINT ? ", flowing" : "",
+                          band->lost > 0 ? ", some lost" : "");
+}
+
+static void
+draw_bands (KcFlowModel *model, cairo_t *cr, guint first, guint last, double y1, double y2)
+{
+  guint n = kc_flow_model_get_n_items (model);
+
+  for (guint b = 0; b < kc_flow_model_get_n_media (model); b++) {
+    const KcFlowMedia *band = kc_flow_model_get_media (model, b);
+    double top = row_top (band->first) + ROW_H / 2;
+    double bottom = band->last == G_MAXUINT ? row_top (n) + BOTTOM_H / 2 : row_top (band->last) + ROW_H / 2;
+    double x0 = lane_x (MIN (band->from, band->to)) - 14, x1 = lane_x (MAX (band->from, band->to)) + 14;
+
+    if (band->first >= last || (band->last != G_MAXUINT && band->last < first))
+      continue;
+    top = MAX (top, y1 - 2);
+    bottom = MIN (bottom, y2 + 2);
+    cairo_rectangle (cr, x0, top, x1 - x0, bottom - top);
+    cairo_set_source_rgba (cr, media_ink.r, media_ink.g, media_ink.b, 0.09);
+    cairo_fill (cr);
+    cairo_set_source_rgba (cr, media_ink.r, media_ink.g, media_ink.b, 0.55);
+    cairo_set_line_width (cr, 3);
+    cairo_move_to (cr, x0 + 1.5, top);
+    cairo_line_to (cr, x0 + 1.5, bottom);
+    cairo_move_to (cr, x1 - 1.5, top);
+    cairo_line_to (cr, x1 - 1.5, bottom);
+    cairo_stroke (cr);
+  }
+}
+
+static void
+draw_media (Painter *p, KcFlowModel *model, guint index, double top, double width)
+{
+  const KcFlowItem *item = kc_flow_model_get_item (model, index);
+  g_autofree char *text = kc_flow_render_item_text (model, index);
+  g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
+  Rgb fill = { 0.90, 0.96, 0.91 };
+  double x0 = lane_x (MIN (item->from, item->to)), x1 = lane_x (MAX (item->from, item->to));
+
+  draw_box (p, markup, (x0 + x1) / 2, top, MAX (x1 - x0 + LANE_W - 40, LANE_W), width, &fill,
+            &media_ink);
 }
 
 void
@@ -211,12 +376,26 @@ kc_flow_render_get_size (KcFlowModel *model, int *width, int *height)
 }
 
 void
+kc_flow_render_draw_header (KcFlowModel *model, cairo_t *cr)
+{
+  Painter p;
+
+  g_return_if_fail (KC_IS_FLOW_MODEL (model));
+  g_return_if_fail (cr != NULL);
+
+  painter_init (&p, cr);
+  draw_header (model, &p);
+  painter_clear (&p);
+}
+
+void
 kc_flow_render_draw (KcFlowModel *model, cairo_t *cr, int selected)
 {
   gint64 t0 = kc_flow_model_get_start_time (model);
   guint n = kc_flow_model_get_n_items (model), first, last;
   double x1, y1, x2, y2;
   int width, height;
+  Painter p;
 
   g_return_if_fail (KC_IS_FLOW_MODEL (model));
   g_return_if_fail (cr != NULL);
@@ -225,6 +404,7 @@ kc_flow_render_draw (KcFlowModel *model, cairo_t *cr, int selected)
   cairo_clip_extents (cr, &x1, &y1, &x2, &y2);
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
+  painter_init (&p, cr);
 
   first = y1 > HEADER_H ? (guint) ((y1 - HEADER_H) / ROW_H) : 0;
   last = y2 > HEADER_H ? MIN ((guint) ((y2 - HEADER_H) / ROW_H) + 1, n) : 0;
@@ -233,22 +413,31 @@ kc_flow_render_draw (KcFlowModel *model, cairo_t *cr, int selected)
     set_rgb (cr, &select_bg);
     cairo_fill (cr);
   }
-  draw_headers (model, cr, height);
+  draw_bands (model, cr, first, last, y1, y2);
+  draw_lifelines (model, cr, y1, y2, height);
 
-  set_rgb (cr, &dim);
-  draw_text (cr, "ms", TRUE, TIME_W / 2, HEADER_H / 2 - 8, 0, NULL, NULL);
   for (guint i = first; i < last; i++) {
     const KcFlowItem *item = kc_flow_model_get_item (model, i);
     double top = row_top (i);
-    g_autofree char *time = g_strdup_printf ("%.1f", (kc_event_get_time (item->event) - t0) / 1000.0);
+    char time[32];
 
+    g_snprintf (time, sizeof time, "%.1f", (kc_event_get_time (item->event) - t0) / 1000.0);
     set_rgb (cr, &dim);
-    draw_text (cr, time, FALSE, TIME_W / 2, top + 8, 0, NULL, NULL);
+    draw_text (&p, time, p.font, TIME_W / 2, top + 2, 0, FALSE);
+    if (i > 0) {
+      g_snprintf (time, sizeof time, "+%.1f", item->delta_us / 1000.0);
+      draw_text (&p, time, p.small, TIME_W / 2, top + 16, 0, FALSE);
+    }
     if (item->kind == KC_FLOW_ITEM_ARROW)
-      draw_arrow (cr, item, top);
+      draw_arrow (&p, item, top);
+    else if (item->kind == KC_FLOW_ITEM_MEDIA)
+      draw_media (&p, model, i, top, width);
     else
-      draw_note (cr, item, top, width);
+      draw_note (&p, item, top, width);
   }
+  if (y1 < HEADER_H)
+    draw_header (model, &p);
+  painter_clear (&p);
 }
 
 int
@@ -283,115 +472,4 @@ kc_flow_render_item_rows (KcFlowModel *model, guint index, double *top, double *
     *top = row_top (index);
   if (bottom != NULL)
     *bottom = row_top (index) + ROW_H;
-}
-
-static cairo_status_t
-append_bytes (void *closure, const unsigned char *data, unsigned int length)
-{
-  g_byte_array_append (closure, data, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-static char *
-diagram_text (KcFlowModel *model)
-{
-  GString *text = g_string_new ("FIG. 3 key distribution, from Keycall events\n");
-  gint64 t0 = kc_flow_model_get_start_time (model);
-
-  for (guint i = 0; i < kc_flow_model_get_n_items (model); i++) {
-    const KcFlowItem *item = kc_flow_model_get_item (model, i);
-
-    g_string_append_printf (text, "%.1f ms  %s %s %s: %s\n",
-                            (kc_event_get_time (item->event) - t0) / 1000.0,
-                            kc_flow_model_get_lane (model, item->from),
-                            item->kind == KC_FLOW_ITEM_ARROW ? "→" : "·",
-                            kc_flow_model_get_lane (model, item->to), item->label);
-  }
-  return g_string_free (text, FALSE);
-}
-
-/* Cairo's SVG is glyph outlines; a <desc> makes the steps searchable text. */
-static gboolean
-write_svg (KcFlowModel *model, const char *path, int width, int height, GError **error)
-{
-  g_autoptr(GByteArray) svg = g_byte_array_new ();
-  g_autoptr(GError) local = NULL;
-  g_autofree char *text = diagram_text (model);
-  g_autofree char *desc = g_markup_printf_escaped ("\n<desc>%s</desc>", text);
-  g_autoptr(GString) out = NULL;
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  const char *open, *end;
-  cairo_t *cr;
-
-  surface = cairo_svg_surface_create_for_stream (append_bytes, svg, width, height);
-  cr = cairo_create (surface);
-  kc_flow_render_draw (model, cr, -1);
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS) {
-    g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot draw the diagram as SVG: %s",
-                 cairo_status_to_string (status));
-    return FALSE;
-  }
-  g_byte_array_append (svg, (const guint8 *) "", 1);
-  out = g_string_new ((const char *) svg->data);
-  open = strstr (out->str, "<svg");
-  end = open ? strchr (open, '>') : NULL;
-  if (end != NULL)
-    g_string_insert (out, end + 1 - out->str, desc);
-  if (!g_file_set_contents (path, out->str, out->len, &local)) {
-    g_set_error (error, KC_ERROR, KC_ERROR_IO, "Cannot write %s: %s", path, local->message);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-write_png (KcFlowModel *model, const char *path, int width, int height, GError **error)
-{
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-
-  if (height > PNG_MAX || width > PNG_MAX) {
-    g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
-                 "The diagram is %d × %d pixels, over PNG export's %d; export SVG instead",
-                 width, height, PNG_MAX);
-    return FALSE;
-  }
-  surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
-  cr = cairo_create (surface);
-  kc_flow_render_draw (model, cr, -1);
-  cairo_destroy (cr);
-  status = cairo_surface_write_to_png (surface, path);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS) {
-    g_set_error (error, KC_ERROR, KC_ERROR_IO, "Cannot write %s: %s", path,
-                 cairo_status_to_string (status));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-gboolean
-kc_flow_render_export (KcFlowModel *model, const char *path, GError **error)
-{
-  g_autofree char *lower = NULL;
-  int width, height;
-
-  g_return_val_if_fail (KC_IS_FLOW_MODEL (model), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-
-  lower = g_ascii_strdown (path, -1);
-  kc_flow_render_get_size (model, &width, &height);
-  if (g_str_has_suffix (lower, ".svg"))
-    return write_svg (model, path, width, height, error);
-  if (g_str_has_suffix (lower, ".png"))
-    return write_png (model, path, width, height, error);
-  g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-               "Cannot tell the format of %s: name it .svg or .png", path);
-  return FALSE;
 }

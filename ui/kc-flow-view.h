@@ -28,5 +28,11 @@ void         kc_flow_view_set_follow   (KcFlowView   *view,
                                         gboolean      follow);
 /* The text the details pane shows for the selection ("" for none). */
 char        *kc_flow_view_get_details  (KcFlowView   *view);
+/* Model changes reach the widgets once per main-loop pass; this applies
+ * them now (tests, exports of what is shown). */
+void         kc_flow_view_flush        (KcFlowView   *view);
+/* The lane headers, which stay above the scrolling rows. */
+GtkWidget   *kc_flow_view_get_header   (KcFlowView   *view);
+GtkAdjustment *kc_flow_view_get_vadjustment (KcFlowView *view);
 
 G_END_DECLS

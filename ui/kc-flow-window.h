@@ -1,12 +1,16 @@
 /* kc-flow-window.h: the controller window: the FIG. 3 ladder of one model,
  * fed by event logs, event sockets (reconnected when their process comes
- * back) or, inside a controller, its own event bus (kc_flow_model_attach_bus).
+ * back), a replayed log or, inside a controller, its own event bus
+ * (kc_flow_model_attach_bus); filters by call and number in the header bar,
+ * side panels (CTAs, calls, keys, CDRs, taps), export to SVG/PNG/PDF/text.
  */
 #pragma once
 
 #include <adwaita.h>
 
 #include "kc-flow-model.h"
+#include "kc-flow-panels.h"
+#include "kc-flow-replay.h"
 #include "kc-flow-view.h"
 
 G_BEGIN_DECLS
@@ -26,5 +30,25 @@ void          kc_flow_window_set_source  (KcFlowWindow   *window,
  * not there, so a window may be opened before its controller. */
 void          kc_flow_window_add_socket  (KcFlowWindow   *window,
                                           const char     *path);
+/* Shows the replay bar (play/pause, step, speed) for @replay, which must
+ * feed this window's model. */
+void          kc_flow_window_set_replay  (KcFlowWindow   *window,
+                                          KcFlowReplay   *replay);
+KcFlowReplay *kc_flow_window_get_replay  (KcFlowWindow   *window);
+/* Sets the model's filter and the header bar's search and call list to
+ * match (NULL or "" for none). */
+void          kc_flow_window_set_filter  (KcFlowWindow   *window,
+                                          const char     *call_id,
+                                          const char     *number);
+/* The list box of one side panel: a row per kc_flow_panels_build() row,
+ * its title, subtitle and state as widgets. */
+GtkListBox   *kc_flow_window_get_panel   (KcFlowWindow   *window,
+                                          KcFlowPanel     panel);
+/* Brings @panel to the front of the sidebar (Calls at first). */
+void          kc_flow_window_show_panel  (KcFlowWindow   *window,
+                                          KcFlowPanel     panel);
+/* Applies pending model changes to the view, panels and call list now
+ * (they are otherwise batched per main-loop pass). */
+void          kc_flow_window_flush       (KcFlowWindow   *window);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 
 #include "kc-flow-model.h"
 #include "kc-flow-render.h"
+#include "kc-flow-export.h"
 
 #include "kc-error.h"
 
@@ -115,7 +116,7 @@ test_arrows (void)
   for (int i = 0; i < first_arrow (model, 318); i++) {
     const KcFlowItem *item = kc_flow_model_get_item (model, i);
 
-    if (item->kind != KC_FLOW_ITEM_NOTE)
+    if (item->kind != KC_FLOW_ITEM_NOTE || kc_event_get_fig3 (item->event) != 408)
       continue;
     g_assert_cmpint (note, <, G_N_ELEMENTS (notes));
     g_assert_cmpstr (item->label, ==, notes[note++]);
@@ -333,7 +334,7 @@ test_export_svg (void)
   g_autoptr(GError) error = NULL;
   int w, h;
 
-  g_assert_true (kc_flow_render_export (model, path, &error));
+  g_assert_true (kc_flow_export (model, path, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
   g_assert_true (g_markup_parse_context_parse (context, data, -1, &error)
@@ -348,7 +349,8 @@ test_export_svg (void)
 
     g_assert_nonnull (strstr (p.text->str, label));
   }
-  g_assert_nonnull (strstr (p.text->str, "controller:gc1 → controller:gc2: 318 INVITE + K"));
+  g_assert_nonnull (strstr (p.text->str, "controller:gc1 → controller:gc2  318 INVITE + K  (key → destination controller)"));
+  g_assert_nonnull (strstr (p.text->str, "322 180 Ringing  (key acknowledged by the callee)"));
   g_assert_nonnull (strstr (p.text->str, "408 key stored"));
   g_string_free (p.text, TRUE);
   g_free (p.width);
@@ -378,14 +380,14 @@ test_export_png (void)
 {
   g_autoptr(KcFlowModel) model = load_fixture ();
   g_autofree char *path = g_build_filename (tmp, "flow.png", NULL);
-  g_autofree char *other = g_build_filename (tmp, "flow.pdf", NULL);
+  g_autofree char *other = g_build_filename (tmp, "flow.odg", NULL);
   g_autofree char *nowhere = g_build_filename (tmp, "no-such-dir", "flow.png", NULL);
   g_autoptr(GError) error = NULL;
   cairo_surface_t *png;
   double top, bottom;
   int w, h;
 
-  g_assert_true (kc_flow_render_export (model, path, &error));
+  g_assert_true (kc_flow_export (model, path, &error));
   g_assert_no_error (error);
   png = cairo_image_surface_create_from_png (path);
   g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
@@ -400,11 +402,124 @@ test_export_png (void)
   g_assert_false (row_has_key_colour (png, top, bottom));
   cairo_surface_destroy (png);
 
-  g_assert_false (kc_flow_render_export (model, other, &error));
+  g_assert_false (kc_flow_export (model, other, &error));
   g_assert_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED);
   g_clear_error (&error);
-  g_assert_false (kc_flow_render_export (model, nowhere, &error));
+  g_assert_false (kc_flow_export (model, nowhere, &error));
   g_assert_error (error, KC_ERROR, KC_ERROR_IO);
+}
+
+/* The titles of a PDF (outline entries, the document's): literal "(…)"
+ * or UTF-16 "<FEFF…>" strings after "/Title", as Cairo writes them. */
+static GString *
+pdf_titles (const char *data, gsize len)
+{
+  GString *out = g_string_new (NULL);
+  const char *end = data + len, *at;
+
+  for (at = data; (at = memmem (at, end - at, "/Title", 6)) != NULL; ) {
+    at += 6;
+    while (at < end && *at == ' ')
+      at++;
+    if (at < end && *at == '(') {
+      for (at++; at < end && *at != ')'; at++)
+        g_string_append_c (out, *at == '\\' && at + 1 < end ? *++at : *at);
+    } else if (end - at > 5 && strncmp (at, "<FEFF", 5) == 0) {
+      for (at += 5; end - at > 3 && g_ascii_isxdigit (*at); at += 4) {
+        char hex[5] = { at[0], at[1], at[2], at[3], 0 };
+
+        g_string_append_unichar (out, (gunichar) strtoul (hex, NULL, 16));
+      }
+    }
+    g_string_append_c (out, '\n');
+  }
+  return out;
+}
+
+/* PDF: a PDF file; its outline names every FIG. 3 step, key arrows
+ * marked, in FIG. 3 order; pages of 40 rows; pdftotext, when installed,
+ * finds the steps in the drawn text too. */
+static void
+test_export_pdf (void)
+{
+  g_autoptr(KcFlowModel) model = load_fixture ();
+  g_autofree char *path = g_build_filename (tmp, "flow.pdf", NULL);
+  g_autofree char *data = NULL, *pdftotext = g_find_program_in_path ("pdftotext");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) strings = NULL;
+  const char *steps[] = { "316 INVITE: call request", "318 INVITE + K: key -> destination controller",
+                          "320 INVITE + K: key -> callee", "322 180 Ringing: key acknowledged by the callee",
+                          "324 180 Ringing", "326 183 Session Progress + K: key -> caller",
+                          "328 PRACK: key acknowledged by the caller", "330 200 OK" };
+  const char *at;
+  gsize len;
+  guint pages = 0;
+
+  g_assert_true (kc_flow_export (model, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpuint (len, >, 1000);
+  g_assert_true (g_str_has_prefix (data, "%PDF-"));
+  for (at = data; (at = memmem (at, data + len - at, "/Type /Page", 11)) != NULL; at++)
+    pages += at[strlen ("/Type /Page")] != 's';
+  g_assert_cmpuint (pages, ==, (kc_flow_model_get_n_items (model) + 39) / 40);
+  strings = pdf_titles (data, len);
+  at = strings->str;
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    const char *found = strstr (at, steps[i]);
+
+    if (found == NULL)
+      g_error ("the PDF outline lacks \"%s\" (after the steps before it)", steps[i]);
+    at = found;
+  }
+  g_assert_nonnull (strstr (strings->str, "FIG. 3 key distribution"));
+
+  if (pdftotext != NULL) {
+    g_autofree char *text_path = g_build_filename (tmp, "flow-pdf.txt", NULL), *text = NULL;
+    const char *argv[] = { pdftotext, path, text_path, NULL };
+    int status;
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 NULL, NULL, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (text_path, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "318 INVITE + K"));
+    g_assert_nonnull (strstr (text, "408 key stored"));
+  } else {
+    g_test_message ("pdftotext not installed: the drawn text is not checked");
+  }
+}
+
+/* Plain text: a title, then one line per row in order, with time, lanes,
+ * FIG. 3 number, message and words; the media band's packet counters. */
+static void
+test_export_text (void)
+{
+  g_autoptr(KcFlowModel) model = load_fixture ();
+  g_autofree char *path = g_build_filename (tmp, "flow.txt", NULL);
+  g_autofree char *data = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  int line_318 = -1, line_326 = -1;
+
+  g_assert_true (kc_flow_export (model, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+  lines = g_strsplit (data, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, kc_flow_model_get_n_items (model) + 2);   /* title, last "" */
+  g_assert_true (g_str_has_prefix (lines[0], "FIG. 3 key distribution"));
+  for (int i = 1; lines[i] != NULL; i++) {
+    if (strstr (lines[i], "controller:gc1 → controller:gc2  318 INVITE + K  (key → destination controller)"))
+      line_318 = i;
+    if (strstr (lines[i], "controller:gc1 → cta:1001  326 183 Session Progress + K  (key → caller)"))
+      line_326 = i;
+  }
+  g_assert_cmpint (line_318, >, 0);
+  g_assert_cmpint (line_326, >, line_318);
+  g_assert_true (g_regex_match_simple ("^ +[0-9]+\\.[0-9] ms +\\+[0-9]+\\.[0-9]  controller:gc1",
+                                       lines[line_318], 0, 0));
+  g_assert_nonnull (strstr (data, "cta:1001 ⇄ cta:2001  330 secure media ended: 245 packets caller → callee, "
+                                  "247 callee → caller"));
 }
 
 /* A click on an arrow's row finds it; the header and the margins find nothing. */
@@ -446,6 +561,8 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/no-key-material", test_no_key_material);
   g_test_add_func ("/flow/export-svg", test_export_svg);
   g_test_add_func ("/flow/export-png", test_export_png);
+  g_test_add_func ("/flow/export-pdf", test_export_pdf);
+  g_test_add_func ("/flow/export-text", test_export_text);
   g_test_add_func ("/flow/hit", test_hit);
   status = g_test_run ();
 
