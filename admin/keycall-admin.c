@@ -44,6 +44,7 @@ enum {
   OPT_NAME = 1 << 0, OPT_DOMAIN = 1 << 1, OPT_HOST = 1 << 2, OPT_PORT = 1 << 3,
   OPT_PREFIX = 1 << 4, OPT_CONTROLLER = 1 << 5, OPT_LEA = 1 << 6, OPT_GATEWAY = 1 << 7,
   OPT_OUTPUT = 1 << 8, OPT_DAYS = 1 << 9, OPT_FORCE = 1 << 10, OPT_JSON = 1 << 11,
+  OPT_LI_PORT = 1 << 12, OPT_STORE = 1 << 13,
 };
 
 static struct {
@@ -60,7 +61,9 @@ static struct {
   int        days;
   gboolean   force;
   gboolean   json;
-} opt = { .port = UNSET, .days = UNSET };
+  int        li_port;
+  char      *store;
+} opt = { .port = UNSET, .days = UNSET, .li_port = UNSET };
 
 static const GOptionEntry entries[] = {
   { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt.dir,
@@ -84,6 +87,10 @@ static const GOptionEntry entries[] = {
   { "force", 'f', 0, G_OPTION_ARG_NONE, &opt.force,
     "Replace files left by an interrupted run, or an exported profile", NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Machine-readable output (list commands)", NULL },
+  { "li-port", 0, 0, G_OPTION_ARG_INT, &opt.li_port,
+    "Lawful-intercept TLS port of a controller (default: SIP port + 1)", "PORT" },
+  { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store,
+    "A controller store to read (audit), instead of --controller", "PATH" },
   { NULL }
 };
 
@@ -542,6 +549,145 @@ first_lea (Net *net, GError **error)
   return NULL;
 }
 
+/* The port of controller @kf's [lawful-intercept] listen, or 0. */
+static int
+li_port_of (GKeyFile *kf)
+{
+  g_autofree char *listen = g_key_file_get_string (kf, "lawful-intercept", "listen", NULL);
+  const char *colon = listen ? strrchr (listen, ':') : NULL;
+  guint64 port;
+
+  return colon && g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL)
+         ? (int) port : 0;
+}
+
+/* Ports the controllers other than @except on @host use, SIP and LI. */
+static GHashTable *
+ports_on_host (Net *net, const char *host, const char *except)
+{
+  g_autoptr(GPtrArray) names = controllers (net);
+  GHashTable *used = g_hash_table_new (NULL, NULL);
+
+  for (guint i = 0; i < names->len; i++) {
+    g_autoptr(GKeyFile) kf = NULL;
+    g_autofree char *other_host = NULL;
+    int port;
+
+    if (g_strcmp0 (names->pdata[i], except) == 0
+        || (kf = controller_ini (net, names->pdata[i], NULL)) == NULL)
+      continue;
+    other_host = g_key_file_get_string (kf, "controller", "host", NULL);
+    if (g_strcmp0 (other_host, host) != 0)
+      continue;
+    port = g_key_file_get_integer (kf, "controller", "port", NULL);
+    g_hash_table_add (used, GINT_TO_POINTER (port > 0 ? port : KC_DEFAULT_SIPS_PORT));
+    if ((port = li_port_of (kf)) > 0)
+      g_hash_table_add (used, GINT_TO_POINTER (port));
+  }
+  return used;
+}
+
+/* The first port from @from up that is not in @used, or 0. */
+static int
+next_free_port (GHashTable *used, int from)
+{
+  for (int port = from; port <= 65535; port++)
+    if (!g_hash_table_contains (used, GINT_TO_POINTER (port)))
+      return port;
+  return 0;
+}
+
+static char *
+li_listen_for (const char *host, int port)
+{
+  if (!g_hostname_is_ip_address (host))
+    return g_strdup_printf ("0.0.0.0:%d", port);
+  return g_strdup_printf (strchr (host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+/* A new controller on @host takes SIP port @port: a controller there whose
+ * LI port that is moves its LI port to the next free one (lea.ini follows
+ * in update_controller_inis). */
+static gboolean
+move_li_ports (Net *net, const char *name, const char *host, int port, GError **error)
+{
+  g_autoptr(GPtrArray) names = controllers (net);
+
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *path = net_path (net, "controllers", names->pdata[i], "controller.ini", NULL);
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    g_autofree char *other_host = NULL, *listen = NULL;
+    g_autoptr(GHashTable) used = NULL;
+    int moved;
+
+    if (g_str_equal (names->pdata[i], name)
+        || !g_key_file_load_from_file (kf, path, G_KEY_FILE_KEEP_COMMENTS, NULL))
+      continue;
+    other_host = g_key_file_get_string (kf, "controller", "host", NULL);
+    if (g_strcmp0 (other_host, host) != 0 || li_port_of (kf) != port)
+      continue;
+    used = ports_on_host (net, host, names->pdata[i]);
+    g_hash_table_add (used, GINT_TO_POINTER (g_key_file_get_integer (kf, "controller", "port",
+                                                                      NULL)));
+    if ((moved = next_free_port (used, port + 1)) == 0)
+      continue;
+    listen = li_listen_for (host, moved);
+    g_key_file_set_string (kf, "lawful-intercept", "listen", listen);
+    if (!write_keyfile (kf, path, error))
+      return FALSE;
+    g_print ("Controller %s's lawful-intercept port moves from %d to %d (%d is %s's SIP port); "
+             "restart it if it runs\n", (char *) names->pdata[i], port, moved, port, name);
+  }
+  return TRUE;
+}
+
+/* Where law enforcement reaches controller @kf's LI port: its
+ * [lawful-intercept] listen, with a wildcard address replaced by the
+ * controller's host. NULL when it has none or it is disabled. */
+static char *
+li_address (GKeyFile *kf)
+{
+  g_autofree char *listen = g_key_file_get_string (kf, "lawful-intercept", "listen", NULL);
+  g_autofree char *enabled = g_key_file_get_string (kf, "lawful-intercept", "enabled", NULL);
+  g_autofree char *host = g_key_file_get_string (kf, "controller", "host", NULL);
+  const char *colon = listen ? strrchr (listen, ':') : NULL;
+
+  if (colon == NULL || host == NULL || g_strcmp0 (enabled, "false") == 0)
+    return NULL;
+  if (g_str_has_prefix (listen, "0.0.0.0:") || g_str_has_prefix (listen, "[::]:"))
+    return g_strdup_printf (strchr (host, ':') ? "[%s]%s" : "%s%s", host, colon);
+  return g_steal_pointer (&listen);
+}
+
+/* Gives every lea.ini one [controller NAME] group per controller with its
+ * li-address, so keycall-lea finds them; other keys and groups are kept,
+ * groups of controllers that no longer listen for LI are removed. */
+static gboolean
+update_lea_inis (Net *net, GPtrArray *names, GPtrArray *inis, GError **error)
+{
+  g_autoptr(GPtrArray) leas = net_members (net, "lea", "lea.ini");
+
+  for (guint i = 0; i < leas->len; i++) {
+    g_autofree char *path = net_path (net, "lea", leas->pdata[i], "lea.ini", NULL);
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+    if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_KEEP_COMMENTS, error))
+      return FALSE;
+    for (guint j = 0; j < names->len; j++) {
+      g_autofree char *group = g_strdup_printf ("controller %s", (char *) names->pdata[j]);
+      g_autofree char *address = li_address (inis->pdata[j]);
+
+      if (address != NULL)
+        g_key_file_set_string (kf, group, "li-address", address);
+      else
+        g_key_file_remove_group (kf, group, NULL);
+    }
+    if (!write_keyfile (kf, path, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Gives every controller.ini one [peer NAME] group per other controller
  * (address, prefixes) and lea-public-key (a copy of the first LEA's
  * seal.pub in the controller's folder). Other keys and groups are kept. */
@@ -606,7 +752,7 @@ update_controller_inis (Net *net, GError **error)
     if (!write_keyfile (kf, path, error))
       return FALSE;
   }
-  return TRUE;
+  return update_lea_inis (net, names, inis, error);
 }
 
 /* Commands --------------------------------------------------------------- */
@@ -674,6 +820,9 @@ cmd_controller_add (Net *net, const char *name, GError **error)
   g_autoptr(KcStore) store = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   int port = opt.port == UNSET ? KC_DEFAULT_SIPS_PORT : opt.port;
+  int li_port = opt.li_port;
+  g_autofree char *li_listen = NULL;
+  g_autoptr(GHashTable) used = NULL;
   gsize n_prefixes = opt.prefixes ? g_strv_length (opt.prefixes) : 0;
   GError *local = NULL;
 
@@ -681,6 +830,22 @@ cmd_controller_add (Net *net, const char *name, GError **error)
     return usage (error, "missing --host HOST for 'controller add'");
   if (port < 1 || port > 65535)
     return usage (error, "--port must be 1 to 65535");
+  /* Default: the SIP port + 1, or the next port no controller on this
+   * host uses (SIP or LI). */
+  used = ports_on_host (net, opt.host, name);
+  if (li_port == UNSET) {
+    g_hash_table_add (used, GINT_TO_POINTER (port));
+    if ((li_port = next_free_port (used, port + 1)) == 0)
+      return usage (error, "no port above %d is free on %s for the LI port; give --li-port",
+                    port, opt.host);
+  }
+  else if (li_port < 1 || li_port > 65535)
+    return usage (error, "--li-port must be 1 to 65535");
+  else if (li_port == port)
+    return usage (error, "--li-port must differ from the SIP port %d", port);
+  else if (g_hash_table_contains (used, GINT_TO_POINTER (li_port)))
+    return usage (error, "--li-port %d is a port another controller on %s already uses",
+                  li_port, opt.host);
   if (!as_usage (kc_pki_check_host (opt.host, &local), &local, error))
     return FALSE;
   for (gsize i = 0; i < n_prefixes; i++)
@@ -716,6 +881,9 @@ cmd_controller_add (Net *net, const char *name, GError **error)
   g_key_file_set_string (kf, "controller", "store", "store.db");
   g_key_file_set_string (kf, "controller", "vault", "vault.key");
   g_key_file_set_string (kf, "controller", "crl", "crl.pem");
+  /* The LI port binds where SIP does (kc-controller-config.c's rule). */
+  li_listen = li_listen_for (opt.host, li_port);
+  g_key_file_set_string (kf, "lawful-intercept", "listen", li_listen);
   ini_path = g_build_filename (folder, "controller.ini", NULL);
 
   /* A copy of the CRL, then controller.ini: from now on the controller exists. */
@@ -730,12 +898,15 @@ cmd_controller_add (Net *net, const char *name, GError **error)
   }
 
   prefixes = opt.prefixes ? g_strjoinv (",", opt.prefixes) : g_strdup ("");
-  detail = g_strdup_printf ("controller=%s host=%s port=%d prefixes=%s serial=%s", name,
-                            opt.host, port, prefixes, serial);
-  if (!audit (store, "controller-add", detail, error) || !update_controller_inis (net, error))
+  detail = g_strdup_printf ("controller=%s host=%s port=%d li-listen=%s prefixes=%s serial=%s",
+                            name, opt.host, port, li_listen, prefixes, serial);
+  if (!audit (store, "controller-add", detail, error)
+      || !move_li_ports (net, name, opt.host, port, error)
+      || !update_controller_inis (net, error))
     return FALSE;
-  g_print ("Added controller %s (sips:%s:%d, prefixes %s) in %s\n  certificate serial %s\n",
-           name, opt.host, port, *prefixes ? prefixes : "any", folder, serial);
+  g_print ("Added controller %s (sips:%s:%d, prefixes %s) in %s\n  certificate serial %s\n"
+           "  lawful intercept on %s\n", name, opt.host, port, *prefixes ? prefixes : "any",
+           folder, serial, li_listen);
   return TRUE;
 }
 
@@ -1276,6 +1447,91 @@ lock_network (Net *net, GError **error)
   return TRUE;
 }
 
+/* Audit ------------------------------------------------------------------ */
+
+/* The store named by --store, or --controller's; read-only. @label: how
+ * to name it to a person. */
+static KcStore *
+audit_store (Net *net, char **label, GError **error)
+{
+  g_autoptr(GKeyFile) kf = NULL;
+
+  if ((opt.store != NULL) == (opt.controller != NULL)) {
+    usage (error, "give either --controller NAME or --store PATH");
+    return NULL;
+  }
+  if (opt.store != NULL) {
+    *label = g_strdup (opt.store);
+    return kc_store_open (opt.store, KC_STORE_OPEN_READONLY, error);
+  }
+  if ((kf = controller_ini (net, opt.controller, error)) == NULL)
+    return NULL;
+  *label = g_strdup (opt.controller);
+  return controller_store (net, opt.controller, KC_STORE_OPEN_READONLY, error);
+}
+
+static gboolean
+cmd_audit_verify (Net *net, const char *operand, GError **error)
+{
+  g_autofree char *label = NULL;
+  g_autoptr(KcStore) store = audit_store (net, &label, error);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) local = NULL;
+  gint64 bad = 0;
+
+  if (store == NULL)
+    return FALSE;
+  if (!kc_store_audit_verify (store, &bad, &local)) {
+    if (bad > 0)
+      g_set_error (error, KC_ERROR, KC_ERROR_CORRUPT, "audit log of %s: record %" G_GINT64_FORMAT
+                   " does not fit the chain: %s", label, bad, local->message);
+    else
+      g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  if ((records = kc_store_audit_list (store, error)) == NULL)
+    return FALSE;
+  g_print ("audit log of %s: %u records, chain intact\n", label, records->len);
+  return TRUE;
+}
+
+static gboolean
+cmd_audit_list (Net *net, const char *operand, GError **error)
+{
+  g_autofree char *label = NULL;
+  g_autoptr(KcStore) store = audit_store (net, &label, error);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (store == NULL || (records = kc_store_audit_list (store, error)) == NULL)
+    return FALSE;
+  json_builder_begin_array (b);
+  for (guint i = 0; i < records->len; i++) {
+    KcAuditRecord *r = records->pdata[i];
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (r->time / G_USEC_PER_SEC);
+    g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("-");
+
+    if (opt.json) {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, r->seq);
+      json_member (b, "time", when);
+      json_member (b, "actor", r->actor);
+      json_member (b, "action", r->action);
+      json_member (b, "detail", r->detail);
+      json_member (b, "hash", r->hash);
+      json_builder_end_object (b);
+    }
+    else
+      g_print ("%" G_GINT64_FORMAT "\t%s\t%s\t%s\t%s\n", r->seq, when, r->actor, r->action,
+               r->detail);
+  }
+  json_builder_end_array (b);
+  if (opt.json)
+    print_json (b);
+  return TRUE;
+}
+
 /* Dispatch --------------------------------------------------------------- */
 
 typedef struct {
@@ -1291,8 +1547,9 @@ typedef struct {
 static const Command commands[] = {
   { NULL, "init", NULL, FALSE, OPT_NAME | OPT_DOMAIN | OPT_DAYS | OPT_FORCE, cmd_init,
     "init --name NAME [--domain keycall.test]" },
-  { "controller", "add", "NAME", FALSE, OPT_HOST | OPT_PORT | OPT_PREFIX | OPT_DAYS | OPT_FORCE,
-    cmd_controller_add, "controller add NAME --host HOST [--port 5061] [--prefix DIGITS ...]" },
+  { "controller", "add", "NAME", FALSE,
+    OPT_HOST | OPT_PORT | OPT_LI_PORT | OPT_PREFIX | OPT_DAYS | OPT_FORCE, cmd_controller_add,
+    "controller add NAME --host HOST [--port 5061] [--li-port PORT] [--prefix DIGITS ...]" },
   { "lea", "add", "NAME", FALSE, OPT_DAYS | OPT_FORCE, cmd_lea_add, "lea add NAME" },
   { "gateway", "add", "NAME", FALSE, OPT_HOST | OPT_DAYS | OPT_FORCE, cmd_gateway_add,
     "gateway add NAME [--host HOST]" },
@@ -1310,6 +1567,10 @@ static const Command commands[] = {
   { "crl", "update", NULL, FALSE, 0, cmd_crl_update, "crl update" },
   { NULL, "revoke-cert", "SERIAL", TRUE, OPT_CONTROLLER | OPT_LEA | OPT_GATEWAY, cmd_revoke_cert,
     "revoke-cert SERIAL | --controller NAME | --lea NAME | --gateway NAME" },
+  { "audit", "verify", NULL, FALSE, OPT_CONTROLLER | OPT_STORE, cmd_audit_verify,
+    "audit verify --controller NAME | --store PATH" },
+  { "audit", "list", NULL, FALSE, OPT_CONTROLLER | OPT_STORE | OPT_JSON, cmd_audit_list,
+    "audit list --controller NAME | --store PATH [--json]" },
 };
 
 static guint
@@ -1319,14 +1580,16 @@ options_given (void)
          | (opt.port != UNSET ? OPT_PORT : 0) | (opt.prefixes ? OPT_PREFIX : 0)
          | (opt.controller ? OPT_CONTROLLER : 0) | (opt.lea ? OPT_LEA : 0)
          | (opt.gateway ? OPT_GATEWAY : 0) | (opt.output ? OPT_OUTPUT : 0)
-         | (opt.days != UNSET ? OPT_DAYS : 0) | (opt.force ? OPT_FORCE : 0) | (opt.json ? OPT_JSON : 0);
+         | (opt.days != UNSET ? OPT_DAYS : 0) | (opt.force ? OPT_FORCE : 0) | (opt.json ? OPT_JSON : 0)
+         | (opt.li_port != UNSET ? OPT_LI_PORT : 0) | (opt.store ? OPT_STORE : 0);
 }
 
 static const char *
 option_name (guint bit)
 {
   static const char *const names[] = { "--name", "--domain", "--host", "--port", "--prefix",
-    "--controller", "--lea", "--gateway", "--output", "--days", "--force", "--json" };
+    "--controller", "--lea", "--gateway", "--output", "--days", "--force", "--json", "--li-port",
+    "--store" };
 
   return names[g_bit_nth_lsf (bit, -1)];
 }
@@ -1410,9 +1673,16 @@ run (int argc, char **argv, GError **error)
     net->dir = g_strdup (opt.dir);
     if (!make_dir (net->dir, error))
       return FALSE;
+  } else if (opt.store != NULL) {
+    /* A store on its own (a copy kept as evidence): no network needed. */
+    return command->run (NULL, operand, error);
   } else if ((net = net_open (opt.dir, error)) == NULL) {
     return FALSE;
   }
+  /* Reading the audit log changes nothing: no lock, so it can run while
+   * another keycall-admin works. */
+  if (command->run == cmd_audit_verify || command->run == cmd_audit_list)
+    return command->run (net, operand, error);
   return lock_network (net, error) && command->run (net, operand, error);
 }
 

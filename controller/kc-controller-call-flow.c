@@ -8,6 +8,7 @@
 #include "kc-controller-call-private.h"
 
 #include "kc-error.h"
+#include "kc-li.h"
 #include "kc-sdp-key.h"
 
 #include <sofia-sip/nta_tag.h>
@@ -290,6 +291,7 @@ forward_answer (KcCall *call)
                     TAG_END ());
   call->state = CALL_ANSWERED;
   call->answered_at = g_get_real_time ();
+  kc_li_call_answered (kc_controller_get_li (call->ctrl), call);
   g_clear_handle_id (&call->ring_timer, g_source_remove);
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 330, NULL);
   kc_event_set_attr (event, "state", "answered");

@@ -159,6 +159,11 @@ char    *kc_call_reason_of            (KcCall      *call,
                                        const char  *lane);
 
 void     kc_call_send_invite          (KcCall      *call);
+/* Seals call->keying to the law-enforcement key and stores it; once it is
+ * durable the call goes on downstream (INVITE, or the first key MESSAGE in
+ * delivery mode "separate"). The source controller does it for the key it
+ * made (408), the destination for the key it received. */
+void     kc_call_store_key            (KcCall      *call);
 /* Delivery mode "separate" (kc-controller-call-separate.c): sends the
  * first key arrow (318 or 320 as a MESSAGE) once the key is stored. */
 void     kc_call_separate_start       (KcCall      *call);
@@ -206,7 +211,7 @@ gboolean     kc_call_media_answer     (KcCall      *call,
                                        char       **sdp);
 /* Lawful intercept plugs in here: the relay call carrying @call's media
  * (NULL when not anchored), whose copy hook (kc_relay_call_set_copy_func)
- * sees every packet. Nothing sets the hook yet. */
+ * sees every packet; kc-li.c sets it for tapped calls. */
 KcRelayCall *kc_call_get_relay_call   (KcCall      *call);
 /* The audio stream of @sdp, read with its key lines taken out. */
 KcSdpMedia  *kc_call_sdp_media        (const char  *sdp,

@@ -211,7 +211,7 @@ on_key (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip, const KcPeerI
     return;
   }
   reply (ctrl, irq, 318, id, lane, SIP_200_OK);
-  kc_call_separate_start (call);
+  kc_call_store_key (call);   /* then kc_call_separate_start */
 }
 
 /* An acknowledgment: 322 (callee to its controller), 324 (destination to

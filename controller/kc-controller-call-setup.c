@@ -7,6 +7,7 @@
 #include "kc-controller-call-private.h"
 
 #include "kc-error.h"
+#include "kc-li.h"
 #include "kc-sdp-key.h"
 
 #include <sofia-sip/sip_header.h>
@@ -118,8 +119,10 @@ on_key_stored (KcStore *store, const GError *error, gpointer data)
       kc_call_fail (call, 500, "Key storage failed", "failed", error->message);
     }
     else {
-      kc_call_emit_key (call, KC_EVENT_KIND_KEY_STORED, 408,
-                        NULL, "408 key stored (sealed, durable)");
+      kc_call_emit_key (call, KC_EVENT_KIND_KEY_STORED, call->source ? 408 : 0,
+                        NULL, "%s key stored (sealed, durable)", call->source ? "408" : "received");
+      /* Durable: law enforcement may have it now (516). */
+      kc_li_call_keyed (kc_controller_get_li (call->ctrl), call);
       if (kc_controller_get_config (call->ctrl)->delivery == KC_DELIVERY_SEPARATE)
         kc_call_separate_start (call);
       else
@@ -152,6 +155,19 @@ start_keying (KcCall *call)
                       "408 key derived from %s's signaling secret", call->caller);
   else
     kc_call_emit_key (call, KC_EVENT_KIND_KEY_CREATED, 408, NULL, "408 random key created");
+  kc_call_store_key (call);
+}
+
+/* The controller serving the callee keeps the key it received too (same
+ * key id, Call-ID and fingerprint), so law enforcement can ask either
+ * controller of a call for it (docs/lawful-intercept.md). */
+void
+kc_call_store_key (KcCall *call)
+{
+  KcController *ctrl = call->ctrl;
+  KcControllerConfig *config = kc_controller_get_config (ctrl);
+  g_autoptr(KcSealedKey) record = NULL;
+  g_autoptr(GError) error = NULL;
 
   record = kc_keying_seal (call->keying, kc_controller_get_lea_key (ctrl), call->id,
                            call->caller, call->callee, config->name, &error);
@@ -160,8 +176,9 @@ start_keying (KcCall *call)
     kc_call_fail (call, 500, "Cannot seal the call key", "failed", error->message);
     return;
   }
-  kc_call_emit_key (call, KC_EVENT_KIND_KEY_SEALED, 408, NULL,
-                    "408 key sealed to the law-enforcement key");
+  kc_call_emit_key (call, KC_EVENT_KIND_KEY_SEALED, call->source ? 408 : 0, NULL,
+                    "%s key sealed to the law-enforcement key",
+                    call->source ? "408" : "received");
   kc_store_put_key_async (kc_controller_get_store (ctrl), record, on_key_stored,
                           kc_call_ref (call));
 }
@@ -355,7 +372,7 @@ kc_call_incoming (KcController          *ctrl,
   if (call->source)
     start_keying (call);
   else
-    kc_call_send_invite (call);
+    kc_call_store_key (call);
 }
 
 void

@@ -9,6 +9,7 @@
 #include "kc-controller-call-private.h"
 
 #include "kc-error.h"
+#include "kc-li.h"
 #include "kc-sdp-key.h"
 
 #include <sofia-sip/nta_tag.h>
@@ -145,6 +146,10 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   call->state = CALL_ENDED;
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   g_clear_handle_id (&call->ring_timer, g_source_remove);
+
+  /* Law enforcement hears of the end while the relay call, whose copy hook
+   * counted its content, still exists. */
+  kc_li_call_ended (kc_controller_get_li (ctrl), call, outcome ? outcome : outcome_for (status));
 
   /* The relay's ports go back at once. The store has no column for the
    * counters: they go to the events and the log. */
@@ -524,6 +529,7 @@ kc_call_media_offer (KcCall *call)
     return FALSE;
   }
 
+  kc_li_call_anchored (kc_controller_get_li (call->ctrl), call);
   caller_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLER);
   callee_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLEE);
   event = kc_call_event (call, KC_EVENT_KIND_MEDIA_START, 0, NULL);

@@ -16,6 +16,7 @@
 
 #define GROUP        "controller"
 #define MEDIA_GROUP  "media"
+#define LI_GROUP     "lawful-intercept"
 #define PEER_PREFIX  "peer "
 #define MAX_TIMEOUT  86400.0
 
@@ -49,6 +50,7 @@ kc_controller_config_free (KcControllerConfig *config)
   g_free (config->events);
   g_free (config->event_socket);
   g_free (config->relay_address);
+  g_free (config->li_host);
   g_clear_pointer (&config->peers, g_ptr_array_unref);
   g_free (config);
 }
@@ -465,6 +467,41 @@ load_media (KcControllerConfig *config, GKeyFile *kf, GError **error)
   return TRUE;
 }
 
+/* [lawful-intercept] --------------------------------------------------------- */
+
+/* After the overrides, so the default follows --listen. */
+static gboolean
+load_lawful_intercept (KcControllerConfig *config, GKeyFile *kf, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *listen = NULL;
+
+  config->li_enabled = TRUE;
+  if (!get_string (kf, config->path, LI_GROUP, "enabled", &text, error))
+    return FALSE;
+  if (text != NULL && !parse_boolean (text, &config->li_enabled))
+    return bad (error, config->path, LI_GROUP, "enabled", "'%s' is not true or false", text);
+  if (!get_string (kf, config->path, LI_GROUP, "listen", &listen, error))
+    return FALSE;
+  if (listen != NULL && *listen != '\0') {
+    if (!split_host_port (listen, &config->li_host, &config->li_port))
+      return bad (error, config->path, LI_GROUP, "listen",
+                  "'%s' is not HOST:PORT with a numeric HOST", listen);
+  }
+  else {
+    if (config->listen_port >= 65535 && config->li_enabled)
+      return bad (error, config->path, LI_GROUP, "listen", "not set, and the SIP port %u has no "
+                  "next port to default to; set HOST:PORT", config->listen_port);
+    config->li_host = g_strdup (config->listen_host);
+    config->li_port = config->listen_port + 1;
+  }
+  if (config->li_enabled && g_str_equal (config->li_host, config->listen_host)
+      && config->li_port == config->listen_port)
+    return bad (error, config->path, LI_GROUP, "listen", "%s:%u is the SIP port; the LI port "
+                "must be a port of its own", config->li_host, config->li_port);
+  return TRUE;
+}
+
 KcControllerConfig *
 kc_controller_config_load (const char                  *path,
                            const KcControllerOverrides *overrides,
@@ -564,7 +601,8 @@ kc_controller_config_load (const char                  *path,
 
   if (!load_peers (config, kf, error)
       || !apply_overrides (config, overrides ? overrides : &none, error)
-      || !load_media (config, kf, error))
+      || !load_media (config, kf, error)
+      || !load_lawful_intercept (config, kf, error))
     return NULL;
   return g_steal_pointer (&config);
 }

@@ -60,6 +60,11 @@ typedef struct {
                                  * and not given */
   guint16      relay_port_min;
   guint16      relay_port_max;
+
+  /* [lawful-intercept]: the LI port (kc-li.h, docs/lawful-intercept.md). */
+  gboolean     li_enabled;
+  char        *li_host;         /* IP literal the LI port binds; default the SIP listen host */
+  guint        li_port;         /* default the SIP listen port + 1 */
 } KcControllerConfig;
 
 /* Command-line values; NULL / negative / 0 means "not given". */

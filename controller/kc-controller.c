@@ -8,6 +8,7 @@
 #include "kc-controller-call.h"
 #include "kc-error.h"
 #include "kc-hpke.h"
+#include "kc-li.h"
 #include "kc-pki.h"
 #include "kc-sip-util.h"
 
@@ -57,6 +58,7 @@ struct _KcController {
   KcStore            *store;
   KcVault            *vault;
   KcRelay            *relay;       /* NULL: media goes straight between the CTAs */
+  KcLi               *li;          /* NULL: [lawful-intercept] enabled=false */
   guint8              lea_key[KC_HPKE_PUBLIC_KEY_LEN];
   X509_CRL           *crl;
   gint64              crl_mtime;
@@ -82,6 +84,7 @@ const guint8 *kc_controller_get_lea_key (KcController *self) { return self->lea_
 KcRelay *kc_controller_get_relay (KcController *self) { return self->relay; }
 const char *kc_controller_get_contact (KcController *self) { return self->contact; }
 const char *kc_controller_get_listen_uri (KcController *self) { return self->listen_uri; }
+KcLi *kc_controller_get_li (KcController *self) { return self->li; }
 
 void
 kc_controller_add_call (KcController *self, gpointer call)
@@ -200,6 +203,13 @@ refresh_crl (KcController *self)
   self->crl = crl;
   self->crl_mtime = (gint64) st.st_mtime * G_USEC_PER_SEC + st.st_size;
   g_debug ("CRL #%" G_GUINT64_FORMAT " loaded from %s", kc_pki_crl_number (crl), self->config->crl);
+}
+
+X509_CRL *
+kc_controller_get_crl (KcController *self)
+{
+  refresh_crl (self);
+  return self->crl;
 }
 
 gboolean
@@ -710,6 +720,10 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
   }
   self->default_leg = nta_leg_tcreate (self->agent, on_request, (nta_leg_magic_t *) self,
                                        NTATAG_NO_DIALOG (1), TAG_END ());
+  if (config->li_enabled && (self->li = kc_li_new (self, error)) == NULL) {
+    kc_controller_free (self);
+    return NULL;
+  }
   start_peers (self);
   return self;
 }
@@ -734,6 +748,7 @@ kc_controller_free (KcController *self)
     return;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   kc_call_end_all (self, TRUE);
+  g_clear_pointer (&self->li, kc_li_free);
   /* Every call freed its relay call: this stops the relay thread. */
   g_clear_pointer (&self->relay, kc_relay_unref);
   g_clear_pointer (&self->peers, g_ptr_array_unref);

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include <openssl/x509.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/su_wait.h>
 
@@ -21,6 +22,7 @@
 G_BEGIN_DECLS
 
 typedef struct _KcController KcController;
+typedef struct _KcLi         KcLi;
 
 /* Opens the store, vault, CRL and LEA key of @config (borrowed; it must
  * outlive the controller), starts the media relay (unless [media]
@@ -64,6 +66,12 @@ int                 kc_controller_check_subscriber (KcController     *self,
                                                    const char         *number,
                                                    const char         *serial,
                                                    char              **phrase);
+/* The lawful-intercept port (kc-li.h), or NULL with [lawful-intercept]
+ * enabled=false. */
+KcLi               *kc_controller_get_li          (KcController       *self);
+/* The current CRL (re-read when keycall-admin replaced it), borrowed; NULL
+ * when it cannot be read. */
+X509_CRL           *kc_controller_get_crl         (KcController       *self);
 /* Checks a verified peer against the CRL; KC_ERROR_PERMISSION if revoked. */
 gboolean            kc_controller_check_crl       (KcController       *self,
                                                    const char         *serial,

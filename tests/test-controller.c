@@ -302,6 +302,62 @@ START_TEST (test_config_media_errors_name_the_key)
 }
 END_TEST
 
+/* [lawful-intercept]: on by default at the SIP listen address, port + 1,
+ * following --listen; an explicit listen or enabled=false as written. */
+START_TEST (test_config_lawful_intercept)
+{
+  g_autofree char *path = write_ini (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcControllerConfig) config = kc_controller_config_load (path, NULL, &error);
+  KcControllerOverrides o = KC_CONTROLLER_OVERRIDES_INIT;
+
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  ck_assert (config->li_enabled);
+  ck_assert_str_eq (config->li_host, "127.0.0.1");
+  ck_assert_uint_eq (config->li_port, 5062);
+  g_clear_pointer (&config, kc_controller_config_free);
+
+  o.listen = "127.0.0.9:7000";
+  config = kc_controller_config_load (path, &o, &error);
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (config->li_host, "127.0.0.9");
+  ck_assert_uint_eq (config->li_port, 7001);
+  g_clear_pointer (&config, kc_controller_config_free);
+  g_free (path);
+
+  path = write_ini (NULL, "[lawful-intercept]\nlisten=[::1]:6100\n");
+  config = kc_controller_config_load (path, NULL, &error);
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (config->li_host, "::1");
+  ck_assert_uint_eq (config->li_port, 6100);
+  g_clear_pointer (&config, kc_controller_config_free);
+  g_free (path);
+
+  path = write_ini (NULL, "[lawful-intercept]\nenabled=false\n");
+  config = kc_controller_config_load (path, NULL, &error);
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  ck_assert (!config->li_enabled);
+}
+END_TEST
+
+START_TEST (test_config_lawful_intercept_errors)
+{
+  KcControllerOverrides at_top = KC_CONTROLLER_OVERRIDES_INIT;
+
+  assert_config_error (NULL, "[lawful-intercept]\nenabled=sometimes\n",
+                       NULL, "[lawful-intercept] enabled");
+  assert_config_error (NULL, "[lawful-intercept]\nlisten=li.example:6000\n", NULL,
+                       "[lawful-intercept] listen");
+  assert_config_error (NULL, "[lawful-intercept]\nlisten=127.0.0.1:99999\n", NULL,
+                       "[lawful-intercept] listen");
+  assert_config_error (NULL, "[lawful-intercept]\nlisten=127.0.0.1:5061\n", NULL,
+                       "is the SIP port");
+  /* The default has nowhere to go. */
+  at_top.listen = "127.0.0.1:65535";
+  assert_config_error (NULL, NULL, &at_top, "no next port");
+}
+END_TEST
+
 /* A stand-in payload: only its bytes matter here. */
 #define KEY_LINE "a=key-mgmt:keycall AQEiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIi" \
                  "IiIiIiIiIiIiIiIiIiIiIiIi"
@@ -491,6 +547,8 @@ make_suite (void)
   tcase_add_test (tc, test_config_media_defaults);
   tcase_add_test (tc, test_config_media_values);
   tcase_add_test (tc, test_config_media_errors_name_the_key);
+  tcase_add_test (tc, test_config_lawful_intercept);
+  tcase_add_test (tc, test_config_lawful_intercept_errors);
   tcase_add_test (tc, test_sdp_anchor_keeps_key_line);
   tcase_add_test (tc, test_sdp_key_line_replaced);
   tcase_add_test (tc, test_keying_random_payload_and_acks);

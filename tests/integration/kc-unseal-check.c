@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "kc-error.h"
 #include "kc-hpke.h"
@@ -20,6 +21,49 @@
 #include "kc-store.h"
 
 #define EXIT_FOUND 3
+
+/* The `key` deliveries (docs/lawful-intercept.md) in @path, one JSON line
+ * each, as the sealed records they carry. */
+static GPtrArray *
+read_deliveries (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_sealed_key_free);
+
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonObject *o;
+    KcSealedKey *k;
+    const char *fp;
+    guchar *raw;
+    gsize len;
+
+    if (*g_strstrip (lines[i]) == '\0')
+      continue;
+    if (!json_parser_load_from_data (parser, lines[i], -1, error))
+      return NULL;
+    o = json_node_get_object (json_parser_get_root (parser));
+    if (o == NULL || g_strcmp0 (json_object_get_string_member_with_default (o, "op", ""), "key"))
+      continue;
+    k = g_new0 (KcSealedKey, 1);
+    g_ptr_array_add (keys, k);
+    if (!kc_key_id_from_hex (&k->key_id, json_object_get_string_member_with_default (o, "key_id",
+                                                                                    ""), error))
+      return NULL;
+    k->call_id = g_strdup (json_object_get_string_member_with_default (o, "call", ""));
+    raw = g_base64_decode (json_object_get_string_member_with_default (o, "enc", ""), &len);
+    k->enc = g_bytes_new_take (raw, len);
+    raw = g_base64_decode (json_object_get_string_member_with_default (o, "sealed", ""), &len);
+    k->sealed = g_bytes_new_take (raw, len);
+    fp = json_object_get_string_member_with_default (o, "fingerprint", "");
+    g_strlcpy (k->fingerprint, fp, sizeof k->fingerprint);
+  }
+  return g_steal_pointer (&keys);
+}
 
 /* Case-insensitive search of @needle (ASCII) in binary @hay. */
 static gboolean
@@ -104,7 +148,11 @@ main (int argc, char **argv)
   g_autofree char *key_id_hex = NULL;
   g_auto (GStrv) search_files = NULL;
   g_autofree char *srtp_suite = NULL;
+  g_autofree char *delivery_path = NULL;
   GOptionEntry entries[] = {
+    { "delivery", 0, 0, G_OPTION_ARG_FILENAME, &delivery_path,
+      "Open the keys of the LI `key` deliveries in FILE (JSON lines) instead of a store",
+      "FILE" },
     { "srtp-suite", 0, 0, G_OPTION_ARG_STRING, &srtp_suite,
       "Also print each opened key's SRTP master key and salt, both directions, for SUITE, "
       "in hex (what a lawful-intercept decoder is given)", "SUITE" },
@@ -131,13 +179,13 @@ main (int argc, char **argv)
     g_printerr ("kc-unseal-check: %s\n", error->message);
     return 2;
   }
-  if (store_path == NULL || lea_key_path == NULL) {
-    g_printerr ("kc-unseal-check: --store and --lea-key are required\n");
+  if ((store_path == NULL && delivery_path == NULL) || lea_key_path == NULL) {
+    g_printerr ("kc-unseal-check: --store (or --delivery) and --lea-key are required\n");
     return 2;
   }
 
-  store = kc_store_open (store_path, KC_STORE_OPEN_READONLY, &error);
-  if (store == NULL) {
+  store = store_path ? kc_store_open (store_path, KC_STORE_OPEN_READONLY, &error) : NULL;
+  if (store == NULL && delivery_path == NULL) {
     g_printerr ("kc-unseal-check: %s\n", error->message);
     return 1;
   }
@@ -147,7 +195,13 @@ main (int argc, char **argv)
     return 1;
   }
 
-  if (key_id_hex != NULL) {
+  if (delivery_path != NULL) {
+    if ((keys = read_deliveries (delivery_path, &error)) == NULL) {
+      g_printerr ("kc-unseal-check: %s: %s\n", delivery_path, error->message);
+      return 1;
+    }
+    store_path = g_strdup (delivery_path);
+  } else if (key_id_hex != NULL) {
     KcKeyId id;
     KcSealedKey *one;
 

@@ -26,6 +26,7 @@ ADMIN = os.environ.get("KEYCALL_ADMIN")
 CONTROLLER = os.environ.get("KEYCALL_CONTROLLER")
 CTA = os.environ.get("KEYCALL")
 UNSEAL = os.environ.get("KC_UNSEAL_CHECK")
+LEA = os.environ.get("KEYCALL_LEA")
 HOST = "127.0.0.1"
 
 
@@ -325,7 +326,8 @@ class Harness:
         return f"{stem}-{self.counter}"
 
     def missing_binaries(self, need=("admin", "controller", "cta")):
-        names = {"admin": ADMIN, "controller": CONTROLLER, "cta": CTA, "unseal": UNSEAL}
+        names = {"admin": ADMIN, "controller": CONTROLLER, "cta": CTA, "unseal": UNSEAL,
+                 "lea": LEA}
         return [n for n in need if not names[n] or not os.access(names[n], os.X_OK)]
 
     def elapsed(self):
@@ -356,7 +358,8 @@ class Network:
         self.dir = h.path(folder)
         self.controllers = {}     # name -> dict(port, prefixes)
         self.subscribers = {}     # number -> controller
-        self.lea = None
+        self.lea = None           # the first LEA: the one controllers seal keys to
+        self.leas = []
         self.domain = "keycall.test"
         self.admin("init", "--name", name)
 
@@ -368,18 +371,28 @@ class Network:
                              f"{r.stderr.strip()}")
         return r.stdout
 
-    def add_controller(self, name, prefixes):
+    def add_controller(self, name, prefixes, li_port=None):
+        """@li_port: None leaves the LI port to keycall-admin (SIP port + 1),
+        "free" takes a free port, a number that one (--li-port); every
+        lea.ini then names it ([controller NAME] li-address)."""
         port = free_port()
         args = ["controller", "add", name, "--host", HOST, "--port", str(port)]
         for p in prefixes:
             args += ["--prefix", p]
+        if li_port is not None:
+            args += ["--li-port", str(free_port() if li_port == "free" else li_port)]
         self.admin(*args)
         self.controllers[name] = {"port": port, "prefixes": list(prefixes)}
         return port
 
     def add_lea(self, name="lea1"):
+        """keycall-admin lea add: NET/lea/NAME/ with lea.ini, cert.pem, key.pem,
+        cafile.pem (TLS) and seal.key/seal.pub (HPKE). Controllers seal to the
+        first LEA added, so net.lea stays the first."""
         self.admin("lea", "add", name)
-        self.lea = name
+        self.leas.append(name)
+        if self.lea is None:
+            self.lea = name
 
     def add_subscriber(self, number, controller, name=None):
         self.admin("subscriber", "add", number, "--name", name or f"User {number}",
@@ -417,6 +430,30 @@ class Network:
 
     def port(self, ctl):
         return self.controllers[ctl]["port"]
+
+    def lea_dir(self, name=None):
+        return os.path.join(self.dir, "lea", name or self.lea)
+
+    def lea_ini(self, name=None):
+        return os.path.join(self.lea_dir(name), "lea.ini")
+
+    def lea_cert(self, name=None):
+        return os.path.join(self.lea_dir(name), "cert.pem")
+
+    def lea_key(self, name=None):
+        return os.path.join(self.lea_dir(name), "key.pem")
+
+    def crl(self):
+        return os.path.join(self.dir, "crl.pem")
+
+    def li_port(self, ctl):
+        """The controller's lawful-intercept port: [lawful-intercept] listen
+        in its controller.ini, else the SIP port + 1 (the default)."""
+        with open(self.ini(ctl)) as f:
+            text = f.read()
+        m = re.search(r"(?ms)^\[lawful-intercept\]\n(?:(?!^\[).)*?^listen\s*=\s*\S+:(\d+)\s*$",
+                      text)
+        return int(m.group(1)) if m else self.port(ctl) + 1
 
     def check_configs(self, tap):
         """keycall-admin keeps lea-public-key and one [peer NAME] group per other
@@ -547,6 +584,113 @@ def wait_event(ctl, pred, timeout):
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.2)
+
+
+# --- keycall-lea ----------------------------------------------------------------
+
+class Lea:
+    """A running keycall-lea and what it printed (see docs/lawful-intercept.md,
+    keycall-lea: one stable line per fact)."""
+
+    KEY_RX = re.compile(r"^key (\S+) fingerprint ((?:[0-9a-f]{4} ?){4}) id ([0-9a-f]{32}) "
+                        r"caller (\S+) callee (\S+) tap (\S+) at (\S+)$")
+    REC_RX = re.compile(r"^recorded (\S+): (\d+) packets, ([0-9.]+) s of audio, (.+)$")
+    TAP_RX = re.compile(r"^tap (\S+) (future|current|past) (\S+) at (\S+) (.*)$")
+
+    def __init__(self, proc, name, events, record_dir):
+        self.proc, self.name, self.events_path, self.record_dir = proc, name, events, record_dir
+        self.content = None
+
+    def events(self):
+        return read_events(self.events_path)[0] if self.events_path else []
+
+    def wait_content(self, timeout=10):
+        m = self.proc.wait_line(r"^content on (\S+):(\d+)$", timeout)
+        if m:
+            self.content = (m.group(1), int(m.group(2)))
+        return self.content
+
+    def wait_connected(self, ctl, timeout=15):
+        return self.proc.wait_line(rf"^connected {re.escape(ctl)} \(certificate (\S+), "
+                                   r"serial (\S+)\)$", timeout)
+
+    def wait_tap(self, kind, number, timeout=15):
+        """The tap id of the `tap ID KIND NUMBER at CTL …` line, or None."""
+        m = self.proc.wait_line(rf"^tap (\S+) {kind} {re.escape(number)} at ", timeout)
+        return m.group(1) if m else None
+
+    def keys(self):
+        """{Call-ID: dict(fingerprint, key_id, caller, callee, tap, controller)}."""
+        out = {}
+        for _, line in self.proc.find_lines(r"^key "):
+            m = self.KEY_RX.match(line)
+            if m:
+                out.setdefault(m.group(1), dict(fingerprint=m.group(2).strip(), key_id=m.group(3),
+                                                caller=m.group(4), callee=m.group(5),
+                                                tap=m.group(6), controller=m.group(7)))
+        return out
+
+    def wait_key(self, call_id=None, timeout=15):
+        pat = rf"^key {re.escape(call_id)} fingerprint " if call_id else r"^key \S+ fingerprint "
+        m = self.proc.wait_line(pat, timeout)
+        return self.KEY_RX.match(m.string) if m else None
+
+    def recordings(self):
+        """{Call-ID: dict(packets, seconds, wav, record)} of `recorded` lines."""
+        out = {}
+        for _, line in self.proc.find_lines(r"^recorded "):
+            m = self.REC_RX.match(line)
+            if m:
+                wav = m.group(4)
+                out[m.group(1)] = dict(packets=int(m.group(2)), seconds=float(m.group(3)),
+                                       wav=wav, record=os.path.splitext(wav)[0] + ".json")
+        return out
+
+    def wait_recorded(self, call_id, timeout=20):
+        return self.proc.wait_line(rf"^recorded {re.escape(call_id)}: ", timeout)
+
+    def stop(self):
+        return self.proc.stop(timeout=15)
+
+
+def start_lea(h, net, controllers, taps=(), past=(), content="127.0.0.1:0", record_dir=None,
+              name=None, events=True, timeout=None, cert=None, key=None, stop_on_exit=False,
+              extra=(), wait=10):
+    """Starts keycall-lea with NET/lea/NAME/lea.ini (the first LEA by default)
+    against @controllers (names; their LI ports from net.li_port), asking
+    @taps ("1001:future", "1001:current@gc1", …) and @past ("1001",
+    "1001:FROM:UNTIL"). @content None: keys only. @cert/@key: present
+    another certificate (a refusal test). Waits for `content on …` when
+    there is content; returns a Lea."""
+    name = name or net.lea
+    ev = h.path(h.unique(f"lea-{name}-events") + ".jsonl") if events else None
+    if record_dir is None and content is not None:
+        record_dir = h.path(h.unique(f"lea-{name}-records"))
+    argv = [LEA, "--config", net.lea_ini(name)]
+    for ctl in controllers:
+        # "NAME=HOST:PORT" is passed as it is (a test pointing at a wrong port).
+        argv += ["--controller", ctl if "=" in ctl else f"{ctl}={HOST}:{net.li_port(ctl)}"]
+    if content is not None:
+        argv += ["--content", content, "--record-dir", record_dir]
+    for t in taps:
+        argv += ["--tap", t]
+    for p in past:
+        argv += ["--past", p]
+    if ev:
+        argv += ["--events", ev]
+    if timeout is not None:
+        argv += ["--timeout", str(timeout)]
+    if cert:
+        argv += ["--cert", cert, "--key", key]
+    if stop_on_exit:
+        argv += ["--stop-on-exit"]
+    argv += list(extra)
+    lea = Lea(h.start(f"lea-{name}", argv), name, ev, record_dir)
+    if content is not None and taps and not lea.wait_content(wait):
+        lea.proc.wait(1)
+        raise StartError(f"keycall-lea {name} did not print 'content on HOST:PORT' within "
+                         f"{wait} s", lea.proc)
+    return lea
 
 
 # --- store and LEA ------------------------------------------------------------

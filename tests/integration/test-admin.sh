@@ -89,6 +89,17 @@ fails "init twice is refused" 1 "already exists" init --name Again
 succeeds "controller add gc1" controller add gc1 --host 127.0.0.1 --prefix 1
 succeeds "controller add gc2 on another port" controller add gc2 --host 127.0.0.1 --port 5062 --prefix 2
 G1=$NET/controllers/gc1
+# ini_value FILE GROUP KEY: a value from a GKeyFile-style file.
+ini_value () {
+  awk -v g="[$2]" -v k="$3" '/^\[/ { in_g = ($0 == g) } in_g && index($0, k "=") == 1 { print substr($0, length(k) + 2) }' "$1"
+}
+what="gc1's LI port moved off 5062 when gc2 took it for SIP, and gc1 was told"
+if [ "$(ini_value "$G1/controller.ini" lawful-intercept listen)" = 127.0.0.1:5064 ] \
+   && [[ "$out" == *"gc1's lawful-intercept port moves from 5062 to 5064"* ]]; then
+  ok "$what"
+else
+  not_ok "$what"
+fi
 check "controller folder holds agent.pem, cafile.pem, vault and store, secrets 0600" \
   test "$(mode "$G1/agent.pem")" = 600 -a "$(mode "$G1/key.pem")" = 600 \
        -a "$(mode "$G1/vault.key")" = 600 -a -f "$G1/cafile.pem" -a -f "$G1/store.db"
@@ -102,6 +113,12 @@ check "agent.pem holds the certificate and the key that belongs to it" \
   bash -c "diff <(openssl x509 -in '$G1/agent.pem' -noout -pubkey) <(openssl pkey -in '$G1/agent.pem' -pubout)"
 
 succeeds "lea add lea1" lea add lea1
+check "controller.ini gives each controller a lawful-intercept port of its own (SIP + 1, else the next free)" \
+  test "$(ini_value "$G1/controller.ini" lawful-intercept listen)" = "127.0.0.1:5064" \
+       -a "$(ini_value "$NET/controllers/gc2/controller.ini" lawful-intercept listen)" = "127.0.0.1:5063"
+check "lea.ini names every controller's LI address" \
+  test "$(ini_value "$NET/lea/lea1/lea.ini" "controller gc1" li-address)" = "127.0.0.1:5064" \
+       -a "$(ini_value "$NET/lea/lea1/lea.ini" "controller gc2" li-address)" = "127.0.0.1:5063"
 check "LEA sealing key pair is X25519, private key 0600" \
   bash -c "test \"\$(stat -c %a '$NET/lea/lea1/seal.key')\" = 600 && openssl pkey -pubin -in '$NET/lea/lea1/seal.pub' -noout -text | grep -q X25519"
 
@@ -189,6 +206,20 @@ fi
 succeeds "crl update re-signs" crl update
 check "KEYCALL_NETWORK names the folder" env KEYCALL_NETWORK="$NET" "$ADMIN" crl show
 
+# --- audit verify / list ------------------------------------------------------
+
+records=$(sqlite3 "$G1/store.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo '?')
+run audit verify --controller gc1
+check "audit verify --controller gc1: exit 0, the chain intact" \
+  test "$rc" -eq 0 -a "$out" = "audit log of gc1: $records records, chain intact"
+run audit list --controller gc1
+check "audit list shows the provisioning actions" bash -c "grep -q '	admin	controller-add	controller=gc1' <<<'$out'"
+run --dir "$WORK/no-network" audit verify --store "$NET/controllers/gc2/store.db"
+check "audit verify --store needs no network folder" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'records, chain intact' <<<'$out'"
+fails "audit verify needs a store" 2 "give either --controller NAME or --store PATH" audit verify
+fails "audit verify of an unknown controller" 1 "unknown controller 'gc9'" audit verify --controller gc9
+
 if command -v sqlite3 >/dev/null; then
   actions=$(sqlite3 "$G1/store.db" 'SELECT action FROM audit ORDER BY seq' | tr '\n' ' ')
   check "gc1's audit log records each provisioning action" \
@@ -198,6 +229,19 @@ if command -v sqlite3 >/dev/null; then
 else
   skip "audit logs" "no sqlite3"
   skip "audit logs (gc2)" "no sqlite3"
+fi
+if command -v sqlite3 >/dev/null; then
+  # Tampering: around the append-only triggers, as someone with the file could.
+  cp "$NET/controllers/gc2/store.db" "$WORK/tampered.db"
+  sqlite3 "$WORK/tampered.db" "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'number=2009' WHERE seq = 2"
+  run audit verify --store "$WORK/tampered.db"
+  check "audit verify names the altered record (2) and exits 1" \
+    bash -c "[ $rc -eq 1 ] && grep -q 'record 2 does not fit the chain' <<<'$err' && [ -z '$out' ]"
+  run audit verify --controller gc2
+  check "the original is still intact" test "$rc" -eq 0
+else
+  skip "audit verify detects tampering" "no sqlite3"
+  skip "audit verify of the original" "no sqlite3"
 fi
 
 # --- misuse ----------------------------------------------------------------
@@ -230,10 +274,6 @@ succeeds "with the mode fixed, the same command works" subscriber add 1005 --nam
 # --- controller.ini: peers and the LEA key -----------------------------------
 
 G2=$NET/controllers/gc2
-# ini_value FILE GROUP KEY: a value from a GKeyFile-style file.
-ini_value () {
-  awk -v g="[$2]" -v k="$3" '/^\[/ { in_g = ($0 == g) } in_g && index($0, k "=") == 1 { print substr($0, length(k) + 2) }' "$1"
-}
 check "gc1's controller.ini names gc2 as a peer with its address and prefixes" \
   test "$(ini_value "$G1/controller.ini" "peer gc2" address)" = "sips:127.0.0.1:5062;transport=tls" \
        -a "$(ini_value "$G1/controller.ini" "peer gc2" prefixes)" = "2;"
@@ -248,6 +288,15 @@ check "gc1 and gc2 now have [peer gc3] with both its prefixes" \
        -a "$(ini_value "$G2/controller.ini" "peer gc3" address)" = "sips:127.0.0.1:5063;transport=tls"
 check "the new gc3 has both peers and the LEA key from its start" \
   bash -c "grep -q '^\[peer gc1\]' '$NET/controllers/gc3/controller.ini' && grep -q '^\[peer gc2\]' '$NET/controllers/gc3/controller.ini' && cmp -s '$NET/controllers/gc3/lea-seal.pub' '$NET/lea/lea1/seal.pub'"
+check "gc2's LI port moved off 5063 for gc3's SIP; lea.ini follows and names gc3" \
+  test "$(ini_value "$NET/lea/lea1/lea.ini" "controller gc2" li-address)" = "127.0.0.1:5066" \
+       -a "$(ini_value "$NET/lea/lea1/lea.ini" "controller gc3" li-address)" = "127.0.0.1:5065"
+succeeds "controller add with --li-port" controller add gc4 --host 127.0.0.1 --port 5070 --li-port 6070 --prefix 4
+check "--li-port is written to controller.ini and lea.ini" \
+  test "$(ini_value "$NET/controllers/gc4/controller.ini" lawful-intercept listen)" = "127.0.0.1:6070" \
+       -a "$(ini_value "$NET/lea/lea1/lea.ini" "controller gc4" li-address)" = "127.0.0.1:6070"
+fails "--li-port taken by another controller" 2 "--li-port 5061 is a port another controller" controller add gc5 --host 127.0.0.1 --port 5080 --li-port 5061
+fails "--li-port equal to the SIP port" 2 "--li-port must differ from the SIP port" controller add gc5 --host 127.0.0.1 --port 5080 --li-port 5080
 check "a key keycall-admin does not know is kept" grep -q '^operator-note=keep me$' "$G1/controller.ini"
 succeeds "lea add lea2" lea add lea2
 check "with two LEAs, controllers keep sealing to the first one added" \

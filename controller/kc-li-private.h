@@ -1,0 +1,158 @@
+/* kc-li-private.h: what the two halves of the LI port share: kc-li.c (the
+ * TLS server, connections and X1 requests) and kc-li-deliver.c (X2
+ * deliveries, the call hooks and the X3 copies on the relay thread).
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <sys/socket.h>
+
+#include "kc-li.h"
+
+G_BEGIN_DECLS
+
+#define KC_LI_READ_CHUNK 4096
+
+
+/* A tap's content destination, shared with the relay thread: one per (tap,
+ * call), so its counters are that call's copies. */
+typedef struct {
+  gint                     refs;
+  char                    *tap_id;
+  int                      fd;
+  struct sockaddr_storage  addr;
+  socklen_t                addr_len;
+  gint                     seq;        /* atomic */
+  gint                     copied;     /* atomic */
+  gint                     dropped;    /* atomic: the socket would have blocked */
+} LiSink;
+
+/* What the relay hook of one call holds: an immutable array of sinks. */
+typedef struct {
+  GPtrArray *sinks;
+} LiHook;
+
+typedef struct {
+  KcTap          *tap;
+  char           *content;     /* HOST:PORT, or NULL: keys only */
+  GSocketAddress *address;
+  GPtrArray      *call_ids;    /* current taps: the calls they cover */
+} LiTap;
+
+/* What LI knows of a call in progress at this controller. */
+typedef struct {
+  char       *id;
+  char       *caller;
+  char       *callee;
+  KcKeyId     key_id;
+  gboolean    keyed;
+  gboolean    answered;
+  gint64      answered_at;
+  char       *codec;
+  guint       payload;
+  guint       clock;
+  char       *suite;
+  GHashTable *taps;               /* tap id -> LiSink (NULL without content) */
+} LiCall;
+
+typedef struct {
+  char *line;
+  char *action;
+  char *detail;
+  char *call_id;
+} LiPending;
+
+typedef struct _LiConn LiConn;
+
+struct _KcLi {
+  KcController       *ctrl;
+  GSocketService     *service;
+  GTlsCertificate    *certificate;
+  X509               *ca;
+  guint16             port;
+  char               *lane;
+  int                 fd4;
+  int                 fd6;
+  GList              *conns;       /* LiConn */
+  GHashTable         *taps;        /* tap id -> LiTap, active ones */
+  GHashTable         *calls;       /* Call-ID -> LiCall */
+  GHashTable         *pending;     /* agency -> GQueue of LiPending */
+};
+
+struct _LiConn {
+  gint               refs;
+  KcLi              *li;
+  GIOStream         *base;
+  GTlsConnection    *tls;
+  GCancellable      *cancellable;
+  char              *peer;         /* address, for logs */
+  char              *lea;          /* agency name once checked */
+  char              *lane;         /* lea:NAME */
+  gboolean           ready;
+  guint              timeout_id;   /* handshake deadline */
+  gboolean           closing;
+  GBytes            *writing;      /* the line being written */
+  GQueue             out;          /* GBytes */
+  GByteArray        *in;
+  guint8             chunk[KC_LI_READ_CHUNK];
+};
+
+/* kc-li-deliver.c */
+void        kc_li_audit           (KcLi          *self,
+                                   const char    *actor,
+                                   const char    *action,
+                                   const char    *format,
+                                   ...) G_GNUC_PRINTF (4, 5);
+void        kc_li_emit            (KcLi          *self,
+                                   KcEventKind    kind,
+                                   int            fig3,
+                                   const char    *lane,
+                                   const char    *call_id,
+                                   const char    *format,
+                                   ...) G_GNUC_PRINTF (6, 7);
+/* "lea:NAME" */
+char       *kc_li_lea_actor       (const char    *lea);
+JsonObject *kc_li_message_new     (const char    *op);
+void        kc_li_set_time        (JsonObject    *object,
+                                   const char    *name,
+                                   gint64         us);
+/* The call's LI record, made on first use. */
+LiCall     *kc_li_call_get        (KcLi          *self,
+                                   KcCall        *call);
+void        kc_li_call_free       (LiCall        *lc);
+void        kc_li_tap_free        (LiTap         *tap);
+/* Marks @tap stopped in the store and forgets it (frees it). */
+void        kc_li_stop_tap        (KcLi          *self,
+                                   LiTap         *tap,
+                                   const char    *why);
+/* The stored record of @key_id (or @given) for @tap: on @conn when it
+ * answers a request there, else to the tap's agency (now, or held until it
+ * connects). */
+gboolean    kc_li_send_key        (KcLi          *self,
+                                   LiTap         *tap,
+                                   LiConn        *conn,
+                                   const KcKeyId *key_id,
+                                   const KcSealedKey *given);
+/* Content of @lc to @tap's address from now on; its call record if answered. */
+void        kc_li_attach          (KcLi          *self,
+                                   LiTap         *tap,
+                                   LiCall        *lc);
+void        kc_li_detach          (KcLi          *self,
+                                   LiTap         *tap,
+                                   LiCall        *lc,
+                                   gboolean       update);
+/* The deliveries held for an absent agency, with the queue. */
+void        kc_li_pending_queue_free (GQueue        *queue);
+/* Deliveries held for @conn's agency while it was away. */
+void        kc_li_flush_pending   (KcLi          *self,
+                                   LiConn        *conn);
+
+/* kc-li.c */
+/* Queues @line (taken) on @conn. */
+void        kc_li_conn_send_line  (LiConn        *conn,
+                                   char          *line);
+void        kc_li_conn_send       (LiConn        *conn,
+                                   JsonObject    *object);
+
+G_END_DECLS
