@@ -293,6 +293,7 @@ forward_answer (KcCall *call)
   call->answered_at = g_get_real_time ();
   kc_li_call_answered (kc_controller_get_li (call->ctrl), call);
   g_clear_handle_id (&call->ring_timer, g_source_remove);
+  kc_call_start_media_stats (call);
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, 330, NULL);
   kc_event_set_attr (event, "state", "answered");
   kc_event_set_summary_printf (event, "call %s → %s answered", call->caller, call->callee);

@@ -71,8 +71,13 @@ typedef struct {
 
   guint            ack_timer;
   guint            ring_timer;
+  guint            stats_timer;     /* media-stats events while answered */
   guint            cleanup_id;
 } KcCall;
+
+/* How often an answered call's relay counters go out as a media-stats
+ * event (the controller window's live packet counters). */
+#define MEDIA_STATS_INTERVAL_S 2
 
 /* A controller that hands a call to a peer waits a little longer than the
  * peer, so the peer, which sees the callee, reports first. */
@@ -173,6 +178,8 @@ KcCall  *kc_call_find                 (KcController *ctrl,
 void     kc_call_start_ack_timer      (KcCall      *call,
                                        gboolean     via_peer);
 void     kc_call_start_ring_timer     (KcCall      *call);
+/* From the answer on, while the call is relayed. */
+void     kc_call_start_media_stats    (KcCall      *call);
 /* After the 200 to the caller's acknowledgment (328): ringing, and the
  * answer held until then. */
 void     kc_call_caller_acknowledged  (KcCall      *call);

@@ -127,6 +127,40 @@ describe_legs (const KcRelayCounters *caller, const KcRelayCounters *callee)
                           caller->dropped + callee->dropped);
 }
 
+static gboolean
+on_media_stats (gpointer data)
+{
+  KcCall *call = data;
+  KcRelayCounters legs[2] = { { 0 } };
+  g_autofree char *media = NULL;
+  KcEvent *event;
+
+  if (call->relay_call == NULL || call->state != CALL_ANSWERED) {
+    call->stats_timer = 0;
+    return G_SOURCE_REMOVE;
+  }
+  kc_relay_call_get_counters (call->relay_call, KC_RELAY_LEG_CALLER, &legs[0]);
+  kc_relay_call_get_counters (call->relay_call, KC_RELAY_LEG_CALLEE, &legs[1]);
+  media = describe_legs (&legs[0], &legs[1]);
+  event = kc_call_event (call, KC_EVENT_KIND_MEDIA_STATS, 0, NULL);
+  set_leg_attrs (event, "caller", &legs[0]);
+  set_leg_attrs (event, "callee", &legs[1]);
+  kc_event_set_summary_printf (event, "media relay: %s", media);
+  kc_controller_emit (call->ctrl, event);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+kc_call_start_media_stats (KcCall *call)
+{
+  g_clear_handle_id (&call->stats_timer, g_source_remove);
+  if (call->relay_call == NULL)
+    return;
+  call->stats_timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MEDIA_STATS_INTERVAL_S,
+                                                  on_media_stats, kc_call_ref (call),
+                                                  (GDestroyNotify) kc_call_unref);
+}
+
 /* Synchronous on purpose: nothing may tell an end that the call is over
  * (final response, 200 to BYE, BYE, CANCEL) before its CDR is durable, or
  * a kill -9 right after would lose it. It costs the loop one commit, which
@@ -146,6 +180,7 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   call->state = CALL_ENDED;
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   g_clear_handle_id (&call->ring_timer, g_source_remove);
+  g_clear_handle_id (&call->stats_timer, g_source_remove);
 
   /* Law enforcement hears of the end while the relay call, whose copy hook
    * counted its content, still exists. */

@@ -282,6 +282,21 @@ def relayed_call(h, net, delivery, ranges):
     for n, s in stops.items():
         if s:
             tap.diag(f"{label}: {n} {s[0].get('summary')}")
+    # A 3 s call: at least one media-stats report (every 2 s) from each
+    # controller while it was up, counting no more than the final one.
+    bad = []
+    for n in ctls:
+        stats = [e for e in ev[n] if e.get("kind") == "media-stats"]
+        final = attrs(stops[n][0]) if stops[n] else {}
+        if not stats:
+            bad.append(f"{n}: none")
+        for e in stats:
+            a = attrs(e)
+            if not all(re.fullmatch(r"\d+", str(a.get(k, ""))) for k in counters) \
+                    or any(int(a[k]) > int(final.get(k, -1)) for k in counters):
+                bad.append(f"{n}: {a} vs final {final}")
+    tap.ok(not bad, f"{label}: each controller reports the relay's counters (media-stats) "
+           "during the call, never above the final ones", "\n".join(bad))
     ended = [e for e in ev["gc1"] if e.get("kind") == "call-state"
              and attrs(e).get("state") == "ended"]
     tap.ok(ended and "caller_packets_in" in attrs(ended[0]),
