@@ -130,9 +130,12 @@ start_controller (KcDemoCall *demo, const char *name, GError **error)
 {
   g_autofree char *config = g_build_filename (demo->net, "controllers", name, "controller.ini", NULL);
   g_autofree char *events = g_strdup_printf ("%s/logs/%s.events", demo->net, name);
+  g_autofree char *socket = g_strdup_printf ("%s/logs/%s.sock", demo->net, name);
   const char *argv[] = {
     demo->controller, "--headless", "--config", config, "--events", events,
-    "--key-mode", demo->derived ? "derived" : "random", "--keepalive", "1", NULL
+    "--key-mode", demo->derived ? "derived" : "random", "--keepalive", "1",
+    /* Only for the controller window. */
+    demo->flow ? "--event-socket" : NULL, socket, NULL
   };
   g_autoptr(Child) child = child_spawn (demo->net, name, argv, error);
 
@@ -264,6 +267,7 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   g_autofree char *alice_profile = g_build_filename (demo->net, "alice.kcprofile", NULL);
   g_autofree char *bob_profile = g_build_filename (demo->net, "bob.kcprofile", NULL);
   Child *children[4] = { NULL };
+  g_autoptr(Child) window = NULL;
   Child *gc1, *gc2, *bob, *alice;
   gboolean ok = FALSE;
   gint64 deadline;
@@ -272,6 +276,20 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   fflush (stdout);
   gc1 = children[0] = start_controller (demo, "gc1", error);
   gc2 = gc1 ? (children[1] = start_controller (demo, "gc2", error)) : NULL;
+  if (gc2 != NULL && demo->flow != NULL) {
+    /* The controller window, subscribed to both controllers' event sockets
+     * (they replay what it missed), draws the call as it happens. */
+    g_autofree char *s1 = g_strdup_printf ("%s/logs/gc1.sock", demo->net);
+    g_autofree char *s2 = g_strdup_printf ("%s/logs/gc2.sock", demo->net);
+    const char *argv[] = { demo->flow, "--socket", s1, "--socket", s2, NULL };
+
+    window = child_spawn (demo->net, "controller-window", argv, error);
+    if (window == NULL)
+      return FALSE;
+    printf ("  the controller window (keycall-flow, pid %s) shows the flow live\n",
+            g_subprocess_get_identifier (window->process));
+    fflush (stdout);
+  }
   if (gc2 != NULL)
     g_usleep (1500 * 1000);   /* one keep-alive round: the peering of 310 is up */
   bob = gc2 ? (children[2] = start_cta (demo, "bob", bob_profile, NULL, error)) : NULL;
@@ -316,5 +334,11 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (children); i++)
     if (children[i] != NULL)
       child_free (children[i]);
+  if (window != NULL && g_subprocess_get_identifier (window->process) != NULL) {
+    printf ("\nThe controller window shows this call, FIG. 3 from gc1's and gc2's events; "
+            "close it to finish.\n");
+    fflush (stdout);
+    g_subprocess_wait (window->process, NULL, NULL);
+  }
   return ok;
 }

@@ -11,6 +11,9 @@ typedef struct {
   const char *controller;          /* path of keycall-controller */
   const char *keycall;             /* path of keycall */
   gboolean    derived;             /* key mode */
+  const char *flow;                /* path of keycall-flow: the controller window
+                                    * opens on both controllers' events and the
+                                    * demo waits for it to close; NULL: none */
   char       *caller_fingerprint;  /* out: what Alice printed */
   char       *callee_fingerprint;  /* out: what Bob printed */
 } KcDemoCall;

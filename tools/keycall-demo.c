@@ -199,16 +199,18 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *dir = NULL, *mode = NULL;
-  gboolean keep = FALSE;
+  gboolean keep = FALSE, no_window = FALSE;
   GOptionEntry entries[] = {
     { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir, "Network folder to create (kept afterwards)", "DIR" },
     { "keep", 'k', 0, G_OPTION_ARG_NONE, &keep, "Keep the temporary network folder and its logs", NULL },
     { "key-mode", 'm', 0, G_OPTION_ARG_STRING, &mode, "random (claim 2, default) or derived (claim 3)", "MODE" },
+    { "no-window", 'n', 0, G_OPTION_ARG_NONE, &no_window, "Do not open the controller window, even with a display", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- the Keycall local demo");
   g_autoptr(GError) error = NULL;
-  g_autofree char *controller = NULL, *keycall = NULL;
+  g_autofree char *controller = NULL, *keycall = NULL, *flow = NULL;
+  gboolean display = g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL;
   KcDemoCall call = { 0 };
   Demo demo = { 0 };
   gboolean ok;
@@ -254,11 +256,20 @@ main (int argc, char **argv)
   call.controller = controller;
   call.keycall = keycall;
   call.derived = mode != NULL && strcmp (mode, "derived") == 0;
+  if (display && !no_window) {
+    if ((flow = find_program ("ui", "keycall-flow")) == NULL)
+      printf ("keycall-flow (the controller window) is not built: the demo runs without it.\n");
+    call.flow = flow;
+  }
 
   printf ("Keycall %s: the local demo (%s key mode). Network folder: %s\n", PACKAGE_VERSION,
           call.derived ? "derived, claim 3" : "random, claim 2", demo.net);
-  if (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL)
-    printf ("The controller window arrives with its issue; this demo runs the softphones headless.\n");
+  if (call.flow != NULL)
+    printf ("With a display: the controller window draws the call live; the softphones run "
+            "headless, speaking from audio files.\n");
+  else
+    printf ("No controller window (%s): the call runs headless and its flow is printed below.\n",
+            display ? "--no-window" : "no display");
 
   ok = provision (&demo, &error);
   if (ok) {

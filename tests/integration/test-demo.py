@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,7 +23,9 @@ def main():
     if not DEMO or not os.access(DEMO, os.X_OK):
         tap.ok(False, "keycall-demo is built", f"KEYCALL_DEMO={DEMO}")
         return tap.done()
-    r = subprocess.run([DEMO], capture_output=True, text=True, timeout=180)
+    # Without the window: what a machine with no display runs (the tests
+    # run under Xvfb, so say it).
+    r = subprocess.run([DEMO, "--no-window"], capture_output=True, text=True, timeout=180)
     out = r.stdout
     tap.ok(r.returncode == 0, "keycall-demo exits 0", f"exit {r.returncode}\n{r.stderr[-1500:]}")
     for step in ("316", "318", "320", "322", "324", "326", "328", "330"):
@@ -40,7 +43,59 @@ def main():
            "both softphones and the LEA see the same key fingerprint",
            (m.group(0) if m else "no key line") + " / " + (lea.group(0) if lea else "no LEA line"))
     tap.ok("appear in gc1/store.db: no" in out, "the key's bytes are not in the store")
+    window_demo(tap)
     return tap.done()
+
+
+def window_demo(tap):
+    """With a display, the controller window draws the call live and the
+    demo ends when a person closes it (here: SIGTERM, as closing does)."""
+    if not os.environ.get("DISPLAY"):
+        tap.skip("the demo with its controller window", "no DISPLAY")
+        return
+    p = subprocess.Popen([DEMO, "--keep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    lines, pid, net = [], None, None
+    deadline = time.monotonic() + 120
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            m = re.search(r"controller window \(keycall-flow, pid (\d+)\)", line)
+            if m:
+                pid = int(m.group(1))
+            m = re.search(r"Network folder: (\S+)", line)
+            if m:
+                net = m.group(1)
+            if "close it to finish" in line or time.monotonic() > deadline:
+                break
+        tap.ok(pid is not None, "with a display the demo opens the controller window",
+               "".join(lines)[-1500:])
+        alive = pid is not None and os.path.exists(f"/proc/{pid}")
+        tap.ok(alive and "close it to finish" in "".join(lines),
+               "after the call the window stays open until it is closed", "".join(lines)[-1500:])
+        # The window subscribed to both controllers: its own stderr says
+        # nothing went wrong, and the controllers served a client.
+        if pid is not None:
+            os.kill(pid, 15)
+        rest, err = p.communicate(timeout=30)
+        lines.append(rest)
+        tap.ok(p.returncode == 0, "closing the window ends the demo, exit 0",
+               f"exit {p.returncode}\n{err[-1500:]}")
+        window_err = ""
+        if net:
+            try:
+                with open(os.path.join(net, "logs", "controller-window.err")) as f:
+                    window_err = f.read()
+            except OSError as e:
+                window_err = f"(no log: {e})"
+        tap.ok("CRITICAL" not in window_err and "WARNING" not in window_err,
+               "the controller window ran without warnings", window_err[-1500:])
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if net:
+            subprocess.run(["rm", "-rf", os.path.dirname(net)])
 
 
 if __name__ == "__main__":
