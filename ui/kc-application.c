@@ -100,6 +100,14 @@ apply_settings (KcApplication *self)
     g_message ("Ignoring the codec preference: %s", error->message);
 }
 
+static void
+apply_ringtone (KcApplication *self)
+{
+  g_autofree char *style = g_settings_get_string (self->settings, "ringtone");
+
+  kc_ringtone_set_style (self->ringtone, style);
+}
+
 /* The embedded controller runs while its switch is on and its
  * controller.ini can be used; why it cannot is the host's error. */
 static void
@@ -124,6 +132,8 @@ on_settings_changed (GSettings     *settings,
 {
   if (g_str_has_prefix (key, "host-controller"))
     apply_host (self->host, settings);
+  else if (g_str_equal (key, "ringtone"))
+    apply_ringtone (self);
   else
     apply_settings (self);
 }
@@ -759,6 +769,7 @@ kc_application_init (KcApplication *self)
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   self->history_path = kc_history_default_path ();
   self->ringtone = kc_ringtone_new ();
+  apply_ringtone (self);
   self->host = kc_host_new ();
 }
 

@@ -7,6 +7,7 @@
 
 #include "kc-audio-device.h"
 #include "kc-host.h"
+#include "kc-ringtone.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
@@ -87,6 +88,45 @@ device_row (GSettings  *settings,
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
   g_signal_connect_data (row, "notify::selected", G_CALLBACK (on_device_selected), choice,
                          (GClosureNotify) (void (*) (void)) device_choice_free, 0);
+  return row;
+}
+
+/* The ringtone: one combo row over kc_ringtone_styles(). */
+
+static void
+on_ringtone_selected (AdwComboRow *row,
+                      GParamSpec  *pspec,
+                      GSettings   *settings)
+{
+  guint i = adw_combo_row_get_selected (row);
+  const char *const *styles = kc_ringtone_styles ();
+
+  if (i < g_strv_length ((char **) styles))
+    g_settings_set_string (settings, "ringtone", styles[i]);
+}
+
+static GtkWidget *
+ringtone_row (GSettings *settings)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+  g_autofree char *current = g_settings_get_string (settings, "ringtone");
+  const char *const *styles = kc_ringtone_styles ();
+  guint selected = 0;
+
+  for (guint i = 0; styles[i] != NULL; i++) {
+    gtk_string_list_append (labels, kc_ringtone_style_name (styles[i]));
+    if (g_str_equal (styles[i], current))
+      selected = i;
+  }
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Ringtone"));
+  gtk_widget_set_name (row, "ringtone");
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Ringtone"), -1);
+  g_signal_connect_object (row, "notify::selected", G_CALLBACK (on_ringtone_selected), settings,
+                           0);
   return row;
 }
 
@@ -284,6 +324,7 @@ kc_preferences_new (GSettings *settings,
                              device_row (settings, "audio-input", _("Microphone"), devices, TRUE));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio),
                              device_row (settings, "audio-output", _("Speaker"), devices, FALSE));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio), ringtone_row (settings));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (audio));
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (codecs), _("Codecs"));

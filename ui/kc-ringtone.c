@@ -14,22 +14,87 @@
 
 #include <gst/gst.h>
 
-#define RING_ON_MS  2000
-#define RING_OFF_MS 4000
+#include <glib/gi18n.h>
 
 /* Each tone at -14 dBFS: together loud enough to hear, far from clipping. */
 #define RING_PIPELINE \
   "audiomixer name=mix ! volume name=gate ! audioconvert ! audioresample ! %s " \
-  "audiotestsrc is-live=true freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=1 ! mix. " \
-  "audiotestsrc is-live=true freq=480 volume=0.2 ! audio/x-raw,rate=48000,channels=1 ! mix."
+  "audiotestsrc is-live=true freq=%u volume=0.2 ! audio/x-raw,rate=48000,channels=1 ! mix. " \
+  "audiotestsrc is-live=true freq=%u volume=0.2 ! audio/x-raw,rate=48000,channels=1 ! mix."
+
+/* National ringing tones (ITU-T E.180 supplement 2): two frequencies (the
+ * same twice for a single tone) and the cadence, on/off pairs in ms
+ * repeated; no tones at all for "silent". */
+typedef struct {
+  const char *id;
+  const char *name;
+  guint       freq[2];
+  guint       cadence[4];     /* on, off, on, off; 0 ends it */
+} RingStyle;
+
+static const RingStyle styles[] = {
+  { "north-american", N_("North American (440 + 480 Hz)"), { 440, 480 }, { 2000, 4000, 0, 0 } },
+  { "european", N_("European (425 Hz)"), { 425, 425 }, { 1000, 4000, 0, 0 } },
+  { "british", N_("British double ring (400 + 450 Hz)"), { 400, 450 }, { 400, 200, 400, 2000 } },
+  { "silent", N_("Silent (the window and the notification only)"), { 0, 0 }, { 0, 0, 0, 0 } },
+};
 
 struct _KcRingtone {
-  GstElement *pipeline;
-  GstElement *gate;
-  guint       bus_watch;
-  guint       cadence_id;
-  gboolean    on;            /* in the 2 s of tone */
+  GstElement      *pipeline;
+  GstElement      *gate;
+  guint            bus_watch;
+  guint            cadence_id;
+  guint            step;       /* index in the style's cadence */
+  const RingStyle *style;
 };
+
+const char *const *
+kc_ringtone_styles (void)
+{
+  static const char *ids[G_N_ELEMENTS (styles) + 1];
+
+  for (guint i = 0; i < G_N_ELEMENTS (styles); i++)
+    ids[i] = styles[i].id;
+  return ids;
+}
+
+static const RingStyle *
+find_style (const char *id)
+{
+  for (guint i = 0; id != NULL && i < G_N_ELEMENTS (styles); i++)
+    if (g_str_equal (styles[i].id, id))
+      return &styles[i];
+  return NULL;
+}
+
+const char *
+kc_ringtone_style_name (const char *style)
+{
+  const RingStyle *s = find_style (style);
+
+  return s != NULL ? _(s->name) : NULL;
+}
+
+void
+kc_ringtone_set_style (KcRingtone *self,
+                       const char *style)
+{
+  g_return_if_fail (self != NULL);
+
+  self->style = find_style (style);
+  if (self->style == NULL) {
+    if (style != NULL)
+      g_message ("Unknown ringtone “%s”; using the North American ring", style);
+    self->style = &styles[0];
+  }
+}
+
+const char *
+kc_ringtone_get_style (KcRingtone *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->style->id;
+}
 
 static const char *
 sink_description (void)
@@ -45,14 +110,18 @@ sink_description (void)
   return factory != NULL ? "autoaudiosink" : "fakesink";
 }
 
+/* Steps through on, off (, on, off): even steps sound, odd ones are quiet. */
 static gboolean
 on_cadence (gpointer data)
 {
   KcRingtone *self = data;
+  const guint *cadence = self->style->cadence;
 
-  self->on = !self->on;
-  g_object_set (self->gate, "mute", !self->on, NULL);
-  self->cadence_id = g_timeout_add (self->on ? RING_ON_MS : RING_OFF_MS, on_cadence, self);
+  self->step++;
+  if (self->step >= G_N_ELEMENTS (self->style->cadence) || cadence[self->step] == 0)
+    self->step = 0;
+  g_object_set (self->gate, "mute", self->step % 2 == 1, NULL);
+  self->cadence_id = g_timeout_add (cadence[self->step], on_cadence, self);
   return G_SOURCE_REMOVE;
 }
 
@@ -79,7 +148,10 @@ on_bus_message (GstBus     *bus,
 KcRingtone *
 kc_ringtone_new (void)
 {
-  return g_new0 (KcRingtone, 1);
+  KcRingtone *self = g_new0 (KcRingtone, 1);
+
+  self->style = &styles[0];
+  return self;
 }
 
 void
@@ -101,14 +173,15 @@ kc_ringtone_start (KcRingtone  *self,
 
   g_return_val_if_fail (self != NULL, FALSE);
 
-  if (self->pipeline != NULL)
+  if (self->pipeline != NULL || self->style->cadence[0] == 0)
     return TRUE;
   if (!gst_is_initialized () && !gst_init_check (NULL, NULL, &local)) {
     g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED, "GStreamer cannot start: %s",
                  local->message);
     return FALSE;
   }
-  description = g_strdup_printf (RING_PIPELINE, sink_description ());
+  description = g_strdup_printf (RING_PIPELINE, sink_description (), self->style->freq[0],
+                                 self->style->freq[1]);
   self->pipeline = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local);
   if (self->pipeline == NULL) {
     g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
@@ -125,8 +198,8 @@ kc_ringtone_start (KcRingtone  *self,
                  "The ringtone cannot be played: the sound output refused to start");
     return FALSE;
   }
-  self->on = TRUE;
-  self->cadence_id = g_timeout_add (RING_ON_MS, on_cadence, self);
+  self->step = 0;
+  self->cadence_id = g_timeout_add (self->style->cadence[0], on_cadence, self);
   return TRUE;
 }
 
@@ -141,7 +214,7 @@ kc_ringtone_stop (KcRingtone *self)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_object (&self->gate);
   g_clear_object (&self->pipeline);
-  self->on = FALSE;
+  self->step = 0;
 }
 
 gboolean

@@ -12,6 +12,8 @@
 #include "ui-test.h"
 
 #include "kc-audio-device.h"
+#include "kc-preferences.h"
+#include "kc-ringtone.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -67,6 +69,69 @@ test_ringtone_answer (void)
   g_assert_true (wait_for (proc_exited, carol, WAIT_S));
   g_assert_cmpint (carol->status, ==, 0);
   proc_free (carol);
+}
+
+/* The Preferences' ringtone row: "silent" rings in the window only; any
+ * other style plays; an unknown id falls back to the default. */
+static void
+test_ringtone_styles (void)
+{
+  GSettings *settings = kc_application_get_settings (T.app);
+  g_autoptr(KcRingtone) tone = kc_ringtone_new ();
+  const char *const *styles = kc_ringtone_styles ();
+  g_autofree char *chosen = NULL;
+  GtkWindow *prefs;
+  GtkWidget *row;
+  Proc *carol;
+  guint silent = G_MAXUINT, european = G_MAXUINT;
+
+  g_assert_cmpuint (g_strv_length ((char **) styles), ==, 4);
+  for (guint i = 0; styles[i] != NULL; i++) {
+    g_assert_nonnull (kc_ringtone_style_name (styles[i]));
+    silent = g_str_equal (styles[i], "silent") ? i : silent;
+    european = g_str_equal (styles[i], "european") ? i : european;
+  }
+  kc_ringtone_set_style (tone, "no-such-ring");
+  g_assert_cmpstr (kc_ringtone_get_style (tone), ==, "north-american");
+  g_assert_null (kc_ringtone_style_name ("no-such-ring"));
+
+  if (!T.registered) {
+    g_test_skip ("not registered");
+    return;
+  }
+  prefs = kc_preferences_new (settings, NULL);
+  gtk_window_present (prefs);
+  row = find_in (GTK_WIDGET (prefs), "ringtone");
+  g_assert_nonnull (row);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), silent);
+  g_free (chosen);
+  chosen = g_settings_get_string (settings, "ringtone");
+  g_assert_cmpstr (chosen, ==, "silent");
+
+  /* Silent: the call is offered, nothing plays. */
+  carol = start_cta ("1003", "--call", "1001", "--duration", "1", NULL);
+  g_assert_true (wait_for (answer_offered, NULL, WAIT_S));
+  settle (300);
+  g_assert_false (kc_application_is_ringing (T.app));
+  click ("decline-button");
+  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
+  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
+  proc_free (carol);
+
+  /* European: it plays. */
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), european);
+  g_free (chosen);
+  chosen = g_settings_get_string (settings, "ringtone");
+  g_assert_cmpstr (chosen, ==, "european");
+  carol = ring_from_carol ("1");
+  click ("decline-button");
+  g_assert_false (kc_application_is_ringing (T.app));
+  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
+  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
+  proc_free (carol);
+
+  gtk_window_destroy (prefs);
+  g_settings_reset (settings, "ringtone");
 }
 
 static void
@@ -459,6 +524,7 @@ ui_calls_add_tests (void)
   g_test_add_func ("/ui/ringtone/answer", test_ringtone_answer);
   g_test_add_func ("/ui/ringtone/decline", test_ringtone_decline);
   g_test_add_func ("/ui/ringtone/cancel", test_ringtone_cancel);
+  g_test_add_func ("/ui/ringtone/styles", test_ringtone_styles);
   g_test_add_func ("/ui/open-uri", test_open_uri);
   g_test_add_func ("/ui/open-uri-before-registered", test_open_uri_before_registered);
   g_test_add_func ("/ui/preferences", test_preferences);
