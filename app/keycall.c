@@ -18,8 +18,6 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 enum {
@@ -366,15 +364,6 @@ on_signal (gpointer user_data)
 
 /* Setup */
 
-static void
-harden (void)
-{
-  struct rlimit none = { 0, 0 };
-
-  /* Call keys live in this process: no core dumps, no ptrace by peers. */
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  setrlimit (RLIMIT_CORE, &none);
-}
 
 static int
 usage_error (const char *format,
@@ -408,7 +397,10 @@ run (App *app)
   if (app->listen != NULL && !kc_cta_parse_listen (app->listen, &host, &port, &error))
     return usage_error ("--listen: %s", error->message);
 
-  harden ();
+  if (!kc_process_refuse_core_dumps (&error)) {
+    g_printerr ("keycall: %s\n", error->message);
+    return EXIT_FAILED;
+  }
   /* Before anything touches OpenSSL: TLS 1.3 only. */
   if ((runtime = g_dir_make_tmp ("keycall-run-XXXXXX", &error)) == NULL) {
     g_printerr ("keycall: cannot make a private folder: %s\n", error->message);

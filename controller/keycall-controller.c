@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #define EXIT_USAGE        2
 #define SHUTDOWN_GRACE_MS 1000
@@ -47,19 +45,6 @@ static const char openssl_conf[] =
   "[system_default_sect]\n"
   "MinProtocol = TLSv1.3\n";
 
-/* A key must never reach a core file. */
-static gboolean
-refuse_core_dumps (GError **error)
-{
-  struct rlimit none = { 0, 0 };
-
-  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit (RLIMIT_CORE, &none) < 0) {
-    g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot disable core dumps: %s",
-                 g_strerror (errno));
-    return FALSE;
-  }
-  return TRUE;
-}
 
 static char *conf_file;   /* our OpenSSL configuration, removed at exit */
 
@@ -248,7 +233,7 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   g_log_set_writer_func (write_log, NULL, NULL);
-  if (!refuse_core_dumps (&error))
+  if (!kc_process_refuse_core_dumps (&error))
     return fail (1, error->message);
   /* Never let sofia dump raw messages (and so keys) to a file. */
   g_unsetenv ("TPORT_DUMP");

@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #define EXIT_OK     0
 #define EXIT_FAILED 1
@@ -337,15 +335,6 @@ on_quit (gpointer user_data)
 
 /* Options ------------------------------------------------------------------ */
 
-static void
-harden (void)
-{
-  struct rlimit none = { 0, 0 };
-
-  /* Call keys live in this process: no core dumps, no ptrace by peers. */
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  setrlimit (RLIMIT_CORE, &none);
-}
 
 /* "gc1=127.0.0.1:5062", or "gc1" with the address lea.ini gives
  * ([controller gc1] li-address, kept there by keycall-admin). */
@@ -671,7 +660,8 @@ main (int argc, char **argv)
   if (taps != NULL && (content == NULL || record_dir == NULL))
     return usage_error ("--tap needs --content HOST:PORT and --record-dir DIR");
 
-  harden ();
+  if (!kc_process_refuse_core_dumps (&error))
+    return fail ("hardening", error);
   kc_secure_heap_init ();
   /* The LI port speaks TLS 1.3 only; say so to GnuTLS before GIO loads it. */
   g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3", FALSE);

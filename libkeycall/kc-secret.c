@@ -4,6 +4,10 @@
 #include "kc-secret.h"
 #include "kc-error.h"
 
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -20,6 +24,19 @@ struct _KcSecret {
  * heap, still wiped on free. */
 #define KC_SECURE_HEAP_SIZE (64 * 1024)
 #define KC_SECURE_HEAP_MIN  32
+
+gboolean
+kc_process_refuse_core_dumps (GError **error)
+{
+  struct rlimit none = { 0, 0 };
+
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit (RLIMIT_CORE, &none) < 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot disable core dumps: %s",
+                 g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
 
 void
 kc_secure_heap_init (void)

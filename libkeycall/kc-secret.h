@@ -20,6 +20,10 @@ typedef struct _KcSecret KcSecret;
 #define KC_FINGERPRINT_LEN 20
 
 void           kc_secure_heap_init      (void);
+/* Every process that holds keys calls this first: no core file, and no
+ * ptrace or /proc/PID/mem from other processes of the same user. Fails
+ * (KC_ERROR_FAILED, with errno's words) only if the kernel refuses. */
+gboolean       kc_process_refuse_core_dumps (GError **error);
 
 KcSecret      *kc_secret_new            (gsize           len);
 KcSecret      *kc_secret_new_random     (gsize           len,

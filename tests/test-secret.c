@@ -7,6 +7,26 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+/* Check forks each test: what this changes ends with the test's process. */
+START_TEST (test_refuse_core_dumps)
+{
+  g_autoptr(GError) error = NULL;
+  struct rlimit core = { 1, 1 };
+
+  /* As a shell might leave it: dumps on. */
+  ck_assert_int_eq (prctl (PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  ck_assert_int_eq (prctl (PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+  ck_assert (kc_process_refuse_core_dumps (&error));
+  ck_assert_ptr_null (error);
+  ck_assert_int_eq (prctl (PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+  ck_assert_int_eq (getrlimit (RLIMIT_CORE, &core), 0);
+  ck_assert_uint_eq (core.rlim_cur, 0);
+  ck_assert_uint_eq (core.rlim_max, 0);
+}
+END_TEST
 
 START_TEST (test_random_secrets_differ)
 {
@@ -134,6 +154,7 @@ secret_suite (void)
   Suite *s = suite_create ("secret");
   TCase *tc = tcase_create ("core");
 
+  tcase_add_test (tc, test_refuse_core_dumps);
   tcase_add_test (tc, test_random_secrets_differ);
   tcase_add_test (tc, test_copy_and_equal);
   tcase_add_test (tc, test_base64_round_trip);

@@ -12,23 +12,20 @@
 #include <glib/gi18n.h>
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
-#include <sys/prctl.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 gboolean
 kc_ui_prepare (char   **out_runtime_dir,
                GError **error)
 {
-  struct rlimit none = { 0, 0 };
   g_autofree char *runtime = NULL;
 
   g_return_val_if_fail (out_runtime_dir != NULL, FALSE);
 
-  /* Call keys live in this process: no core dumps, no ptrace by peers. */
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  setrlimit (RLIMIT_CORE, &none);
+  /* Call keys live in this process. */
+  if (!kc_process_refuse_core_dumps (error))
+    return FALSE;
   if ((runtime = g_dir_make_tmp ("keycall-run-XXXXXX", error)) == NULL)
     return FALSE;
   if (!kc_cta_tls13_only (runtime, error)) {
