@@ -141,19 +141,39 @@ kc_li_audit (KcLi *self, const char *actor, const char *action, const char *form
                error->message);
 }
 
+static void
+emit_valist (KcLi *self, KcEventKind kind, int fig3, const char *lane, const char *call_id,
+             const char *const *attrs, const char *format, va_list ap)
+{
+  KcEvent *event = kc_controller_event (self->ctrl, kind, fig3, call_id, lane);
+  g_autofree char *summary = g_strdup_vprintf (format, ap);
+
+  for (guint i = 0; attrs != NULL && attrs[i] != NULL && attrs[i + 1] != NULL; i += 2)
+    kc_event_set_attr (event, attrs[i], attrs[i + 1]);
+  kc_event_set_summary (event, summary);
+  kc_controller_emit (self->ctrl, event);
+}
+
 void
 kc_li_emit (KcLi *self, KcEventKind kind, int fig3, const char *lane, const char *call_id,
             const char *format, ...)
 {
-  KcEvent *event = kc_controller_event (self->ctrl, kind, fig3, call_id, lane);
-  g_autofree char *summary = NULL;
   va_list ap;
 
   va_start (ap, format);
-  summary = g_strdup_vprintf (format, ap);
+  emit_valist (self, kind, fig3, lane, call_id, NULL, format, ap);
   va_end (ap);
-  kc_event_set_summary (event, summary);
-  kc_controller_emit (self->ctrl, event);
+}
+
+void
+kc_li_emit_attrs (KcLi *self, KcEventKind kind, int fig3, const char *lane, const char *call_id,
+                  const char *const *attrs, const char *format, ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  emit_valist (self, kind, fig3, lane, call_id, attrs, format, ap);
+  va_end (ap);
 }
 
 char *

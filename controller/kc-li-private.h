@@ -111,6 +111,16 @@ void        kc_li_emit            (KcLi          *self,
                                    const char    *call_id,
                                    const char    *format,
                                    ...) G_GNUC_PRINTF (6, 7);
+/* The same with attributes: @attrs NULL or name, value, …, NULL (a pair
+ * with a NULL value ends the list). */
+void        kc_li_emit_attrs      (KcLi          *self,
+                                   KcEventKind    kind,
+                                   int            fig3,
+                                   const char    *lane,
+                                   const char    *call_id,
+                                   const char *const *attrs,
+                                   const char    *format,
+                                   ...) G_GNUC_PRINTF (7, 8);
 /* "lea:NAME" */
 char       *kc_li_lea_actor       (const char    *lea);
 JsonObject *kc_li_message_new     (const char    *op);

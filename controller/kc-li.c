@@ -155,6 +155,9 @@ answer_error (LiConn *conn, const char *req, const char *reason)
   kc_li_conn_send (conn, object);
   kc_li_audit (conn->li, conn->lane, "tap-answer", "error req=%s reason=%s", req ? req : "-",
                reason);
+  kc_li_emit_attrs (conn->li, KC_EVENT_KIND_TAP_REFUSED, 514, conn->lane, NULL,
+                    (const char *[]) { "op", "error", NULL },
+                    "514 request %s refused: %s", req ? req : "-", reason);
 }
 
 static void
@@ -168,6 +171,9 @@ answer_ok (LiConn *conn, const char *req, const char *tap_id, gint64 calls)
   kc_li_conn_send (conn, object);
   kc_li_audit (conn->li, conn->lane, "tap-answer", "ok req=%s tap=%s calls=%" G_GINT64_FORMAT, req,
                tap_id, calls);
+  kc_li_emit_attrs (conn->li, KC_EVENT_KIND_TAP_REQUEST, 514, conn->lane, NULL,
+                    (const char *[]) { "op", "ok", "tap", tap_id, NULL },
+                    "514 tap %s: ok (%" G_GINT64_FORMAT " calls)", tap_id, calls);
 }
 
 /* An optional string member: NULL when absent, FALSE when not a string. */
@@ -284,9 +290,11 @@ handle_tap (LiConn *conn, JsonObject *object, const char *req)
                member_text (object, "number"), member_text (object, "kind"),
                member_text (object, "from"), member_text (object, "until"),
                member_text (object, "content"));
-  kc_li_emit (self, KC_EVENT_KIND_TAP_REQUEST, 514, conn->lane, NULL,
-              "514 %s asks for a %s tap on %s", conn->lane, member_text (object, "kind"),
-              member_text (object, "number"));
+  kc_li_emit_attrs (self, KC_EVENT_KIND_TAP_REQUEST, 514, conn->lane, NULL,
+                    (const char *[]) { "op", "tap", "number", member_text (object, "number"),
+                                       "kind", member_text (object, "kind"), NULL },
+                    "514 %s asks for a %s tap on %s", conn->lane,
+                    member_text (object, "kind"), member_text (object, "number"));
   if (!optional_string (object, "number", &number, &error)
       || !optional_string (object, "kind", &kind_text, &error)
       || !optional_string (object, "content", &content, &error)

@@ -67,15 +67,19 @@ say (const char *format, ...)
   fflush (stdout);
 }
 
+/* @attrs: NULL or name, value, …, NULL (what the controller window reads:
+ * op, tap, number, kind). */
 static void
-emit (Lea *lea, KcEventKind kind, int fig, const char *peer, const char *call_id,
-      const char *summary)
+emit_attrs (Lea *lea, KcEventKind kind, int fig, const char *peer, const char *call_id,
+            const char *summary, const char *const *attrs)
 {
   KcEvent *event;
 
   if (lea->bus == NULL)
     return;
   event = kc_event_new (kind);
+  for (guint i = 0; attrs != NULL && attrs[i] != NULL && attrs[i + 1] != NULL; i += 2)
+    kc_event_set_attr (event, attrs[i], attrs[i + 1]);
   kc_event_set_lane (event, lea->lane);
   kc_event_set_fig3 (event, fig);
   kc_event_set_call_id (event, call_id);
@@ -87,6 +91,13 @@ emit (Lea *lea, KcEventKind kind, int fig, const char *peer, const char *call_id
   kc_event_set_summary (event, summary);
   kc_event_bus_emit (lea->bus, event);
   kc_event_unref (event);
+}
+
+static void
+emit (Lea *lea, KcEventKind kind, int fig, const char *peer, const char *call_id,
+      const char *summary)
+{
+  emit_attrs (lea, kind, fig, peer, call_id, summary, NULL);
 }
 
 /* Session callbacks ------------------------------------------------------- */
@@ -142,8 +153,11 @@ on_requested (KcLeaSession *s, const char *req, KcLeaTapKind kind, const char *n
   Lea *lea = user_data;
   g_autofree char *summary = g_strdup_printf ("tap request %s: %s keys of %s", req,
                                               kc_lea_tap_kind_to_string (kind), number);
+  const char *attrs[] = { "op", "tap", "number", number,
+                          "kind", kc_lea_tap_kind_to_string (kind), NULL };
 
-  emit (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary);
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary,
+              attrs);
 }
 
 static void
@@ -158,7 +172,12 @@ on_tap_ok (KcLeaSession *s, const char *tap, KcLeaTapKind kind, const char *numb
 
   say ("tap %s %s %s at %s %s", tap ? tap : "-", kc_lea_tap_kind_to_string (kind), number,
        kc_lea_session_get_name (s), tail);
-  emit (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary);
+  const char *attrs[] = { "op", "ok", "number", number, "kind", kc_lea_tap_kind_to_string (kind),
+                          tap ? "tap" : NULL, tap, NULL };
+
+  /* The controller's answer: drawn from it to the LEA. */
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary,
+              attrs);
   check_done (lea);
 }
 

@@ -370,7 +370,9 @@ static gboolean
 lea_item (KcFlowModel *self, GHashTable *reporting, KcEvent *e, KcFlowItem *item)
 {
   const char *lane = kc_event_get_lane (e), *peer = kc_event_get_peer (e), *sender, *receiver;
-  gboolean from_lea = kc_event_get_kind (e) == KC_EVENT_KIND_TAP_REQUEST;
+  /* A tap request goes from the LEA; its answer (op=ok) and the rest come back. */
+  gboolean from_lea = kc_event_get_kind (e) == KC_EVENT_KIND_TAP_REQUEST
+                      && !has_attr (e, "op", "ok");
 
   item->failed = kc_event_get_kind (e) == KC_EVENT_KIND_TAP_REFUSED;
   item->label = note_label (e);

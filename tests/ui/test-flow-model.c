@@ -81,7 +81,14 @@ add_lea_events (KcFlowModel *model)
   e = event_after (model, 2000, KC_EVENT_KIND_TAP_REQUEST, "gc1", 900, "controller:gc1", "lea:lea1", NULL, 514);
   kc_event_set_summary (e, "514 lea:lea1 asks for a future tap on 1001");
   add (model, e);
+  /* The answer, as both ends report it: drawn once, from the controller. */
+  e = event_after (model, 2400, KC_EVENT_KIND_TAP_REQUEST, "gc1", 904, "controller:gc1", "lea:lea1", NULL, 514);
+  kc_event_set_attr (e, "op", "ok");
+  kc_event_set_attr (e, "tap", "T-5c1e");
+  kc_event_set_summary (e, "514 tap T-5c1e: ok (0 calls)");
+  add (model, e);
   e = event_after (model, 2500, KC_EVENT_KIND_TAP_REQUEST, "lea1", 2, "lea:lea1", "controller:gc1", NULL, 514);
+  kc_event_set_attr (e, "op", "ok");
   kc_event_set_summary (e, "tap T-5c1e: future 1001 (calls 0)");
   add (model, e);
   e = event_after (model, 3000, KC_EVENT_KIND_KEY_DELIVERED, "gc1", 901, "controller:gc1", "lea:lea1", CALL, 516);
@@ -111,7 +118,7 @@ test_lea_lanes (void)
   g_autoptr(KcFlowModel) model = load_fixture ();
   const char *lanes[] = { "cta:1001", "controller:gc1", "controller:gc2", "cta:2001", "lea:lea1",
                           "lea:rogue", "gateway:gw1" };
-  guint requests = 0, refused = 0, content = 0, keys = 0, recording = 0;
+  guint requests = 0, answers = 0, refused = 0, content = 0, keys = 0, recording = 0;
 
   add_lea_events (model);
   g_assert_cmpuint (kc_flow_model_get_n_lanes (model), ==, G_N_ELEMENTS (lanes));
@@ -128,8 +135,16 @@ test_lea_lanes (void)
 
     switch (kc_event_get_kind (item->event)) {
     case KC_EVENT_KIND_TAP_REQUEST:
-      /* The LEA's own reports: the controller's copy is not drawn again. */
       g_assert_cmpint (item->kind, ==, KC_FLOW_ITEM_ARROW);
+      if (g_strcmp0 (kc_event_get_attr (item->event, "op"), "ok") == 0) {
+        /* The answer: the controller's own report, not the LEA's copy. */
+        g_assert_cmpstr (from, ==, "controller:gc1");
+        g_assert_cmpstr (to, ==, "lea:lea1");
+        g_assert_cmpstr (kc_event_get_process (item->event), ==, "gc1");
+        answers++;
+        break;
+      }
+      /* The LEA's own reports: the controller's copy is not drawn again. */
       g_assert_cmpstr (from, ==, "lea:lea1");
       g_assert_cmpstr (to, ==, "controller:gc1");
       g_assert_cmpstr (kc_event_get_process (item->event), ==, "lea1");
@@ -166,7 +181,8 @@ test_lea_lanes (void)
       g_assert_false (g_str_has_prefix (to, "lea:") || g_str_has_prefix (from, "lea:"));
     }
   }
-  g_assert_cmpuint (requests, ==, 2);
+  g_assert_cmpuint (requests, ==, 1);
+  g_assert_cmpuint (answers, ==, 1);
   g_assert_cmpuint (keys, ==, 1);
   g_assert_cmpuint (content, ==, 1);
   g_assert_cmpuint (recording, ==, 1);
