@@ -15,6 +15,7 @@
 
 #include "kc-error.h"
 #include "kc-event-bus.h"
+#include "kc-event-socket.h"
 #include "kc-hpke.h"
 #include "kc-li-wire.h"
 #include "kc-pki.h"
@@ -600,6 +601,8 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config = NULL, *content = NULL, *record_dir = NULL, *events = NULL;
+  g_autofree char *event_socket = NULL;
+  g_autoptr(KcEventServer) server = NULL;
   g_autofree char *cert_override = NULL, *key_override = NULL;
   g_auto(GStrv) controllers = NULL, taps = NULL, pasts = NULL;
   int timeout = 0;
@@ -624,6 +627,8 @@ main (int argc, char **argv)
       "Stop this run's future and current taps before exiting", NULL },
     { "events", 'e', 0, G_OPTION_ARG_FILENAME, &events,
       "Append events (JSON lines, lane lea:NAME) to FILE", "FILE" },
+    { "event-socket", 0, 0, G_OPTION_ARG_FILENAME, &event_socket,
+      "Serve events on a UNIX socket (0600), for the controller window", "PATH" },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, "Exit after SECONDS", "SECONDS" },
     { "cert", 0, 0, G_OPTION_ARG_FILENAME, &cert_override,
       "Present this certificate instead of lea.ini's (with --key)", "FILE" },
@@ -723,12 +728,18 @@ main (int argc, char **argv)
   lea.past_only = taps == NULL;
   lea.loop = g_main_loop_new (NULL, FALSE);
   lea.sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_lea_session_free);
-  if (events != NULL) {
+  if (events != NULL || event_socket != NULL)
     lea.bus = kc_event_bus_new ("keycall-lea", KC_EVENT_BUS_DEFAULT);
-    if (!kc_event_bus_add_log_file (lea.bus, events, &error)) {
-      status = fail ("--events", error);
+  if (events != NULL && !kc_event_bus_add_log_file (lea.bus, events, &error)) {
+    status = fail ("--events", error);
+    goto out;
+  }
+  if (event_socket != NULL) {
+    if ((server = kc_event_server_new (event_socket, &error)) == NULL) {
+      status = fail ("--event-socket", error);
       goto out;
     }
+    kc_event_server_attach (server, lea.bus);
   }
   if (content != NULL) {
     lea.recorder = kc_lea_recorder_new (content, record_dir ? record_dir : ".", seal_key,
@@ -802,6 +813,8 @@ out:
     g_clear_pointer (&lea.recorder, kc_lea_recorder_free);
   }
   g_clear_pointer (&lea.loop, g_main_loop_unref);
+  if (server != NULL)
+    kc_event_server_close (server);
   g_clear_pointer (&lea.bus, kc_event_bus_unref);
   g_free (lea.lane);
   lea_config_clear (&cfg);

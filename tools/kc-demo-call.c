@@ -11,6 +11,7 @@
 
 #include "kc-error.h"
 #include "kc-event.h"
+#include "kc-secret.h"
 
 #include <gio/gio.h>
 #include <stdio.h>
@@ -251,14 +252,41 @@ print_flow (Child **children, guint n)
   }
 }
 
-/* "key received id 1a2b3c4d fingerprint 3f2a 91c0 7d4e 0b18" → the fingerprint. */
+/* "key received id 1a2b3c4d fingerprint 3f2a 91c0 7d4e 0b18" (and
+ * keycall-lea's "key CALL fingerprint 3f2a 91c0 7d4e 0b18 id …") → the
+ * fingerprint. */
 static char *
 cta_fingerprint (Child *cta)
 {
   g_autofree char *line = child_line (cta, "key ");
   const char *fp = line ? strstr (line, "fingerprint ") : NULL;
 
-  return fp ? g_strdup (fp + strlen ("fingerprint ")) : NULL;
+  return fp ? g_strndup (fp + strlen ("fingerprint "), KC_FINGERPRINT_LEN - 1) : NULL;
+}
+
+/* lea1 (FIG. 5, 510) asks gc1 for Alice's future keys (514) before the
+ * call, so the call's sealed key reaches it (516) and gc1's relay copies
+ * the call's SRTP to it, which it decrypts and records. */
+static Child *
+start_lea (KcDemoCall *demo, GError **error)
+{
+  g_autofree char *config = g_build_filename (demo->net, "lea", "lea1", "lea.ini", NULL);
+  g_autofree char *records = g_build_filename (demo->net, "logs", "lea1", NULL);
+  g_autofree char *events = g_strdup_printf ("%s/logs/lea1.events", demo->net);
+  g_autofree char *socket = g_strdup_printf ("%s/logs/lea1.sock", demo->net);
+  const char *argv[] = {
+    demo->lea, "--config", config, "--controller", "gc1", "--content", "127.0.0.1:0",
+    "--record-dir", records, "--tap", "1001:future@gc1", "--stop-on-exit", "--events", events,
+    demo->flow ? "--event-socket" : NULL, socket, NULL
+  };
+  g_autoptr(Child) child = NULL;
+
+  g_mkdir_with_parents (records, 0700);
+  child = child_spawn (demo->net, "lea1", argv, error);
+  if (child == NULL || !child_wait_line (child, "tap ", error))
+    return NULL;
+  child->events_path = g_steal_pointer (&events);
+  return g_steal_pointer (&child);
 }
 
 gboolean
@@ -266,7 +294,7 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
 {
   g_autofree char *alice_profile = g_build_filename (demo->net, "alice.kcprofile", NULL);
   g_autofree char *bob_profile = g_build_filename (demo->net, "bob.kcprofile", NULL);
-  Child *children[4] = { NULL };
+  Child *children[5] = { NULL };   /* gc1, gc2, Bob, Alice, lea1 */
   g_autoptr(Child) window = NULL;
   Child *gc1, *gc2, *bob, *alice;
   gboolean ok = FALSE;
@@ -276,12 +304,21 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   fflush (stdout);
   gc1 = children[0] = start_controller (demo, "gc1", error);
   gc2 = gc1 ? (children[1] = start_controller (demo, "gc2", error)) : NULL;
+  if (gc2 != NULL && demo->lea != NULL) {
+    printf ("  lea1 (keycall-lea) asks gc1 for Alice's keys from now on (FIG. 5, 514)\n");
+    fflush (stdout);
+    if ((children[4] = start_lea (demo, error)) == NULL)
+      gc2 = NULL;
+  }
   if (gc2 != NULL && demo->flow != NULL) {
     /* The controller window, subscribed to both controllers' event sockets
-     * (they replay what it missed), draws the call as it happens. */
+     * (they replay what it missed) and the LEA's, draws the call as it
+     * happens. */
     g_autofree char *s1 = g_strdup_printf ("%s/logs/gc1.sock", demo->net);
     g_autofree char *s2 = g_strdup_printf ("%s/logs/gc2.sock", demo->net);
-    const char *argv[] = { demo->flow, "--socket", s1, "--socket", s2, NULL };
+    g_autofree char *s3 = g_strdup_printf ("%s/logs/lea1.sock", demo->net);
+    const char *argv[] = { demo->flow, "--socket", s1, "--socket", s2,
+                           demo->lea ? "--socket" : NULL, s3, NULL };
 
     window = child_spawn (demo->net, "controller-window", argv, error);
     if (window == NULL)
@@ -300,7 +337,7 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
     ok = child_wait_exit (alice, deadline, error) && child_wait_exit (bob, deadline, error);
   }
 
-  for (guint i = 2; i < G_N_ELEMENTS (children); i++)
+  for (guint i = 2; i < 4; i++)
     if (children[i] != NULL) {
       g_autofree char *fp = cta_fingerprint (children[i]);
 
@@ -311,6 +348,21 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
         demo->caller_fingerprint = g_steal_pointer (&fp);
     }
 
+  /* The LEA writes its recording when gc1 tells it the call ended. */
+  if (children[4] != NULL) {
+    GError *lea_error = NULL;
+
+    if (ok && child_wait_line (children[4], "recorded ", &lea_error)) {
+      demo->lea_fingerprint = cta_fingerprint (children[4]);
+      demo->lea_recorded = child_line (children[4], "recorded ");
+    }
+    if (lea_error != NULL) {
+      g_propagate_error (error, lea_error);
+      ok = FALSE;
+    }
+    g_subprocess_send_signal (children[4]->process, SIGTERM);
+    g_subprocess_wait (children[4]->process, NULL, NULL);
+  }
   /* Stop the controllers first so their logs are complete. */
   for (guint i = 0; i < 2; i++)
     if (children[i] != NULL) {
@@ -318,7 +370,8 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
       g_subprocess_wait (children[i]->process, NULL, NULL);
     }
 
-  printf ("\n  FIG. 3, from the events of gc1, gc2, Alice (cta:1001) and Bob (cta:2001):\n");
+  printf ("\n  FIG. 3, from the events of gc1, gc2, Alice (cta:1001) and Bob (cta:2001)%s:\n",
+          children[4] != NULL ? ", and FIG. 5's 514/516 from lea1" : "");
   print_flow (children, G_N_ELEMENTS (children));
   if (ok) {
     g_autofree char *alice_heard = g_strdup_printf ("%s/logs/alice-heard.wav", demo->net);

@@ -14,8 +14,12 @@ typedef struct {
   const char *flow;                /* path of keycall-flow: the controller window
                                     * opens on both controllers' events and the
                                     * demo waits for it to close; NULL: none */
+  const char *lea;                 /* path of keycall-lea: lea1 taps Alice's calls
+                                    * and records them; NULL: no tap */
   char       *caller_fingerprint;  /* out: what Alice printed */
   char       *callee_fingerprint;  /* out: what Bob printed */
+  char       *lea_fingerprint;     /* out: the key lea1 opened */
+  char       *lea_recorded;        /* out: lea1's "recorded …" line */
 } KcDemoCall;
 
 /* Provisioned gc1/gc2, alice.kcprofile and bob.kcprofile in @demo->net. */

@@ -140,6 +140,33 @@ check_stored_key (Demo *demo, KcDemoCall *call, GError **error)
   return TRUE;
 }
 
+/* FIG. 5: what lea1 did with the tap it asked for before the call. */
+static gboolean
+check_lea (KcDemoCall *call, GError **error)
+{
+  const char *recorded;
+
+  if (call->lea == NULL)
+    return TRUE;
+  heading ("Lawful intercept (FIG. 5, claim 5): lea1 tapped Alice at gc1");
+  recorded = call->lea_recorded ? call->lea_recorded + strlen ("recorded ") : "nothing";
+  printf ("  gc1 delivered the call's sealed key (516); lea1 opened it: K %s\n",
+          call->lea_fingerprint ? call->lea_fingerprint : "(none)");
+  printf ("  gc1's relay copied the call's SRTP to lea1, which decrypted and recorded it:\n"
+          "    %s\n    (left channel Alice, right channel Bob; a JSON record beside it)\n",
+          recorded);
+  if (call->lea_fingerprint == NULL || g_strcmp0 (call->lea_fingerprint,
+                                                  call->caller_fingerprint) != 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
+                 "lea1's key (%s) is not the key the softphones hold (%s)",
+                 call->lea_fingerprint ? call->lea_fingerprint : "none",
+                 call->caller_fingerprint ? call->caller_fingerprint : "none");
+    return FALSE;
+  }
+  printf ("  the same key as both softphones'; the subscribers saw nothing of the tap.\n");
+  return TRUE;
+}
+
 static char *
 find_program (const char *built_subdir, const char *name)
 {
@@ -209,7 +236,7 @@ main (int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- the Keycall local demo");
   g_autoptr(GError) error = NULL;
-  g_autofree char *controller = NULL, *keycall = NULL, *flow = NULL;
+  g_autofree char *controller = NULL, *keycall = NULL, *flow = NULL, *lea = NULL;
   gboolean display = g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL;
   KcDemoCall call = { 0 };
   Demo demo = { 0 };
@@ -256,6 +283,9 @@ main (int argc, char **argv)
   call.controller = controller;
   call.keycall = keycall;
   call.derived = mode != NULL && strcmp (mode, "derived") == 0;
+  if ((lea = find_program ("lea", "keycall-lea")) == NULL)
+    printf ("keycall-lea is not built: the demo runs without lawful intercept.\n");
+  call.lea = lea;
   if (display && !no_window) {
     if ((flow = find_program ("ui", "keycall-flow")) == NULL)
       printf ("keycall-flow (the controller window) is not built: the demo runs without it.\n");
@@ -274,13 +304,15 @@ main (int argc, char **argv)
   ok = provision (&demo, &error);
   if (ok) {
     heading ("An encrypted call: Alice (1001, at gc1) calls Bob (2001, at gc2)");
-    ok = kc_demo_call_run (&call, &error) && check_stored_key (&demo, &call, &error);
+    ok = kc_demo_call_run (&call, &error) && check_stored_key (&demo, &call, &error)
+         && check_lea (&call, &error);
   }
   if (!ok)
     fprintf (stderr, "\nkeycall-demo: %s\n", error ? error->message : "a check failed (see above)");
   else
     printf ("\nDone: one key per call, created and sealed by gc1, acknowledged by both "
-            "softphones, open to the LEA only.\n");
+            "softphones, open to the LEA only%s.\n",
+            call.lea ? ", handed to it sealed when it asked" : "");
 
   if (keep || !ok) {
     printf ("The network folder and the processes' logs (logs/) are kept: %s\n", demo.net);
@@ -294,6 +326,8 @@ main (int argc, char **argv)
   }
   g_free (call.caller_fingerprint);
   g_free (call.callee_fingerprint);
+  g_free (call.lea_fingerprint);
+  g_free (call.lea_recorded);
   g_free (demo.net);
   g_free (demo.admin);
   return ok ? 0 : 1;

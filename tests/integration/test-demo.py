@@ -43,6 +43,15 @@ def main():
            "both softphones and the LEA see the same key fingerprint",
            (m.group(0) if m else "no key line") + " / " + (lea.group(0) if lea else "no LEA line"))
     tap.ok("appear in gc1/store.db: no" in out, "the key's bytes are not in the store")
+    # FIG. 5: lea1 tapped Alice before the call, opened the delivered key and
+    # recorded the call from gc1's relay copies.
+    opened = re.search(r"lea1 opened it: K ((?:[0-9a-f]{4} ?){4})", out)
+    rec = re.search(r"(\d+) packets, ([0-9.]+) s of audio, (\S+\.wav)", out)
+    tap.ok(m is not None and opened is not None and opened.group(1).strip() == m.group(1).strip(),
+           "the LEA's tap delivered the call's key: the same fingerprint as the softphones'",
+           (opened.group(0) if opened else "no LEA key line") + "\n" + out[-1500:])
+    tap.ok(rec is not None and int(rec.group(1)) > 100 and float(rec.group(2)) >= 1.0,
+           "the LEA recorded the call from the relay's copies", rec.group(0) if rec else out[-1500:])
     window_demo(tap)
     return tap.done()
 
