@@ -43,7 +43,7 @@ struct _KcCtaAudio {
   KcAudioFileWriter *writer;
   gboolean           input_ended;
 
-  guint              timer;
+  GSource           *timer;            /* the clock without a device */
   gint64             started_us;
   guint64            ticks;
   gulong             frame_handler;
@@ -283,16 +283,44 @@ on_timer (gpointer user_data)
     self->ticks = (guint64) (due - MAX_CATCH_UP);
   while ((gint64) self->ticks < due && n++ < MAX_CATCH_UP)
     tick (self, NULL);
+  /* Tick N is due N periods after the start: waking at exactly that time
+   * (GLib rounds to the millisecond) is one wake-up a period and never
+   * drifts, where a plain timeout restarts from each dispatch. */
+  g_source_set_ready_time (self->timer,
+                           self->started_us + (gint64) self->ticks * KC_AUDIO_FRAME_MS * 1000);
   return G_SOURCE_CONTINUE;
 }
+
+static gboolean
+clock_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  (void) source;
+  return callback (user_data);
+}
+
+static GSourceFuncs clock_funcs = { .dispatch = clock_dispatch };
 
 static void
 start_timer (KcCtaAudio *self)
 {
   self->started_us = g_get_monotonic_time ();
   self->ticks = 0;
-  /* Half a frame: a tick is at most 10 ms late. */
-  self->timer = g_timeout_add (KC_AUDIO_FRAME_MS / 2, on_timer, self);
+  self->timer = g_source_new (&clock_funcs, sizeof (GSource));
+  g_source_set_name (self->timer, "[keycall] call audio clock");
+  g_source_set_callback (self->timer, on_timer, self, NULL);
+  g_source_set_ready_time (self->timer, self->started_us);
+  g_source_attach (self->timer, NULL);
+}
+
+static void
+stop_timer (KcCtaAudio *self)
+{
+  if (self->timer != NULL) {
+    g_source_destroy (self->timer);
+    g_clear_pointer (&self->timer, g_source_unref);
+  }
 }
 
 static void
@@ -389,7 +417,7 @@ kc_cta_audio_free (KcCtaAudio *self)
 
   if (self == NULL)
     return;
-  g_clear_handle_id (&self->timer, g_source_remove);
+  stop_timer (self);
   g_clear_signal_handler (&self->packet_handler, self->stream);
   if (self->device != NULL) {
     g_clear_signal_handler (&self->frame_handler, self->device);

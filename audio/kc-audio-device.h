@@ -2,8 +2,8 @@
  *
  * 48 kHz, mono, 20 ms frames of 960 signed 16-bit samples (what Opus and
  * G.711 take, so no conversion sits between device and codec). PortAudio's
- * real-time callback only copies frames into and out of two KcRing buffers;
- * the main loop polls them every KC_AUDIO_POLL_MS ms: captured frames arrive
+ * real-time callback only copies frames into and out of two KcRing buffers
+ * and wakes the main loop once a period (an eventfd): captured frames arrive
  * through the "frame" signal, frames to play go in with
  * kc_audio_device_write(). If the device goes away mid-call, "failed" is
  * emitted once with a GError and the device is stopped.
@@ -19,9 +19,9 @@ G_BEGIN_DECLS
 #define KC_AUDIO_RATE          48000
 #define KC_AUDIO_FRAME_MS      20
 #define KC_AUDIO_FRAME_SAMPLES 960
-/* Half a frame: a captured frame waits 5 ms on average before the main loop
- * sees it, at 100 wake-ups a second. */
-#define KC_AUDIO_POLL_MS       10
+/* How often the main loop checks that the stream still runs (and takes
+ * frames, should a wake-up have been missed). */
+#define KC_AUDIO_CHECK_MS      100
 /* Frames each ring holds: 320 ms before the main loop's stall loses audio. */
 #define KC_AUDIO_RING_FRAMES   16
 

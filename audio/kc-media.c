@@ -449,6 +449,12 @@ watch (KcMediaStream *self,
 
   g_source_set_callback (source, G_SOURCE_FUNC (on_readable), self, NULL);
   g_source_set_name (source, "kc-media");
+  /* GLib (2.74) blocks a source that cannot recurse while it dispatches,
+   * by taking its fd out of the poll set and putting it back, and each of
+   * those wakes the context up through its eventfd: two writes, a read and
+   * an extra poll for every packet. on_readable() never runs a nested main
+   * loop, so there is nothing to block against. */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, self->context);
   return source;
 }

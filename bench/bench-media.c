@@ -9,7 +9,7 @@
  * -22 dBFS at our input. Both directions, Opus and PCMU, against the target
  * of <= 60 ms with 20 ms frames. Beside the call, so a reader sees where the
  * time goes: our output wired straight to our input (what the JACK graph
- * itself adds), a bare KcAudioDevice echoing what it captures (device, poll
+ * itself adds), a bare KcAudioDevice echoing what it captures (device, wake-up
  * and playback queue without codec or network), and, not the softphone's
  * settings, smaller jitter buffers and one end's audio started late.
  *
@@ -126,7 +126,7 @@ thread_cpu_ns (void)
 }
 
 /* Waits for quiet before the next burst, for a random extra so bursts
- * fall anywhere in a 20 ms frame and the poll cycle. */
+ * fall anywhere in a 20 ms frame. */
 static void
 rearm (Meter *m)
 {
@@ -724,15 +724,14 @@ run_latency (Meter *m)
   printf ("\nWhere the time goes (medians):\n"
           "  %5.1f ms  JACK graph: this measuring loop's feedback edge (one %u-frame\n"
           "            period); not the softphone's, left out of the figures below\n"
-          "  %5.1f ms  device: PortAudio in and out, main-loop poll every %d ms\n"
+          "  %5.1f ms  device: PortAudio in and out, the main loop woken each period\n"
           "  frames waiting at the receiving end, 20 ms each: app/kc-cta-audio.c plays\n"
           "            a frame as soon as its packet is decoded and skips a frame per\n"
           "            period while every period leaves one over (a late start, a stall)\n"
-          "  codec: Opus' lookahead (6.5 ms); for PCMU the resamplers' filter delay,\n"
-          "            and the encoder's, which makes each 160-sample packet wait for the\n"
-          "            next frame (one period)\n"
+          "  codec: Opus' lookahead (6.5 ms); for PCMU the resamplers' filter delay\n"
+          "            (the encoder's is primed, so a packet does not wait for the next frame)\n"
           "  (for comparison, a device echo behind 2 queued frames: %.1f ms)\n",
-          floor_ms, m->period, median_of (&echo0) - floor_ms, KC_AUDIO_POLL_MS,
+          floor_ms, m->period, median_of (&echo0) - floor_ms,
           median_of (&echo2) - floor_ms);
   printf ("\nmouth-to-ear latency (median less the JACK graph's %.0f ms; target ≤ %.0f ms):\n"
           "  Opus A → B %.1f ms, B → A %.1f ms; PCMU A → B %.1f ms, B → A %.1f ms\n",

@@ -196,6 +196,41 @@ START_TEST (test_round_trip)
 }
 END_TEST
 
+/* Latency: each 20 ms frame completes its packet when it is pushed. For
+ * G.711 the resampler's filter delay must not make the packet wait for the
+ * next frame (a whole period); the samples it spans are still all sent
+ * (test_round_trip, check_stream). */
+START_TEST (test_packet_per_frame)
+{
+  KcCodec codec = codecs[_i];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcEncoder) enc = NULL;
+  gint16 frame[KC_AUDIO_FRAME_SAMPLES];
+
+  gst_init (NULL, NULL);
+  enc = kc_encoder_new (codec, kc_codec_get_default_pt (codec), KC_CODEC_DTMF_PT_DEFAULT,
+                        7, &error);
+  ck_assert_ptr_nonnull (enc);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(GBytes) pkt = NULL;
+      g_autoptr(GBytes) more = NULL;
+
+      sine_frame (frame, i);
+      ck_assert (kc_encoder_push_frame (enc, frame, NULL));
+      pkt = kc_encoder_pull_packet (enc, 0, &error);
+      ck_assert_msg (pkt != NULL, "%s: frame %u gave no packet",
+                     kc_codec_get_sdp_name (codec), i);
+      more = kc_encoder_pull_packet (enc, 0, &error);
+      ck_assert_ptr_null (more);
+      ck_assert_ptr_null (error);
+      /* The whole frame: 160 samples of G.711, one byte each. */
+      if (codec != KC_CODEC_OPUS)
+        ck_assert_uint_eq (g_bytes_get_size (pkt), RTP_MIN + 160);
+    }
+}
+END_TEST
+
 START_TEST (test_lost_packet_concealed)
 {
   KcCodec codec = codecs[_i];
@@ -476,6 +511,7 @@ make_suite (void)
 
   tcase_add_test (tc, test_sdp_names);
   tcase_add_loop_test (tc, test_round_trip, 0, G_N_ELEMENTS (codecs));
+  tcase_add_loop_test (tc, test_packet_per_frame, 0, G_N_ELEMENTS (codecs));
   tcase_add_loop_test (tc, test_lost_packet_concealed, 0, G_N_ELEMENTS (codecs));
   tcase_add_loop_test (tc, test_lost_packet_live, 0, G_N_ELEMENTS (codecs));
   tcase_add_loop_test (tc, test_reordered_packets, 0, G_N_ELEMENTS (codecs));

@@ -268,7 +268,7 @@ START_TEST (test_replay_and_truncated_counted)
   ck_assert (kc_media_stream_start (a, &p, ka, kb, &error));
   start (b, a, k, FALSE, KC_CODEC_PCMU, KC_SUITE_DEFAULT, NULL);
 
-  /* The resampler holds the first frame back: send until three are out. */
+  /* Send until four packets are out (a codec may hold a first frame back). */
   g_socket_set_timeout (tap, 0);
   g_socket_set_blocking (tap, FALSE);
   for (int got = 0, sent = 0; got < 4; ) {
