@@ -79,12 +79,29 @@ kc_lea_call_free (LeaCall *call)
   g_free (call);
 }
 
+/* Calls still recording or waiting; closed ones (tombstones, kept a while
+ * so late copies are counted as such) do not count against MAX_CALLS. */
+static guint
+count_open (KcLeaRecorder *rec)
+{
+  GHashTableIter it;
+  LeaCall *call;
+  guint open = 0;
+
+  g_hash_table_iter_init (&it, rec->calls);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &call))
+    open += !call->closed;
+  return open;
+}
+
 LeaCall *
 kc_lea_call_get (KcLeaRecorder *rec, const char *call_id, gboolean create)
 {
   LeaCall *call = g_hash_table_lookup (rec->calls, call_id);
 
-  if (call != NULL || !create || g_hash_table_size (rec->calls) >= MAX_CALLS)
+  if (call != NULL || !create
+      || g_hash_table_size (rec->calls) >= MAX_CALLS + MAX_TOMBSTONES
+      || count_open (rec) >= MAX_CALLS)
     return call;
   call = g_new0 (LeaCall, 1);
   call->rec = rec;

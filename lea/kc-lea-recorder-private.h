@@ -13,7 +13,8 @@
 #include <gio/gio.h>
 
 #define TICK_MS          20
-#define MAX_CALLS        256           /* calls known at once (recording or waiting) */
+#define MAX_CALLS        256           /* calls open at once (recording or waiting) */
+#define MAX_TOMBSTONES   16384         /* closed calls remembered (TOMBSTONE_S each) */
 #define PENDING_MAX      2000          /* copies kept per call before key and call record */
 #define PENDING_BYTES    (16 << 20)    /* all calls' waiting copies together */
 #define PENDING_MAX_S    30            /* a copy waits this long for its key */
