@@ -12,10 +12,20 @@
  * machine do not count), hence packets forwarded per second per core.
  * The target (issue "Media") is >= 100,000 pkt/s per core with no loss.
  *
- *   bench-relay [CALLS [SECONDS [RATE...]]]
+ * --tap-percent P: P% of the calls are tapped (issue 7): their relay copy
+ * hook does what controller/kc-li-deliver.c does (an X3 header from
+ * kc-li-wire.h, one non-blocking sendto from a socket shared by every tap,
+ * never retried) toward a local UDP content port that a thread drains like
+ * keycall-lea does (4 MiB buffer). Each rate then also prints the packets
+ * the relay forwarded on tapped calls, the copies it could hand to the
+ * kernel, the copies received (valid X3 only) and the copies lost.
+ * The target is no copy lost below the relay's rated 100,000 pkt/s.
+ *
+ *   bench-relay [--tap-percent P] [CALLS [SECONDS [RATE...]]]
  */
 #define G_LOG_DOMAIN "bench-relay"
 
+#include "kc-li-wire.h"
 #include "kc-relay.h"
 
 #include <arpa/inet.h>
@@ -35,6 +45,13 @@
 #define PORT_MIN   41000
 #define PORT_MAX   49999
 
+/* One tap's content sink, as kc-li-deliver.c keeps it (LiSink). */
+typedef struct {
+  int                fd;      /* shared by every tap, as the controller's */
+  struct sockaddr_in addr;    /* the content port */
+  gint               seq;
+} Sink;
+
 typedef struct {
   KcRelayCall *call;
   guint16      leg_port[2];  /* where the caller and the callee send */
@@ -45,6 +62,15 @@ static int endpoint_fd[2];   /* all callers', all callees' */
 static int n_calls = 1000;
 static volatile gint received;
 static volatile gint stop_receiver;
+
+/* Tap mode */
+static int tap_percent;
+static int copy_fd = -1;            /* the content port's socket */
+static volatile gint copies_hooked;   /* hook calls: packets forwarded on tapped calls */
+static volatile gint copies_sent;     /* handed to the kernel */
+static volatile gint copies_dropped;  /* sendto refused at once (counted, not retried) */
+static volatile gint copies_received; /* valid X3 copies that arrived */
+static volatile gint copies_invalid;
 
 static int
 endpoint_new (guint16 *port)
@@ -132,6 +158,75 @@ receiver (gpointer data)
               break;
             g_atomic_int_add (&received, got);
           }
+    }
+  close (epfd);
+  return NULL;
+}
+
+/* On the relay thread with the relay locked: what on_relay_copy() in
+ * controller/kc-li-deliver.c does for one sink. */
+static void
+on_copy (const char *call_id, KcRelayDirection direction, gboolean rtcp,
+         const guint8 *data, gsize len, gpointer user_data)
+{
+  Sink *sink = user_data;
+  guint8 buf[10 + KC_LI_X3_MAX_CALL_ID + 2048];
+  guint32 seq = (guint32) g_atomic_int_add (&sink->seq, 1);
+  gsize n = kc_li_x3_encode (buf, sizeof buf, call_id,
+                             direction == KC_RELAY_CALLEE_TO_CALLER
+                             ? KC_DIRECTION_CALLEE_TO_CALLER : KC_DIRECTION_CALLER_TO_CALLEE,
+                             rtcp, seq, data, len);
+
+  g_atomic_int_inc (&copies_hooked);
+  if (n == 0 || sendto (sink->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                        (struct sockaddr *) &sink->addr, sizeof sink->addr) < 0)
+    g_atomic_int_inc (&copies_dropped);
+  else
+    g_atomic_int_inc (&copies_sent);
+}
+
+/* The LEA's content port: receive and check every copy. */
+static gpointer
+copy_receiver (gpointer data)
+{
+  int epfd = epoll_create1 (EPOLL_CLOEXEC);
+  struct epoll_event ev = { .events = EPOLLIN, .data.fd = copy_fd };
+  struct mmsghdr msgs[64];
+  struct iovec iov[64];
+  static guint8 bufs[64][4096];
+
+  (void) data;
+  epoll_ctl (epfd, EPOLL_CTL_ADD, copy_fd, &ev);
+  while (!g_atomic_int_get (&stop_receiver))
+    {
+      if (epoll_wait (epfd, &ev, 1, 50) <= 0)
+        continue;
+      for (;;)
+        {
+          int got, valid = 0;
+
+          memset (msgs, 0, sizeof msgs);
+          for (int i = 0; i < 64; i++)
+            {
+              iov[i].iov_base = bufs[i];
+              iov[i].iov_len = sizeof bufs[i];
+              msgs[i].msg_hdr.msg_iov = &iov[i];
+              msgs[i].msg_hdr.msg_iovlen = 1;
+            }
+          got = recvmmsg (copy_fd, msgs, 64, MSG_DONTWAIT, NULL);
+          if (got <= 0)
+            break;
+          for (int i = 0; i < got; i++)
+            {
+              KcLiX3Copy copy;
+
+              if (kc_li_x3_decode (bufs[i], msgs[i].msg_len, &copy, NULL)
+                  && copy.packet_len == PACKET_LEN)
+                valid++;
+            }
+          g_atomic_int_add (&copies_received, valid);
+          g_atomic_int_add (&copies_invalid, got - valid);
+        }
     }
   close (epfd);
   return NULL;
@@ -230,6 +325,11 @@ run (int rate, double seconds)
   char label[16];
 
   g_atomic_int_set (&received, 0);
+  g_atomic_int_set (&copies_hooked, 0);
+  g_atomic_int_set (&copies_sent, 0);
+  g_atomic_int_set (&copies_dropped, 0);
+  g_atomic_int_set (&copies_received, 0);
+  g_atomic_int_set (&copies_invalid, 0);
   cpu0 = relay_cpu_ns ();
   start = g_get_monotonic_time ();
   for (;;)
@@ -255,13 +355,17 @@ run (int rate, double seconds)
         }
     }
   elapsed_us = g_get_monotonic_time () - start;
-  /* Let the queues drain: until nothing new arrives for 200 ms. */
+  /* Let the queues drain: until nothing new arrives for 200 ms (copies
+   * included). */
   for (int waited = 0; waited < 50; waited++)
     {
+      gint copies = g_atomic_int_get (&copies_received) + g_atomic_int_get (&copies_invalid);
+
       got = g_atomic_int_get (&received);
-      if (got == last || (guint64) got >= sent)
+      if (got + copies == last
+          || ((guint64) got >= sent && copies >= g_atomic_int_get (&copies_sent)))
         break;
-      last = got;
+      last = got + copies;
       g_usleep (200000);
     }
   if ((guint64) g_atomic_int_get (&received) >= sent)
@@ -282,6 +386,17 @@ run (int rate, double seconds)
           relay_dropped () - dropped0, udp_rcvbuf_errors () - rcvbuf0,
           100.0 * cpu_s / (wall_us / 1e6),
           cpu_s > 0 ? got / cpu_s : 0.0);
+  if (tap_percent > 0)
+    {
+      gint hooked = g_atomic_int_get (&copies_hooked);
+      gint rcvd = g_atomic_int_get (&copies_received);
+
+      printf ("%9s %10s tapped calls: %d packets forwarded, %d copies sent, %d refused by "
+              "sendto, %d received (%d not X3), %d lost (%.4f%%)\n",
+              "", "", hooked, g_atomic_int_get (&copies_sent),
+              g_atomic_int_get (&copies_dropped), rcvd, g_atomic_int_get (&copies_invalid),
+              hooked - rcvd, hooked > 0 ? 100.0 * (hooked - rcvd) / hooked : 0.0);
+    }
   fflush (stdout);
 }
 
@@ -291,18 +406,41 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(KcRelay) relay = NULL;
   static const int default_rates[] = { 25000, 50000, 100000, 150000, 200000, 0 };
+  /* Up to the rated rate: the claim is about loss below it. */
+  static const int default_tap_rates[] = { 25000, 50000, 100000 };
+  GOptionEntry entries[] = {
+    { "tap-percent", 0, 0, G_OPTION_ARG_INT, &tap_percent,
+      "Tap P% of the calls (copies to a local content port)", "P" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("[CALLS [SECONDS [RATE...]]]");
+  struct sockaddr_in content = { .sin_family = AF_INET };
+  socklen_t content_len = sizeof content;
+  int tap_send_fd = -1, n_tapped = 0;
+  Sink *sinks = NULL;
   double seconds = 3.0;
   struct rlimit rl;
   guint16 port[2];
-  GThread *thread;
+  GThread *thread, *copy_thread = NULL;
 
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "bench-relay: %s\n", error->message);
+      return 2;
+    }
+  if (tap_percent < 0 || tap_percent > 100)
+    {
+      fprintf (stderr, "bench-relay: --tap-percent takes 0 to 100, not %d\n", tap_percent);
+      return 2;
+    }
   if (argc > 1)
     n_calls = atoi (argv[1]);
   if (argc > 2)
     seconds = g_ascii_strtod (argv[2], NULL);
   if (n_calls <= 0 || n_calls * 4 > PORT_MAX - PORT_MIN + 1 || seconds <= 0)
     {
-      fprintf (stderr, "usage: bench-relay [CALLS (1-%d) [SECONDS [RATE...]]]\n",
+      fprintf (stderr, "usage: bench-relay [--tap-percent P] [CALLS (1-%d) [SECONDS [RATE...]]]\n",
                (PORT_MAX - PORT_MIN + 1) / 4);
       return 2;
     }
@@ -334,24 +472,64 @@ main (int argc, char **argv)
             g_error ("%s", error->message);
         }
     }
+  if (tap_percent > 0)
+    {
+      int size = 4 << 20;   /* keycall-lea's content port */
+
+      content.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      copy_fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (copy_fd < 0 || bind (copy_fd, (struct sockaddr *) &content, sizeof content) < 0
+          || getsockname (copy_fd, (struct sockaddr *) &content, &content_len) < 0)
+        g_error ("content socket: %s", g_strerror (errno));
+      (void) setsockopt (copy_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+      /* The controller's copy socket: one for all taps, default buffers. */
+      tap_send_fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (tap_send_fd < 0)
+        g_error ("copy socket: %s", g_strerror (errno));
+      sinks = g_new0 (Sink, n_calls);
+      /* Spread the tapped calls evenly: call i is tapped when i*P/100 steps. */
+      for (int i = 0; i < n_calls; i++)
+        if ((i + 1) * tap_percent / 100 != i * tap_percent / 100)
+          {
+            sinks[i].fd = tap_send_fd;
+            sinks[i].addr = content;
+            kc_relay_call_set_copy_func (calls[i].call, on_copy, &sinks[i], NULL);
+            n_tapped++;
+          }
+      copy_thread = g_thread_new ("content", copy_receiver, NULL);
+    }
   thread = g_thread_new ("receiver", receiver, NULL);
 
   printf ("bench-relay: %d calls, %.1f s per rate, %d-byte packets, "
           "%u CPUs; pkt/s per core = received / relay thread CPU s\n",
           n_calls, seconds, PACKET_LEN, g_get_num_processors ());
+  if (tap_percent > 0)
+    printf ("tapped: %d of %d calls (%d%%), X3 copies to 127.0.0.1:%u; lost = forwarded "
+            "on tapped calls - valid copies received\n", n_tapped, n_calls, tap_percent,
+            ntohs (content.sin_port));
   printf ("%9s %10s %10s %10s %9s %9s %9s %8s %12s\n", "rate", "offered/s", "sent",
           "received", "loss", "dropped", "rcvbufErr", "relayCPU", "pkt/s/core");
   if (argc > 3)
     for (int a = 3; a < argc; a++)
       run (atoi (argv[a]), seconds);
+  else if (tap_percent > 0)
+    for (guint r = 0; r < G_N_ELEMENTS (default_tap_rates); r++)
+      run (default_tap_rates[r], seconds);
   else
     for (guint r = 0; r < G_N_ELEMENTS (default_rates); r++)
       run (default_rates[r], seconds);
 
   g_atomic_int_set (&stop_receiver, 1);
   g_thread_join (thread);
+  if (copy_thread != NULL)
+    g_thread_join (copy_thread);
   for (int i = 0; i < n_calls; i++)
     kc_relay_call_free (calls[i].call);
+  if (copy_fd >= 0)
+    close (copy_fd);
+  if (tap_send_fd >= 0)
+    close (tap_send_fd);
+  g_free (sinks);
   close (endpoint_fd[0]);
   close (endpoint_fd[1]);
   g_free (calls);
