@@ -41,7 +41,17 @@ typedef struct {
   nta_outgoing_t *orq;          /* the OPTIONS in flight */
   PeerState       state;
   char           *why;          /* why it is down, for logs */
+  guint           backoff;      /* keep-alive rounds skipped between tries while down */
+  guint           skipped;
 } KcPeer;
+
+/* A peer that stays down is tried less and less often: 1, 2, 4, 8 rounds
+ * apart, at most a minute. Each failed TLS connection costs sofia-sip
+ * 1.12.11 an SSL object it never frees (~50 KB), so trying every round
+ * would grow the controller without end; a request from the peer itself
+ * says it is back and brings the next try forward. */
+#define PEER_BACKOFF_MAX_ROUNDS 7
+#define PEER_BACKOFF_MAX_S      60.0
 
 typedef struct {
   char   *contact;              /* the URI of the registered Contact */
@@ -407,6 +417,14 @@ peer_set_state (KcPeer *peer, PeerState state, const char *why)
 
   g_free (peer->why);
   peer->why = g_strdup (why);
+  if (state == PEER_UP) {
+    peer->backoff = 0;
+  } else {
+    guint cap = (guint) MAX (0.0, PEER_BACKOFF_MAX_S / self->config->keepalive - 1);
+
+    peer->backoff = MIN (peer->backoff * 2 + 1, MIN (cap, PEER_BACKOFF_MAX_ROUNDS));
+  }
+  peer->skipped = 0;
   if (peer->state == state)
     return;
   peer->state = state;
@@ -494,9 +512,28 @@ on_keepalive (gpointer data)
 {
   KcController *self = data;
 
-  for (guint i = 0; i < self->peers->len; i++)
-    peer_ping (self->peers->pdata[i]);
+  for (guint i = 0; i < self->peers->len; i++) {
+    KcPeer *peer = self->peers->pdata[i];
+
+    if (peer->skipped < peer->backoff) {
+      peer->skipped++;
+      continue;
+    }
+    peer_ping (peer);
+  }
   return G_SOURCE_CONTINUE;
+}
+
+/* A request from a peer we count as down: it is back, try it now. */
+static void
+peer_heard_from (KcController *self, const char *name)
+{
+  KcPeer *peer = find_peer (self, name);
+
+  if (peer != NULL && peer->state == PEER_DOWN && peer->orq == NULL) {
+    peer->backoff = peer->skipped = 0;
+    peer_ping (peer);
+  }
 }
 
 static void
@@ -566,6 +603,8 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
     reply (self, irq, fig3, lane, 403, phrase, TAG_END ());
     return 0;
   }
+  if (id.role == KC_ROLE_CONTROLLER)
+    peer_heard_from (self, id.identity);
   /* A To tag means a dialog this controller does not know; REGISTER,
    * OPTIONS and MESSAGE never belong to one here, so a tag is harmless. */
   if (sip->sip_to != NULL && sip->sip_to->a_tag != NULL && method != sip_method_options

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -252,6 +253,33 @@ def kill_mid_setup(h, net):
 
 # --- 2 and 3. peer restart ----------------------------------------------------------
 
+def count_connections(port, seconds):
+    """TCP connections made to @port on 127.0.0.1 within @seconds (each
+    accepted and closed at once), or None if the port cannot be taken."""
+    try:
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(16)
+    except OSError:
+        return None
+    n = 0
+    deadline = time.monotonic() + seconds
+    with srv:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            srv.settimeout(left)
+            try:
+                conn, _ = srv.accept()
+            except (socket.timeout, OSError):
+                break
+            n += 1
+            conn.close()
+    return n
+
+
 def peer_restart(h, net):
     tap = h.tap
     label = "peer restart"
@@ -293,6 +321,14 @@ def peer_restart(h, net):
     tap.ok(cdr and cdr[0][:2] == ("failed", 503),
            f"{label}: gc1's CDR of the refused call (failed, 503) is on disk when A has the 503",
            f"latest CDR: {cdr}")
+
+    # While gc2 stays down, gc1 tries it less and less often (every failed
+    # TLS connection costs sofia-sip memory it never frees): count gc1's
+    # connection attempts on gc2's port over 10 s of keepalive 1.
+    attempts = count_connections(net.port("gc2"), 10)
+    tap.ok(attempts is not None and 1 <= attempts <= 6,
+           f"{label}: a peer that stays down is tried less and less often "
+           f"({attempts} connection attempts in 10 s at --keepalive 1; every second would be 10)")
 
     try:
         ctls["gc2"] = start_controller(h, net, "gc2", keepalive=1)
