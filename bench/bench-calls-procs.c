@@ -17,35 +17,6 @@
 
 #define START_TIMEOUT_US   (20 * G_USEC_PER_SEC)
 
-char *
-bc_find_program (const char *env, const char *built_subdir, const char *name)
-{
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *dir = self ? g_path_get_dirname (self) : g_strdup (".");
-  g_autofree char *built = g_build_filename (dir, "..", built_subdir, name, NULL);
-
-  if (g_getenv (env) != NULL)
-    return g_strdup (g_getenv (env));
-  if (g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&built);
-  return g_find_program_in_path (name);
-}
-
-guint16
-bc_free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  if (socket == NULL || !g_socket_bind (socket, any, FALSE, NULL))
-    return 0;
-  bound = g_socket_get_local_address (socket, NULL);
-  return bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
-}
-
 gboolean
 bc_admin (const char *admin, const char *net, GError **error, ...)
 {

@@ -1,6 +1,7 @@
 /* bench-calls-procs.h: the processes around bench-calls (keycall-admin, the
- * controllers, keycall-lea): finding, running and watching them through
- * their stdout files and /proc. Only bench-calls uses it.
+ * controllers, keycall-lea): running and watching them through their
+ * stdout files and /proc (tools/kc-tool.h finds them). Only bench-calls
+ * uses it.
  */
 #pragma once
 
@@ -15,12 +16,6 @@ typedef struct {
   guint64      cpu0_ticks;    /* for the caller's CPU deltas */
 } BcProc;
 
-/* $@env, else built in ../@built_subdir beside this program, else PATH. */
-char     *bc_find_program     (const char   *env,
-                               const char   *built_subdir,
-                               const char   *name);
-/* A TCP port on 127.0.0.1 nobody listens on now (0 if none). */
-guint16   bc_free_port        (void);
 /* Runs `@admin --dir @net ARGS… NULL`; KC_ERROR_FAILED with its stderr. */
 gboolean  bc_admin            (const char   *admin,
                                const char   *net,

@@ -38,6 +38,7 @@
 #define G_LOG_DOMAIN "bench-calls"
 
 #include "bench-calls-procs.h"
+#include "kc-tool.h"
 
 #include "kc-cta.h"
 #include "kc-error.h"
@@ -141,10 +142,10 @@ provision (Bench *b, gboolean one, gboolean two, GError **error)
 
   for (int c = 0; c < 2; c++)
     {
-      guint16 sip_port = bc_free_port (), li_port;
+      guint16 sip_port = kc_tool_free_port (), li_port;
 
       do
-        li_port = bc_free_port ();
+        li_port = kc_tool_free_port ();
       while (li_port == sip_port);
       g_snprintf (port[c], sizeof port[c], "%u", sip_port);
       g_snprintf (li[c], sizeof li[c], "%u", li_port);
@@ -832,9 +833,9 @@ main (int argc, char **argv)
       setrlimit (RLIMIT_NOFILE, &rl);
     }
 
-  b->admin = bc_find_program ("KEYCALL_ADMIN", "admin", "keycall-admin");
-  b->controller = bc_find_program ("KEYCALL_CONTROLLER", "controller", "keycall-controller");
-  b->lea = bc_find_program ("KEYCALL_LEA", "lea", "keycall-lea");
+  b->admin = kc_tool_find_program ("KEYCALL_ADMIN", "admin", "keycall-admin");
+  b->controller = kc_tool_find_program ("KEYCALL_CONTROLLER", "controller", "keycall-controller");
+  b->lea = kc_tool_find_program ("KEYCALL_LEA", "lea", "keycall-lea");
   if (b->admin == NULL || b->controller == NULL || (b->tap_percent > 0 && b->lea == NULL))
     {
       fprintf (stderr, "bench-calls: keycall-admin, keycall-controller%s must be built beside "

@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include "kc-demo-call.h"
+#include "kc-tool.h"
+
 #include "kc-error.h"
 #include "kc-hpke.h"
 #include "kc-keys.h"
@@ -167,42 +169,11 @@ check_lea (KcDemoCall *call, GError **error)
   return TRUE;
 }
 
-static char *
-find_program (const char *built_subdir, const char *name)
-{
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *dir = self ? g_path_get_dirname (self) : g_strdup (".");
-  g_autofree char *built = g_build_filename (dir, "..", built_subdir, name, NULL);
-  g_autofree char *beside = g_build_filename (dir, name, NULL);
-
-  if (g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&built);
-  if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&beside);
-  return g_find_program_in_path (name);
-}
-
-/* A TCP port nobody listens on now, for the demo's controllers. */
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  if (socket == NULL || !g_socket_bind (socket, any, FALSE, NULL))
-    return 0;
-  bound = g_socket_get_local_address (socket, NULL);
-  return bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
-}
-
 static gboolean
 provision (Demo *demo, GError **error)
 {
-  g_autofree char *port1 = g_strdup_printf ("%u", free_port ());
-  g_autofree char *port2 = g_strdup_printf ("%u", free_port ());
+  g_autofree char *port1 = g_strdup_printf ("%u", kc_tool_free_port ());
+  g_autofree char *port2 = g_strdup_printf ("%u", kc_tool_free_port ());
   g_autofree char *alice = g_build_filename (demo->net, "alice.kcprofile", NULL);
   g_autofree char *bob = g_build_filename (demo->net, "bob.kcprofile", NULL);
 
@@ -254,9 +225,9 @@ main (int argc, char **argv)
   bold_ok = isatty (STDOUT_FILENO);
   kc_secure_heap_init ();
 
-  demo.admin = find_program ("admin", "keycall-admin");
-  controller = find_program ("controller", "keycall-controller");
-  keycall = find_program ("ui", "keycall");
+  demo.admin = kc_tool_find_program (NULL, "admin", "keycall-admin");
+  controller = kc_tool_find_program (NULL, "controller", "keycall-controller");
+  keycall = kc_tool_find_program (NULL, "ui", "keycall");
   if (demo.admin == NULL || controller == NULL || keycall == NULL) {
     fprintf (stderr, "keycall-demo: keycall-admin, keycall-controller and keycall must be built "
              "next to this program or be in PATH\n");
@@ -283,11 +254,11 @@ main (int argc, char **argv)
   call.controller = controller;
   call.keycall = keycall;
   call.derived = mode != NULL && strcmp (mode, "derived") == 0;
-  if ((lea = find_program ("lea", "keycall-lea")) == NULL)
+  if ((lea = kc_tool_find_program (NULL, "lea", "keycall-lea")) == NULL)
     printf ("keycall-lea is not built: the demo runs without lawful intercept.\n");
   call.lea = lea;
   if (display && !no_window) {
-    if ((flow = find_program ("ui", "keycall-flow")) == NULL)
+    if ((flow = kc_tool_find_program (NULL, "ui", "keycall-flow")) == NULL)
       printf ("keycall-flow (the controller window) is not built: the demo runs without it.\n");
     call.flow = flow;
   }

@@ -71,6 +71,18 @@ test_ringtone_answer (void)
   proc_free (carol);
 }
 
+/* Declines the ringing call from the window: the caller hears 603 and the
+ * phone page comes back. */
+static void
+decline_carol (Proc *carol)
+{
+  click ("decline-button");
+  g_assert_false (kc_application_is_ringing (T.app));
+  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
+  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
+  proc_free (carol);
+}
+
 /* The Preferences' ringtone row: "silent" rings in the window only; any
  * other style plays; an unknown id falls back to the default. */
 static void
@@ -113,10 +125,7 @@ test_ringtone_styles (void)
   g_assert_true (wait_for (answer_offered, NULL, WAIT_S));
   settle (300);
   g_assert_false (kc_application_is_ringing (T.app));
-  click ("decline-button");
-  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
-  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
-  proc_free (carol);
+  decline_carol (carol);
 
   /* European: it plays. */
   adw_combo_row_set_selected (ADW_COMBO_ROW (row), european);
@@ -124,11 +133,7 @@ test_ringtone_styles (void)
   chosen = g_settings_get_string (settings, "ringtone");
   g_assert_cmpstr (chosen, ==, "european");
   carol = ring_from_carol ("1");
-  click ("decline-button");
-  g_assert_false (kc_application_is_ringing (T.app));
-  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
-  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
-  proc_free (carol);
+  decline_carol (carol);
 
   gtk_window_destroy (prefs);
   g_settings_reset (settings, "ringtone");
@@ -144,12 +149,8 @@ test_ringtone_decline (void)
     return;
   }
   carol = ring_from_carol ("1");
-  click ("decline-button");
+  decline_carol (carol);
   g_assert_false (kc_application_is_ringing (T.app));
-  g_assert_nonnull (proc_wait_line (carol, "^failed 603()"));
-  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
-  g_assert_false (kc_application_is_ringing (T.app));
-  proc_free (carol);
 }
 
 static void
