@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include "kc-activation.h"
 #include "kc-error.h"
 #include "kc-hpke.h"
 #include "kc-keys.h"
@@ -35,6 +36,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_CRL, X509_CRL_free)
 #define UNSET        G_MININT   /* an integer option not given */
 #define DEFAULT_DIR  "./keycall-network"
 #define DEFAULT_DOMAIN "keycall.test"
+#define ACTIVATION_DAYS 7       /* how long an activation file opens */
 
 /* Usage errors exit with 2, every other failure with 1. */
 #define USAGE_ERROR (usage_error_quark ())
@@ -81,9 +83,11 @@ static const GOptionEntry entries[] = {
   { "controller", 'c', 0, G_OPTION_ARG_STRING, &opt.controller, "Controller name", "NAME" },
   { "lea", 0, 0, G_OPTION_ARG_STRING, &opt.lea, "LEA name (revoke-cert)", "NAME" },
   { "gateway", 0, 0, G_OPTION_ARG_STRING, &opt.gateway, "Gateway name (revoke-cert)", "NAME" },
-  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.output, "Where to write the profile", "FILE" },
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.output, "Where to write the profile or activation file",
+    "FILE" },
   { "days", 0, 0, G_OPTION_ARG_INT, &opt.days,
-    "Certificate validity in days (default 730; CA 3650)", "DAYS" },
+    "Certificate validity in days (default 730; CA 3650); "
+    "activation file validity (default 7)", "DAYS" },
   { "force", 'f', 0, G_OPTION_ARG_NONE, &opt.force,
     "Replace files left by an interrupted run, or an exported profile", NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Machine-readable output (list commands)", NULL },
@@ -1235,31 +1239,36 @@ cmd_subscriber_revoke (Net *net, const char *number, GError **error)
   return subscriber_change (net, number, KC_SUBSCRIBER_REVOKED, error);
 }
 
-static gboolean
-cmd_profile_export (Net *net, const char *number, GError **error)
+/* The profile of @number as the network folder and its controller's store
+ * hold it; @sub_out and @serial_out get the account and certificate serial. */
+static KcProfile *
+subscriber_profile (Net           *net,
+                    const char    *number,
+                    KcSubscriber **sub_out,
+                    char         **serial_out,
+                    GError       **error)
 {
   g_autoptr(KcSubscriber) sub = NULL;
   g_autoptr(GKeyFile) ini = NULL;
-  g_autoptr(KcStore) store = NULL;
   g_autoptr(KcVault) vault = NULL;
   g_autoptr(KcProfile) profile = g_new0 (KcProfile, 1);
   g_autoptr(X509) cert = NULL;
   g_autofree char *host = NULL, *vault_path = NULL, *cert_path = NULL, *key_path = NULL;
-  g_autofree char *ca_path = NULL, *output = NULL, *detail = NULL;
+  g_autofree char *ca_path = NULL;
   g_autofree char *cert_serial = NULL;
   int port;
   GError *check = NULL;
 
   if (!as_usage (kc_pki_check_number (number, &check), &check, error)
       || (sub = find_subscriber (net, number, error)) == NULL)
-    return FALSE;
+    return NULL;
   if (sub->state == KC_SUBSCRIBER_REVOKED) {
     g_set_error (error, KC_ERROR, KC_ERROR_PERMISSION,
                  "subscriber %s is revoked; its profile can no longer be exported", number);
-    return FALSE;
+    return NULL;
   }
   if ((ini = controller_ini (net, sub->controller, error)) == NULL)
-    return FALSE;
+    return NULL;
   host = g_key_file_get_string (ini, "controller", "host", NULL);
   port = g_key_file_get_integer (ini, "controller", "port", NULL);
 
@@ -1268,13 +1277,13 @@ cmd_profile_export (Net *net, const char *number, GError **error)
   ca_path = net_path (net, "ca", "ca.pem", NULL);
   vault_path = net_path (net, "controllers", sub->controller, "vault.key", NULL);
   if ((cert = kc_pki_cert_load (cert_path, error)) == NULL)
-    return FALSE;
+    return NULL;
   cert_serial = kc_pki_cert_serial (cert);
   if (sub->cert_serial != NULL && g_ascii_strcasecmp (cert_serial, sub->cert_serial) != 0) {
     g_set_error (error, KC_ERROR, KC_ERROR_CORRUPT,
                  "%s has serial %s but the store expects %s", cert_path, cert_serial,
                  sub->cert_serial);
-    return FALSE;
+    return NULL;
   }
 
   profile->number = g_strdup (number);
@@ -1292,15 +1301,34 @@ cmd_profile_export (Net *net, const char *number, GError **error)
       || (vault = kc_vault_load (vault_path, error)) == NULL
       || (profile->signaling_secret = kc_vault_unwrap (vault, sub->wrapped_secret, number,
                                                        error)) == NULL)
+    return NULL;
+  *sub_out = g_steal_pointer (&sub);
+  *serial_out = g_steal_pointer (&cert_serial);
+  return g_steal_pointer (&profile);
+}
+
+/* -o FILE, else subscribers/NUMBER/NUMBER@suffix in the network folder. */
+static char *
+output_path (Net *net, const char *number, const char *suffix)
+{
+  g_autofree char *file = g_strconcat (number, suffix, NULL);
+
+  if (opt.output != NULL)
+    return g_strdup (opt.output);
+  return net_path (net, "subscribers", number, file, NULL);
+}
+
+static gboolean
+cmd_profile_export (Net *net, const char *number, GError **error)
+{
+  g_autoptr(KcSubscriber) sub = NULL;
+  g_autoptr(KcStore) store = NULL;
+  g_autoptr(KcProfile) profile = NULL;
+  g_autofree char *output = NULL, *detail = NULL, *cert_serial = NULL;
+
+  if ((profile = subscriber_profile (net, number, &sub, &cert_serial, error)) == NULL)
     return FALSE;
-
-  if (opt.output != NULL) {
-    output = g_strdup (opt.output);
-  } else {
-    g_autofree char *file = g_strconcat (number, KC_PROFILE_SUFFIX, NULL);
-
-    output = net_path (net, "subscribers", number, file, NULL);
-  }
+  output = output_path (net, number, KC_PROFILE_SUFFIX);
   if (!kc_profile_save (profile, output, opt.force, error)
       || (store = controller_store (net, sub->controller, 0, error)) == NULL)
     return FALSE;
@@ -1313,6 +1341,52 @@ cmd_profile_export (Net *net, const char *number, GError **error)
                 "'keycall-admin subscriber resume %s' runs\n", number, number);
   g_print ("Exported the profile of %s to %s\n  It holds the private key and signaling secret: "
            "hand it over privately and delete it after import.\n", number, output);
+  return TRUE;
+}
+
+/* The profile sealed under a one-time code (docs/provisioning.md,
+ * "Activation files"): the file may travel by mail, the code goes by
+ * another channel. The code is printed once and kept nowhere. */
+static gboolean
+cmd_profile_activation (Net *net, const char *number, GError **error)
+{
+  g_autoptr(KcSubscriber) sub = NULL;
+  g_autoptr(KcStore) store = NULL;
+  g_autoptr(KcProfile) profile = NULL;
+  g_autoptr(KcSecret) code = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) expires = NULL;
+  g_autofree char *output = NULL, *detail = NULL, *cert_serial = NULL, *when = NULL;
+  int days = opt.days != UNSET ? opt.days : ACTIVATION_DAYS;
+
+  if (days > 365)
+    return usage (error, "--days for an activation file must be 1 to 365");
+  if ((profile = subscriber_profile (net, number, &sub, &cert_serial, error)) == NULL)
+    return FALSE;
+  /* Open the store first: a file whose handover is not audited is not
+   * written. */
+  if ((store = controller_store (net, sub->controller, 0, error)) == NULL)
+    return FALSE;
+  expires = g_date_time_add_days (now, days);
+  output = output_path (net, number, KC_ACTIVATION_SUFFIX);
+  if ((code = kc_activation_write (profile, g_date_time_to_unix (expires), output, opt.force,
+                                   error)) == NULL)
+    return FALSE;
+  when = g_date_time_format (expires, "%Y-%m-%d %H:%M UTC");
+  detail = g_strdup_printf ("number=%s controller=%s serial=%s file=%s expires=%s", number,
+                            sub->controller, cert_serial, output, when);
+  if (!audit (store, "profile-activation", detail, error)) {
+    g_unlink (output);
+    return FALSE;
+  }
+  if (sub->state == KC_SUBSCRIBER_SUSPENDED)
+    g_printerr ("keycall-admin: note: subscriber %s is suspended; the activation works once "
+                "'keycall-admin subscriber resume %s' runs\n", number, number);
+  g_print ("Wrote the activation file of %s to %s (valid until %s)\n"
+           "  Activation code: %s\n"
+           "  Give the code to the user another way than the file (in person, by phone);\n"
+           "  it is shown only this once and kept nowhere.\n",
+           number, output, when, (const char *) kc_secret_get_data (code));
   return TRUE;
 }
 
@@ -1563,6 +1637,8 @@ static const Command commands[] = {
   { "subscriber", "revoke", "NUMBER", FALSE, 0, cmd_subscriber_revoke, "subscriber revoke NUMBER" },
   { "profile", "export", "NUMBER", FALSE, OPT_OUTPUT | OPT_FORCE, cmd_profile_export,
     "profile export NUMBER [-o FILE] [--force]" },
+  { "profile", "activation", "NUMBER", FALSE, OPT_OUTPUT | OPT_DAYS | OPT_FORCE,
+    cmd_profile_activation, "profile activation NUMBER [-o FILE] [--days 7] [--force]" },
   { "crl", "show", NULL, FALSE, OPT_JSON, cmd_crl_show, "crl show [--json]" },
   { "crl", "update", NULL, FALSE, 0, cmd_crl_update, "crl update" },
   { NULL, "revoke-cert", "SERIAL", TRUE, OPT_CONTROLLER | OPT_LEA | OPT_GATEWAY, cmd_revoke_cert,

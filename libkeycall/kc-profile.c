@@ -487,6 +487,24 @@ kc_profile_validate (KcProfile *profile, GError **error)
   return TRUE;
 }
 
+gboolean
+kc_profile_set_controller (KcProfile *profile, const char *controller, GError **error)
+{
+  char *old;
+
+  g_return_val_if_fail (profile != NULL && controller != NULL, FALSE);
+
+  old = profile->controller;
+  profile->controller = g_strdup (controller);
+  if (!parse_controller (profile, error)) {
+    g_free (profile->controller);
+    profile->controller = old;
+    return FALSE;
+  }
+  g_free (old);
+  return TRUE;
+}
+
 /* Writing */
 
 typedef struct {
@@ -557,17 +575,17 @@ emit (Out *o, const KcProfile *profile, const char *secret_b64)
   out_text (o, END_KEY, END_VALUE);
 }
 
-gboolean
-kc_profile_save (KcProfile *profile, const char *path, gboolean replace, GError **error)
+KcSecret *
+kc_profile_serialize (KcProfile *profile, GError **error)
 {
-  g_autoptr(KcSecret) data = NULL;
+  KcSecret *data;
   char *secret_b64;
   Out o = { NULL, 0 };
 
-  g_return_val_if_fail (profile != NULL && path != NULL, FALSE);
+  g_return_val_if_fail (profile != NULL, NULL);
 
   if (!kc_profile_validate (profile, error))
-    return FALSE;
+    return NULL;
 
   secret_b64 = kc_secret_to_base64 (profile->signaling_secret);
   emit (&o, profile, secret_b64);
@@ -576,15 +594,27 @@ kc_profile_save (KcProfile *profile, const char *path, gboolean replace, GError 
     g_set_error (error, KC_ERROR, KC_ERROR_TOO_LARGE,
                  "The profile would be %" G_GSIZE_FORMAT " bytes; the limit is %d",
                  o.len, KC_PROFILE_MAX_LEN);
-    return FALSE;
+    return NULL;
   }
   data = kc_secret_new (o.len);
   o.buf = kc_secret_get_mutable (data);
   o.len = 0;
   emit (&o, profile, secret_b64);
   kc_secret_text_free (secret_b64);
+  return data;
+}
 
-  return kc_file_write (path, o.buf, o.len, 0600, replace, error);
+gboolean
+kc_profile_save (KcProfile *profile, const char *path, gboolean replace, GError **error)
+{
+  g_autoptr(KcSecret) data = NULL;
+
+  g_return_val_if_fail (profile != NULL && path != NULL, FALSE);
+
+  if ((data = kc_profile_serialize (profile, error)) == NULL)
+    return FALSE;
+  return kc_file_write (path, kc_secret_get_data (data), kc_secret_get_len (data), 0600, replace,
+                        error);
 }
 
 gboolean

@@ -48,10 +48,20 @@ KcProfile *kc_profile_load           (const char      *path,
  * controller_host/_port. */
 gboolean   kc_profile_validate       (KcProfile       *profile,
                                       GError         **error);
+/* Validates, then returns the file's bytes (what kc_profile_save writes)
+ * in locked memory. */
+KcSecret  *kc_profile_serialize      (KcProfile       *profile,
+                                      GError         **error);
 /* Validates, then writes @path with mode 0600 (see kc_file_write). */
 gboolean   kc_profile_save           (KcProfile       *profile,
                                       const char      *path,
                                       gboolean         replace,
+                                      GError         **error);
+/* Another controller URI (the user may reach the controller at another
+ * address than the operator wrote); the profile is left as it was when
+ * @controller is not a valid sips: URI. */
+gboolean   kc_profile_set_controller (KcProfile       *profile,
+                                      const char      *controller,
                                       GError         **error);
 gboolean   kc_profile_write_tls_dir  (const KcProfile *profile,
                                       const char      *dir,

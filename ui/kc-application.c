@@ -465,8 +465,6 @@ kc_application_import_profile (KcApplication  *self,
                                GError        **error)
 {
   g_autoptr(KcProfile) profile = NULL;
-  g_autofree char *dest = kc_application_imported_path ();
-  g_autofree char *dir = g_path_get_dirname (dest);
   g_autofree char *name = g_file_get_parse_name (file);
   g_autoptr(GError) local = NULL;
   char *data = NULL;
@@ -496,6 +494,21 @@ kc_application_import_profile (KcApplication  *self,
                  local->message);
     return FALSE;
   }
+  return kc_application_use_profile (self, profile, error);
+}
+
+gboolean
+kc_application_use_profile (KcApplication  *self,
+                            KcProfile      *profile,
+                            GError        **error)
+{
+  g_autofree char *dest = kc_application_imported_path ();
+  g_autofree char *dir = g_path_get_dirname (dest);
+  g_autoptr(GError) local = NULL;
+
+  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (profile != NULL, FALSE);
+
   if (g_mkdir_with_parents (dir, 0700) != 0) {
     g_set_error (error, KC_ERROR, KC_ERROR_IO, _("Cannot create %s: %s"), dir,
                  g_strerror (errno));

@@ -36,6 +36,13 @@ gboolean       kc_application_import_profile    (KcApplication     *self,
                                                  GFile             *file,
                                                  GError           **error);
 
+/* What import and activation share: validates @profile, saves it (mode
+ * 0600) at the imported path, then starts its account in place of any
+ * other. A registration refused later shows as the account's state. */
+gboolean       kc_application_use_profile       (KcApplication     *self,
+                                                 KcProfile         *profile,
+                                                 GError           **error);
+
 KcCtaAccount  *kc_application_get_account       (KcApplication     *self);
 KcCtaCall     *kc_application_get_call          (KcApplication     *self);
 const char    *kc_application_get_profile_error (KcApplication     *self);

@@ -1,5 +1,5 @@
-/* kc-window.h: the softphone's one window: profile import on first run,
- * account status, dialing and recent calls, and the call page.
+/* kc-window.h: the softphone's one window: profile import or activation on
+ * first run, account status, dialing and recent calls, and the call page.
  */
 #pragma once
 
@@ -17,6 +17,16 @@ KcWindow *kc_window_new         (KcApplication *app);
  * window (and returned). */
 gboolean  kc_window_import_file (KcWindow      *self,
                                  GFile         *file);
+/* Reads an activation file (chooser, drop) and shows the page that names
+ * its number and controller and asks for the code; a failure is shown on
+ * the first-run page (and returned). */
+gboolean  kc_window_open_activation (KcWindow  *self,
+                                     GFile     *file);
+/* What the Activate button does with the code and controller typed on that
+ * page: on success the profile is saved where an import saves it and its
+ * account registers; on failure the reason is shown on the page, nothing
+ * is saved (and FALSE returned). */
+gboolean  kc_window_activate    (KcWindow      *self);
 
 /* Puts @text (a number or a sip:/sips:/tel: URI) in the dial entry. */
 void      kc_window_set_dial_text (KcWindow    *self,

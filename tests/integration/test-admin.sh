@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-admin.sh: provisions a whole network with keycall-admin (CA, two
 # controllers, an LEA, two subscribers), checks the files with OpenSSL, walks
-# a subscriber through suspend/resume/revoke, exports a profile, reads the
+# a subscriber through suspend/resume/revoke, exports a profile and an
+# activation file (opened again with Python's scrypt and AES-GCM), reads the
 # CRL, and checks that every misuse gets one clear line and the right exit
 # status (2 usage, 1 failure). Prints TAP.
 set -u
@@ -179,6 +180,92 @@ fails "profile export refuses to overwrite" 1 "use --force to replace it" profil
 succeeds "profile export -o FILE --force" profile export 1001 -o "$WORK/alice.keycall" --force
 check "-o wrote the profile there" test "$(mode "$WORK/alice.keycall")" = 600
 
+# --- activation files ----------------------------------------------------
+
+succeeds "profile activation 1001" profile activation 1001
+A=$NET/subscribers/1001/1001.kcactivation
+CODE=$(sed -n 's/^  Activation code: //p' <<<"$out")
+check "it prints the code once, four groups of five Crockford base32 characters" \
+  bash -c "[[ '$CODE' =~ ^([0-9A-HJKMNP-TV-Z]{5}-){3}[0-9A-HJKMNP-TV-Z]{5}$ ]]"
+check "the activation file is 0600 and ends with its end marker" \
+  test "$(mode "$A")" = 600 -a "$(tail -n 1 "$A")" = "end=keycall-activation"
+check "it names the number, gc1's address and an expiry in clear" \
+  bash -c "grep -qx 'number=1001' '$A' && grep -qx 'controller=sips:127.0.0.1:5061;transport=tls' '$A' && grep -q '^expires=20[0-9-]*T' '$A'"
+check "it holds neither a private key, the signaling secret nor the code" \
+  bash -c "! grep -q -e 'PRIVATE KEY' -e '$(profile_value "$P" signaling-secret)' -e '$CODE' '$A'"
+profile_value "$A" ca > "$WORK/act-ca.pem"
+check "its CA is the network CA" \
+  test "$(openssl x509 -in "$WORK/act-ca.pem" -noout -fingerprint -sha256)" \
+     = "$(openssl x509 -in "$NET/ca/ca.pem" -noout -fingerprint -sha256)"
+if $has_python && python3 -c 'import cryptography' 2>/dev/null; then
+  # An independent opener (Python's scrypt and AES-GCM) finds the very
+  # profile 'profile export' wrote, and a wrong code finds nothing.
+  check "scrypt + AES-256-GCM outside Keycall open it into the exported profile" python3 -c '
+import base64, hashlib, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidTag
+def fields(path):
+    out, esc = {}, {"n": "\n", "t": "\t", "r": "\r", "s": " ", "\\": "\\"}
+    for line in open(path, encoding="utf-8").read().splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            r, i = "", 0
+            while i < len(v):
+                if v[i] == "\\":
+                    r += esc[v[i + 1]]; i += 2
+                else:
+                    r += v[i]; i += 1
+            out[k] = r
+    return out
+f = fields(sys.argv[1])
+def derive(code):
+    return hashlib.scrypt(code.replace("-", "").encode(), salt=base64.b64decode(f["kdf-salt"]),
+                          n=2 ** int(f["kdf-log2-n"]), r=8, p=1, maxmem=2 ** 28, dklen=64)
+good = derive(sys.argv[2])
+assert good[32:] == base64.b64decode(f["code-check"]), "check value"
+bad = list(sys.argv[2]); bad[0] = "A" if bad[0] != "A" else "B"
+assert derive("".join(bad))[32:] != base64.b64decode(f["code-check"])
+aad = "".join("%d:%s," % (len(x.encode()), x) for x in [
+    "keycall-activation", f["version"], f["number"], f["display-name"], f["controller"],
+    f["controller-name"], f.get("domain", ""), f.get("expires", ""), f["ca"],
+    "%s:%s:8:1" % (f["kdf"], f["kdf-log2-n"]), f["kdf-salt"]]).encode()
+sealed = base64.b64decode(f["sealed"])
+plain = AESGCM(good[:32]).decrypt(sealed[1:13], sealed[13:], sealed[:1] + aad)
+assert plain == open(sys.argv[3], "rb").read(), "not the exported profile"
+try:
+    AESGCM(good[:32]).decrypt(sealed[1:13], sealed[13:], sealed[:1] + aad.replace(b"1001", b"1002"))
+    raise SystemExit("another number went unnoticed")
+except InvalidTag:
+    pass' "$A" "$CODE" "$P"
+else
+  skip "scrypt + AES-256-GCM outside Keycall open it into the exported profile" "no python3 cryptography"
+fi
+run audit list --controller gc1
+check "the audit log records the activation file, not its code" \
+  bash -c "grep -q '	admin	profile-activation	number=1001 controller=gc1 serial=' <<<'$out' && ! grep -q '$CODE' <<<'$out'"
+cp -p "$A" "$WORK/activation-before"
+fails "profile activation refuses to overwrite" 1 "use --force to replace it" profile activation 1001
+check "the refused run left the file as it was" cmp -s "$A" "$WORK/activation-before"
+OLD_SALT=$(sed -n 's/^kdf-salt=//p' "$A")
+succeeds "profile activation -o FILE --days 1 --force" \
+  profile activation 1001 -o "$A" --days 1 --force
+CODE2=$(sed -n 's/^  Activation code: //p' <<<"$out")
+check "a new activation has a new code and a new salt" \
+  test -n "$CODE2" -a "$CODE2" != "$CODE" -a "$(sed -n 's/^kdf-salt=//p' "$A")" != "$OLD_SALT"
+check "--days 1 makes it expire within a day" python3 -c '
+import datetime, sys
+t = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+left = t - datetime.datetime.now(datetime.timezone.utc)
+assert datetime.timedelta(hours=23) < left <= datetime.timedelta(days=1), left' \
+  "$(sed -n 's/^expires=//p' "$A")"
+fails "profile activation without NUMBER" 2 "missing NUMBER for 'profile activation'" profile activation
+fails "--days over a year for an activation file" 2 "--days for an activation file must be 1 to 365" \
+  profile activation 1001 --days 400 -o "$WORK/x.kcactivation"
+check "the refused --days wrote nothing" test ! -e "$WORK/x.kcactivation"
+fails "option that does not apply to profile activation" 2 \
+  "option --json does not apply to 'profile activation'" profile activation 1001 --json
+fails "unknown subscriber has no activation" 1 "unknown subscriber 1999" profile activation 1999
+
 # --- revocation and the CRL ------------------------------------------------
 
 SERIAL_2001=$(openssl x509 -in "$NET/subscribers/2001/cert.pem" -noout -serial | cut -d= -f2)
@@ -264,6 +351,9 @@ fails "option that does not apply" 2 "option --port does not apply to 'lea add'"
 fails "extra argument" 2 "unexpected argument 'extra'" subscriber list extra
 fails "revoked subscriber cannot resume" 1 "subscriber 2001 is revoked" subscriber resume 2001
 fails "revoked subscriber has no profile" 1 "its profile can no longer be exported" profile export 2001
+fails "revoked subscriber has no activation file" 1 "its profile can no longer be exported" \
+  profile activation 2001 -o "$WORK/2001.kcactivation"
+check "nor a half-written one" test ! -e "$WORK/2001.kcactivation"
 fails "revoke-cert needs one selector" 2 "needs exactly one of" revoke-cert
 fails "revoke-cert of an unknown serial" 1 "no certificate with serial 0A0B" revoke-cert 0a:0b
 chmod 644 "$G1/vault.key"

@@ -1,6 +1,7 @@
 /* test-ui-window.c: the softphone window against a real network: a
  * controller provisioned with keycall-admin and headless softphones, all
- * on 127.0.0.1. Import a profile, register, call out and answer a call,
+ * on 127.0.0.1. Import a profile, register, activate with an activation
+ * file and its code (a wrong code saves nothing), call out and answer a call,
  * and check the security panel shows the fingerprint the other phone got.
  * The tests of calls in progress are in test-ui-calls.c, the helpers in
  * ui-test.c; all run in this one process, in order, on one network.
@@ -15,6 +16,7 @@
 #include "kc-number.h"
 #include "kc-ui.h"
 
+#include "kc-activation.h"
 #include "kc-error.h"
 
 #include <glib/gstdio.h>
@@ -62,9 +64,10 @@ test_import (void)
   gsize len;
   struct stat st;
 
-  /* First run: no profile, so the import page. */
+  /* First run: no profile, so the import page, which also offers activation. */
   g_assert_cmpstr (visible_page (), ==, "import");
   g_assert_false (gtk_widget_get_visible (find ("import-error")));
+  g_assert_true (gtk_widget_get_visible (find ("activate-button")));
 
   g_assert_true (g_file_set_contents (bad, "[keycall-profile]\nversion=1\nnumber=1001\n", -1,
                                       NULL));
@@ -89,6 +92,132 @@ test_import (void)
                             "keycall:controller:gc1"));
   g_assert_true (gtk_widget_is_sensitive (find ("call-button")));
   T.registered = TRUE;
+}
+
+/* keycall-admin profile activation NUMBER -o PATH; returns the code it
+ * printed. */
+static char *
+make_activation (const char *number,
+                 const char *path)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRegex) re = g_regex_new ("Activation code: (\\S+)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *out = NULL;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, g_getenv ("KEYCALL_ADMIN"),
+                           "--dir", T.net, "profile", "activation", number, "-o", path,
+                           "--force", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (proc));
+  g_assert_true (g_regex_match (re, out, 0, &match));
+  return g_match_info_fetch (match, 1);
+}
+
+/* KC_ACTIVATE_SHOT=FILE.png: the activation page as it stands, for a look. */
+static void
+save_shot (const char *path)
+{
+  GtkWidget *window = GTK_WIDGET (T.window);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+
+  settle (500);
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+static void
+test_activate (void)
+{
+  g_autofree char *path = g_build_filename (T.tmp, "1001" KC_ACTIVATION_SUFFIX, NULL);
+  g_autofree char *broken = g_build_filename (T.tmp, "cut" KC_ACTIVATION_SUFFIX, NULL);
+  g_autofree char *dest = kc_application_imported_path ();
+  g_autofree char *code = NULL, *wrong = NULL, *before = NULL, *after = NULL;
+  g_autofree char *controller = NULL, *bare = NULL, *line = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) broken_file = g_file_new_for_path (broken);
+  KcCtaAccount *old_account;
+  struct stat st;
+
+  if (!T.registered) {
+    g_test_skip ("not registered");
+    return;
+  }
+  code = make_activation ("1001", path);
+  g_assert_true (g_file_get_contents (dest, &before, NULL, NULL));
+  old_account = kc_application_get_account (T.app);
+
+  /* A file cut short is refused before any code is asked for. */
+  g_assert_true (g_file_set_contents (broken, "[" KC_ACTIVATION_GROUP "]\nversion=1\nnumber=1",
+                                      -1, NULL));
+  g_assert_false (kc_window_open_activation (T.window, broken_file));
+  g_assert_nonnull (strstr (label_text ("import-error"), "truncated"));
+  g_assert_cmpstr (visible_page (), ==, "phone");
+
+  /* The page names the number and the controller before any code. */
+  g_assert_true (kc_window_open_activation (T.window, file));
+  g_assert_cmpstr (visible_page (), ==, "activate");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find ("activate-number"))), ==,
+                   "1001 (Alice)");
+  controller = g_strdup (gtk_editable_get_text (GTK_EDITABLE (find ("activate-controller"))));
+  g_assert_true (g_str_has_prefix (controller, "sips:127.0.0.1:"));
+  g_assert_true (gtk_widget_get_visible (find ("activate-expires")));
+  g_assert_false (gtk_widget_get_visible (find ("activate-error")));
+
+  /* A wrong code: the reason on the page, nothing saved, same account. */
+  wrong = g_strdup (code);
+  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+  gtk_editable_set_text (GTK_EDITABLE (find ("activate-code")), wrong);
+  click ("activate-confirm");
+  g_assert_true (gtk_widget_get_visible (find ("activate-error")));
+  g_assert_nonnull (strstr (label_text ("activate-error"), "activation code is wrong"));
+  g_assert_cmpstr (visible_page (), ==, "activate");
+  g_assert_true (g_file_get_contents (dest, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+  g_clear_pointer (&after, g_free);
+  g_assert_true (kc_application_get_account (T.app) == old_account);
+  if (g_getenv ("KC_ACTIVATE_SHOT") != NULL)
+    save_shot (g_getenv ("KC_ACTIVATE_SHOT"));
+
+  /* The right code with a controller that is no sips: URI: still nothing. */
+  gtk_editable_set_text (GTK_EDITABLE (find ("activate-controller")), "http://127.0.0.1");
+  gtk_editable_set_text (GTK_EDITABLE (find ("activate-code")), code);
+  g_assert_false (kc_window_activate (T.window));
+  g_assert_nonnull (strstr (label_text ("activate-error"), "is not a sips: URI"));
+  g_assert_true (g_file_get_contents (dest, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+  g_clear_pointer (&after, g_free);
+
+  /* The code as typed from paper, and the controller edited (no
+   * parameters): saved where import saves it, and registered there. */
+  bare = g_strndup (controller, strcspn (controller, ";"));
+  gtk_editable_set_text (GTK_EDITABLE (find ("activate-controller")), bare);
+  g_strdelimit (code, "-", ' ');
+  gtk_editable_set_text (GTK_EDITABLE (find ("activate-code")), code);
+  click ("activate-confirm");
+  g_assert_false (gtk_widget_get_visible (find ("activate-error")));
+  g_assert_cmpstr (visible_page (), ==, "phone");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find ("activate-code"))), ==, "");
+  g_assert_cmpint (g_stat (dest, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (dest, &after, NULL, NULL));
+  line = g_strdup_printf ("\ncontroller=%s\n", bare);
+  g_assert_nonnull (strstr (after, line));
+  g_assert_true (kc_application_get_account (T.app) != old_account);
+  g_assert_cmpstr (kc_cta_account_get_number (kc_application_get_account (T.app)), ==, "1001");
+  g_assert_true (wait_for (status_registered, NULL, WAIT_S));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find ("account-status"))),
+                            bare));
 }
 
 static void
@@ -281,6 +410,7 @@ main (int   argc,
 
   g_test_add_func ("/ui/number", test_number);
   g_test_add_func ("/ui/import", test_import);
+  g_test_add_func ("/ui/activate", test_activate);
   g_test_add_func ("/ui/dial-refuses-bad-number", test_dial_refuses_bad_number);
   g_test_add_func ("/ui/outgoing", test_outgoing);
   g_test_add_func ("/ui/incoming", test_incoming);
