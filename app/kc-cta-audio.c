@@ -51,6 +51,7 @@ struct _KcCtaAudio {
   gulong             packet_handler;
 
   gboolean           muted;
+  gboolean           paused;           /* on hold: nothing sent, nothing played */
   double             input_dbfs;
   double             output_dbfs;
 
@@ -209,7 +210,7 @@ on_packet_received (KcMediaStream *stream,
   KcCtaAudio *self = user_data;
   gint16 frame[KC_AUDIO_FRAME_SAMPLES];
 
-  if (self->device == NULL || self->out_kind != KC_CTA_AUDIO_DEVICE)
+  if (self->device == NULL || self->out_kind != KC_CTA_AUDIO_DEVICE || self->paused)
     return;
   /* One packet gives one frame: wait for it, then take only what is ready
    * (waiting again would hold the main loop DECODE_WAIT_MS for nothing). */
@@ -247,6 +248,17 @@ tick (KcCtaAudio   *self,
   if (self->muted) {
     memset (frame, 0, sizeof frame);
     send = frame;
+  }
+  if (self->paused) {
+    /* Drain what arrives so that resuming does not play it late. */
+    self->input_dbfs = SILENCE_DBFS;
+    self->output_dbfs = SILENCE_DBFS;
+    while (kc_media_stream_receive_frame (self->stream, frame))
+      ;
+    memset (frame, 0, sizeof frame);
+    if (self->out_kind != KC_CTA_AUDIO_DEVICE || self->device == NULL)
+      write_output (self, frame);
+    return;
   }
   self->input_dbfs = level_dbfs (send);
   kc_media_stream_send_frame (self->stream, send);
@@ -441,6 +453,13 @@ kc_cta_audio_set_muted (KcCtaAudio *self,
 {
   g_return_if_fail (self != NULL);
   self->muted = muted;
+}
+
+void
+kc_cta_audio_set_paused (KcCtaAudio *self,
+                         gboolean    paused)
+{
+  self->paused = !!paused;
 }
 
 void

@@ -44,6 +44,12 @@ void         kc_cta_audio_free         (KcCtaAudio      *audio);
 /* Sends silence instead of the input while @muted. */
 void         kc_cta_audio_set_muted    (KcCtaAudio      *audio,
                                         gboolean         muted);
+/* On hold (docs/protocol.md, "Hold and resume"): while @paused nothing is
+ * sent (no RTP; the stream's RTCP goes on) and what arrives is discarded,
+ * silence played or written in its place. The input file, if any, keeps
+ * its time line: it goes on being read and dropped. */
+void         kc_cta_audio_set_paused   (KcCtaAudio      *audio,
+                                        gboolean         paused);
 /* dBFS of the last frame sent and of the last one played or written;
  * -100 for digital silence. */
 void         kc_cta_audio_get_levels   (KcCtaAudio      *audio,

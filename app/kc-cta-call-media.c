@@ -75,18 +75,20 @@ ensure_stream (KcCtaCall *self,
 }
 
 static char *
-build_sdp (KcCtaCall          *self,
-           const KcSdpFormat  *formats,
-           guint               n_formats,
-           const KcSuite      *suites,
-           guint               n_suites,
-           const char         *key_mgmt)
+build_sdp_full (KcCtaCall          *self,
+                const KcSdpFormat  *formats,
+                guint               n_formats,
+                const KcSuite      *suites,
+                guint               n_suites,
+                KcSdpDirection      direction,
+                const char         *key_mgmt)
 {
   KcSdpBuild build = {
     .address = kc_cta_account_get_address (self->account),
     .port = kc_media_stream_get_port (self->media),
     .session_id = self->sdp_session,
-    .direction = KC_SDP_SENDRECV,
+    .session_version = self->sdp_version,
+    .direction = direction,
     .formats = formats,
     .n_formats = n_formats,
     .suites = suites,
@@ -95,6 +97,17 @@ build_sdp (KcCtaCall          *self,
   };
 
   return kc_cta_sdp_build (&build, key_mgmt);
+}
+
+static char *
+build_sdp (KcCtaCall          *self,
+           const KcSdpFormat  *formats,
+           guint               n_formats,
+           const KcSuite      *suites,
+           guint               n_suites,
+           const char         *key_mgmt)
+{
+  return build_sdp_full (self, formats, n_formats, suites, n_suites, KC_SDP_SENDRECV, key_mgmt);
 }
 
 char *
@@ -185,6 +198,14 @@ char *
 kc_cta_call_media_answer (KcCtaCall  *self,
                           const char *key_mgmt)
 {
+  return kc_cta_call_media_sdp (self, KC_SDP_SENDRECV, key_mgmt);
+}
+
+char *
+kc_cta_call_media_sdp (KcCtaCall      *self,
+                       KcSdpDirection  direction,
+                       const char     *key_mgmt)
+{
   KcSdpFormat formats[2];
   guint n = 0;
 
@@ -195,7 +216,98 @@ kc_cta_call_media_answer (KcCtaCall  *self,
     formats[n++] = (KcSdpFormat) { (guint) self->media_choice.dtmf_pt,
                                    (char *) "telephone-event",
                                    self->media_choice.audio.clock_rate, 1 };
-  return build_sdp (self, formats, n, &self->media_choice.suite, 1, key_mgmt);
+  return build_sdp_full (self, formats, n, &self->media_choice.suite, 1, direction, key_mgmt);
+}
+
+/* A line that carries a key: a=key-mgmt (any protocol) or a=crypto. */
+static gboolean
+has_key_line (const char *body,
+              gsize       len)
+{
+  const char *end = body + len;
+
+  for (const char *line = body; line < end;) {
+    const char *next = line;
+
+    if ((gsize) (end - line) >= 10 && g_ascii_strncasecmp (line, "a=key-mgmt", 10) == 0)
+      return TRUE;
+    if ((gsize) (end - line) >= 8 && g_ascii_strncasecmp (line, "a=crypto", 8) == 0)
+      return TRUE;
+    while (next < end && *next != '\r' && *next != '\n')
+      next++;
+    while (next < end && (*next == '\r' || *next == '\n'))
+      next++;
+    line = next;
+  }
+  return FALSE;
+}
+
+KcSdpMedia *
+kc_cta_call_media_read_update (KcCtaCall   *self,
+                               const char  *body,
+                               gsize        len,
+                               GError     **error)
+{
+  g_autofree char *sdp = NULL;
+  g_autoptr(KcSdpMedia) update = NULL;
+  gboolean codec = FALSE, suite;
+
+  if (body == NULL || len == 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                 "No SDP: a Keycall call is changed only by an SDP offer (hold or resume)");
+    return NULL;
+  }
+  if (has_key_line (body, len)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_PERMISSION,
+                 "The SDP carries a key: the call key never changes inside a call");
+    return NULL;
+  }
+  if (self->remote_media == NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_CLOSED, "The call has no agreed audio stream yet");
+    return NULL;
+  }
+  sdp = sdp_without_keys (body, len, error);
+  if (sdp == NULL)
+    return NULL;
+  update = kc_sdp_media_parse (sdp, error);
+  if (update == NULL)
+    return NULL;
+  /* Same stream, same codec, same suite: only the direction may change
+   * (the SRTP keys and the stream's sockets stay as they are). */
+  if (update->port != self->remote_media->port
+      || g_strcmp0 (update->address, self->remote_media->address) != 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                 "The SDP moves the audio from %s:%u to %s:%u; a Keycall call keeps its "
+                 "media address", self->remote_media->address, self->remote_media->port,
+                 update->address, update->port);
+    return NULL;
+  }
+  for (guint i = 0; i < update->formats->len; i++) {
+    KcSdpFormat *f = &g_array_index (update->formats, KcSdpFormat, i);
+
+    codec |= f->pt == self->media_choice.audio.pt
+             && g_ascii_strcasecmp (f->encoding, self->media_choice.audio.encoding) == 0;
+  }
+  suite = update->suites->len > 0 ? g_array_index (update->suites, KcSuite, 0)
+                                    == self->media_choice.suite
+                                  : self->media_choice.suite == KC_SUITE_DEFAULT;
+  for (guint i = 1; !suite && i < update->suites->len; i++)
+    suite = g_array_index (update->suites, KcSuite, i) == self->media_choice.suite;
+  if (!codec || !suite) {
+    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                 "The SDP drops the call's %s %s/%u; a Keycall call keeps its codec and "
+                 "SRTP suite", !codec ? "codec" : "SRTP suite",
+                 self->media_choice.audio.encoding, self->media_choice.audio.clock_rate);
+    return NULL;
+  }
+  return g_steal_pointer (&update);
+}
+
+void
+kc_cta_call_media_apply_hold (KcCtaCall *self)
+{
+  if (self->audio != NULL)
+    kc_cta_audio_set_paused (self->audio, self->held || self->remote_held);
 }
 
 gboolean
@@ -324,6 +436,7 @@ kc_cta_call_media_start (KcCtaCall *self)
                error->message);
   else {
     kc_cta_audio_set_muted (self->audio, self->muted);
+    kc_cta_call_media_apply_hold (self);
     in = kc_cta_audio_describe (self->audio, FALSE);
     out = kc_cta_audio_describe (self->audio, TRUE);
   }

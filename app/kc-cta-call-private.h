@@ -44,6 +44,7 @@ struct _KcCtaCall {
   nta_reliable_t     *rel;              /* incoming: our reliable 180 (322) */
   guint32             rseq;             /* outgoing: last reliable 1xx PRACKed */
   guint64             sdp_session;
+  guint64             sdp_version;      /* o= version of our last SDP; 0 before a re-INVITE */
   gboolean            got_final;        /* outgoing: the INVITE has its final response */
   gboolean            remote_ringing;   /* outgoing: 180 came before the ACK was confirmed */
   gboolean            answer_pending;   /* incoming: answer asked before the ACK was confirmed */
@@ -61,6 +62,11 @@ struct _KcCtaCall {
   KcSdpChoice         media_choice;     /* codec, telephone events, suite */
   char               *media_summary;
   gboolean            muted;
+  /* hold (kc-cta-call-hold.c) */
+  gboolean            held;             /* we hold the call (our re-INVITE got its 2xx) */
+  gboolean            remote_held;      /* the peer's last SDP takes receiving out */
+  gboolean            hold_wanted;      /* what our re-INVITE in progress asks */
+  nta_outgoing_t     *reinvite;         /* ours, until its final response */
   guint64             playout_underruns;  /* kept from the audio when it stops */
   guint64             playout_skipped;
 };
@@ -165,8 +171,36 @@ gboolean  kc_cta_call_media_take_answer  (KcCtaCall      *self,
                                           const char     *body,
                                           gsize           len,
                                           GError        **error);
+/* The SDP of the agreed stream (codec, suite, port) with @direction, for
+ * a re-INVITE or its answer; bump self->sdp_version first. */
+char     *kc_cta_call_media_sdp          (KcCtaCall      *self,
+                                          KcSdpDirection  direction,
+                                          const char     *key_mgmt);
+/* A re-offer or its answer: the same stream, codec and suite as agreed,
+ * no key line (KC_ERROR_PERMISSION), else KC_ERROR_UNSUPPORTED naming
+ * what changed. */
+KcSdpMedia *kc_cta_call_media_read_update (KcCtaCall     *self,
+                                           const char    *body,
+                                           gsize          len,
+                                           GError       **error);
+/* Pauses the audio while either end holds the call, resumes it after. */
+void      kc_cta_call_media_apply_hold   (KcCtaCall      *self);
 void      kc_cta_call_media_start        (KcCtaCall      *self);
 void      kc_cta_call_media_stop         (KcCtaCall      *self);
+
+/* kc-cta-call-hold.c */
+/* A re-INVITE from the controller (the peer holds or resumes). */
+void      kc_cta_call_hold_incoming      (KcCtaCall      *self,
+                                          nta_incoming_t *irq,
+                                          sip_t const    *sip);
+/* Sets held / remote-held, notifies them and applies them to the audio. */
+void      kc_cta_call_set_hold_state     (KcCtaCall      *self,
+                                          gboolean        held,
+                                          gboolean        remote_held);
+void      kc_cta_call_notify_hold_pending (KcCtaCall     *self);
+/* Emitted by kc-cta-call.c: "hold-failed". */
+void      kc_cta_call_emit_hold_failed   (KcCtaCall      *self,
+                                          const char     *message);
 
 /* kc-cta-call-callee.c */
 gboolean  kc_cta_call_sip_accept         (KcCtaCall      *self,

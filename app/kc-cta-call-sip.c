@@ -180,8 +180,8 @@ kc_cta_call_on_leg_request (void           *magic,
     nta_incoming_treply (irq, SIP_200_OK, SIPTAG_ALLOW_STR (KC_CTA_ALLOW), TAG_END ());
     return 0;
   case sip_method_invite:
-    /* K is bound to the call: a re-INVITE cannot change its keys. */
-    nta_incoming_treply (irq, 488, "Keycall calls cannot be modified", TAG_END ());
+    /* Hold or resume: only the direction may change, never K. */
+    kc_cta_call_hold_incoming (self, irq, sip);
     return 0;
   case sip_method_prack:
     return 481;
@@ -325,6 +325,9 @@ kc_cta_call_release (KcCtaCall *self)
   if (self->key_prack != NULL)
     nta_outgoing_destroy (self->key_prack);
   self->key_prack = NULL;
+  if (self->reinvite != NULL)
+    nta_outgoing_destroy (self->reinvite);
+  self->reinvite = NULL;
   if (self->bye != NULL)
     nta_outgoing_destroy (self->bye);
   self->bye = NULL;

@@ -29,12 +29,16 @@ enum {
   PROP_ACK_SENT_TIME,
   PROP_ACK_CONFIRMED_TIME,
   PROP_MUTED,
+  PROP_HELD,
+  PROP_REMOTE_HELD,
+  PROP_HOLD_PENDING,
   N_PROPS
 };
 
 enum {
   SIGNAL_STATE_CHANGED,
   SIGNAL_MEDIA_STARTED,
+  SIGNAL_HOLD_FAILED,
   N_SIGNALS
 };
 
@@ -181,6 +185,59 @@ kc_cta_call_take_key (KcCtaCall     *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_FINGERPRINT]);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_DERIVED]);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_RECEIVED_TIME]);
+}
+
+/* Hold (the SIP side is in kc-cta-call-hold.c) */
+
+void
+kc_cta_call_set_hold_state (KcCtaCall *self,
+                            gboolean   held,
+                            gboolean   remote_held)
+{
+  gboolean notify_held = self->held != !!held;
+  gboolean notify_remote = self->remote_held != !!remote_held;
+
+  self->held = !!held;
+  self->remote_held = !!remote_held;
+  kc_cta_call_media_apply_hold (self);
+  if (notify_held)
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HELD]);
+  if (notify_remote)
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_REMOTE_HELD]);
+}
+
+void
+kc_cta_call_notify_hold_pending (KcCtaCall *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HOLD_PENDING]);
+}
+
+void
+kc_cta_call_emit_hold_failed (KcCtaCall  *self,
+                              const char *message)
+{
+  g_signal_emit (self, signals[SIGNAL_HOLD_FAILED], 0, message);
+}
+
+gboolean
+kc_cta_call_get_held (KcCtaCall *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), FALSE);
+  return self->held;
+}
+
+gboolean
+kc_cta_call_get_remote_held (KcCtaCall *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), FALSE);
+  return self->remote_held;
+}
+
+gboolean
+kc_cta_call_get_hold_pending (KcCtaCall *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), FALSE);
+  return self->reinvite != NULL;
 }
 
 /* Construction (by the account) */
@@ -515,6 +572,15 @@ kc_cta_call_get_property (GObject    *object,
   case PROP_MUTED:
     g_value_set_boolean (value, self->muted);
     break;
+  case PROP_HELD:
+    g_value_set_boolean (value, self->held);
+    break;
+  case PROP_REMOTE_HELD:
+    g_value_set_boolean (value, self->remote_held);
+    break;
+  case PROP_HOLD_PENDING:
+    g_value_set_boolean (value, self->reinvite != NULL);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -586,6 +652,9 @@ kc_cta_call_class_init (KcCtaCallClass *klass)
   props[PROP_ACK_CONFIRMED_TIME] =
     g_param_spec_int64 ("ack-confirmed-time", NULL, NULL, 0, G_MAXINT64, 0, ro);
   props[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, ro);
+  props[PROP_HELD] = g_param_spec_boolean ("held", NULL, NULL, FALSE, ro);
+  props[PROP_REMOTE_HELD] = g_param_spec_boolean ("remote-held", NULL, NULL, FALSE, ro);
+  props[PROP_HOLD_PENDING] = g_param_spec_boolean ("hold-pending", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   signals[SIGNAL_STATE_CHANGED] =
@@ -595,6 +664,9 @@ kc_cta_call_class_init (KcCtaCallClass *klass)
   signals[SIGNAL_MEDIA_STARTED] =
     g_signal_new ("media-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_HOLD_FAILED] =
+    g_signal_new ("hold-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

@@ -21,10 +21,13 @@ G_DECLARE_FINAL_TYPE (KcCtaCall, kc_cta_call, KC, CTA_CALL, GObject)
 /* Signals:
  *   state-changed (KcCtaCallState old, KcCtaCallState new)   after every change
  *   media-started ()   the SRTP stream runs (after "answered")
+ *   hold-failed (const char *message)   kc_cta_call_hold() did not happen:
+ *                      the call goes on as it was; @message is for a person
  * Properties (read-only, each notified): direction, state, peer-number,
  * peer-name, call-id (A's Call-ID, bound into K), status, reason, key-id
  * (32 hex digits), key-fingerprint, key-derived, suite, key-received-time,
- * ack-sent-time, ack-confirmed-time (UNIX µs, 0 until it happens). */
+ * ack-sent-time, ack-confirmed-time (UNIX µs, 0 until it happens), held,
+ * remote-held, hold-pending (see kc_cta_call_hold). */
 
 KcCtaCallDirection kc_cta_call_get_direction       (KcCtaCall     *self);
 KcCtaCallState     kc_cta_call_get_state           (KcCtaCall     *self);
@@ -98,6 +101,23 @@ gboolean           kc_cta_call_answer              (KcCtaCall     *self,
 gboolean           kc_cta_call_reject              (KcCtaCall     *self,
                                                     guint          status,
                                                     GError       **error);
+/* Hold and resume (docs/protocol.md): an in-dialog re-INVITE with the same
+ * codec, suite and key (no key line), a=sendonly to hold, a=sendrecv to
+ * resume. Asynchronous: "hold-pending" is TRUE until the answer; a 2xx
+ * sets "held", anything else emits "hold-failed" and leaves the call as
+ * it was. While either end holds (held or remote-held), this phone sends
+ * no RTP (RTCP goes on) and plays silence; the SRTP stream, its ports and
+ * keys stay. KC_ERROR_CLOSED when the call is not answered or has no
+ * media, KC_ERROR_EXISTS while a hold or resume is in progress. Asking
+ * for the state the call is in already does nothing and returns TRUE. */
+gboolean           kc_cta_call_hold                (KcCtaCall     *self,
+                                                    gboolean       hold,
+                                                    GError       **error);
+/* We hold the call (our re-INVITE was accepted). */
+gboolean           kc_cta_call_get_held            (KcCtaCall     *self);
+/* The peer holds it (its last SDP takes receiving out). */
+gboolean           kc_cta_call_get_remote_held     (KcCtaCall     *self);
+gboolean           kc_cta_call_get_hold_pending    (KcCtaCall     *self);
 /* Either direction, any state: CANCEL before the answer, BYE after. The
  * call ends once the controller replied (or the transaction timed out). */
 void               kc_cta_call_hangup              (KcCtaCall     *self);

@@ -48,6 +48,8 @@ typedef struct {
   char         *codecs;
   char         *suites;
   char         *dtmf;
+  int           hold_after;      /* -1: never */
+  int           hold_for;        /* -1: held until the call ends */
 
   GMainLoop    *loop;
   KcCtaAccount *account;
@@ -59,6 +61,7 @@ typedef struct {
   guint         answer_id;
   guint         duration_id;
   guint         grace_id;
+  guint         hold_id;
 } App;
 
 static void finish (App *app, int exit_code);
@@ -105,6 +108,7 @@ finish (App *app,
   app->exit_code = exit_code;
   g_clear_handle_id (&app->answer_id, g_source_remove);
   g_clear_handle_id (&app->duration_id, g_source_remove);
+  g_clear_handle_id (&app->hold_id, g_source_remove);
   if (app->call != NULL)
     kc_cta_call_hangup (app->call);
   kc_cta_account_unregister (app->account);
@@ -194,12 +198,73 @@ on_media_started (KcCtaCall *call,
     }
 }
 
+/* Hold and resume (--hold-after, --hold-for): one line per change, with
+ * the RTP counters at that moment, so a test can tell what flowed while
+ * the call was held. */
+
+static void
+print_hold_line (KcCtaCall  *call,
+                 const char *what)
+{
+  KcMediaStats st = { 0, };
+
+  kc_cta_call_get_media_stats (call, &st);
+  g_print ("%s rtp-sent %" G_GUINT64_FORMAT " rtp-received %" G_GUINT64_FORMAT
+           " key-fingerprint %s\n", what, st.rtp_sent, st.rtp_received,
+           kc_cta_call_get_key_fingerprint (call) ? kc_cta_call_get_key_fingerprint (call) : "-");
+}
+
+static gboolean
+on_hold_due (gpointer user_data)
+{
+  App *app = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean hold = !kc_cta_call_get_held (app->call);
+
+  app->hold_id = 0;
+  g_print ("%s requested\n", hold ? "hold" : "resume");
+  if (!kc_cta_call_hold (app->call, hold, &error))
+    g_print ("hold failed: %s\n", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_held (KcCtaCall  *call,
+         GParamSpec *pspec,
+         App        *app)
+{
+  gboolean held = kc_cta_call_get_held (call);
+
+  print_hold_line (call, held ? "held" : "resumed");
+  if (held && app->hold_for >= 0 && app->hold_id == 0 && !app->finishing)
+    app->hold_id = g_timeout_add_seconds ((guint) app->hold_for, on_hold_due, app);
+}
+
+static void
+on_remote_held (KcCtaCall  *call,
+                GParamSpec *pspec,
+                App        *app)
+{
+  print_hold_line (call, kc_cta_call_get_remote_held (call) ? "remote held" : "remote resumed");
+}
+
+static void
+on_hold_failed (KcCtaCall  *call,
+                const char *message,
+                App        *app)
+{
+  g_print ("hold failed: %s\n", message);
+}
+
 static void
 watch_call (App       *app,
             KcCtaCall *call)
 {
   g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), app);
   g_signal_connect (call, "media-started", G_CALLBACK (on_media_started), app);
+  g_signal_connect (call, "notify::held", G_CALLBACK (on_held), app);
+  g_signal_connect (call, "notify::remote-held", G_CALLBACK (on_remote_held), app);
+  g_signal_connect (call, "hold-failed", G_CALLBACK (on_hold_failed), app);
 }
 
 static void
@@ -229,9 +294,12 @@ on_call_state (KcCtaCall      *call,
     g_print ("answered\n");
     if (app->duration >= 0)
       app->duration_id = g_timeout_add_seconds ((guint) app->duration, on_hangup_due, app);
+    if (app->hold_after >= 0)
+      app->hold_id = g_timeout_add_seconds ((guint) app->hold_after, on_hold_due, app);
     break;
   case KC_CTA_CALL_STATE_ENDED:
   case KC_CTA_CALL_STATE_FAILED:
+    g_clear_handle_id (&app->hold_id, g_source_remove);
     print_media_stats (call);
     line = kc_cta_call_describe_end (call);
     g_print ("%s\n", line);
@@ -475,6 +543,7 @@ out:
   g_clear_handle_id (&app->grace_id, g_source_remove);
   g_clear_handle_id (&app->answer_id, g_source_remove);
   g_clear_handle_id (&app->duration_id, g_source_remove);
+  g_clear_handle_id (&app->hold_id, g_source_remove);
   /* Closing the account ends what is left of the call: no more lines. */
   if (app->call != NULL)
     g_signal_handlers_disconnect_by_data (app->call, app);
@@ -493,7 +562,8 @@ static int
 keycall_main (int   argc,
               char *argv[])
 {
-  App app = { .duration = -1, .timeout = DEFAULT_TIMEOUT, .exit_code = EXIT_OK };
+  App app = { .duration = -1, .timeout = DEFAULT_TIMEOUT, .exit_code = EXIT_OK,
+              .hold_after = -1, .hold_for = -1 };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   int status;
@@ -535,6 +605,11 @@ keycall_main (int   argc,
       "AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32)", "LIST" },
     { "dtmf", 0, 0, G_OPTION_ARG_STRING, &app.dtmf,
       "Send these digits as telephone events (RFC 4733) once the call is answered", "DIGITS" },
+    { "hold-after", 0, 0, G_OPTION_ARG_INT, &app.hold_after,
+      "Put the call on hold SECONDS after it is answered", "SECONDS" },
+    { "hold-for", 0, 0, G_OPTION_ARG_INT, &app.hold_for,
+      "With --hold-after: resume SECONDS after the hold is confirmed (default: stay on "
+      "hold)", "SECONDS" },
     { NULL },
   };
 
@@ -565,6 +640,8 @@ keycall_main (int   argc,
     return usage_error ("--reject takes a status from 400 to 699, not %d", app.reject);
   if (app.answer_after < 0 || app.timeout <= 0 || app.duration < -1)
     return usage_error ("--answer-after, --duration and --timeout take positive seconds");
+  if (app.hold_after < -1 || app.hold_for < -1 || (app.hold_for >= 0 && app.hold_after < 0))
+    return usage_error ("--hold-after takes positive seconds, and --hold-for goes with it");
   if (app.duration == -1 && app.call_number != NULL)
     app.duration = DEFAULT_DURATION;
   if (app.verbose)

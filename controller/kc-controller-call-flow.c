@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "kc-controller-call-private.h"
+#include "kc-controller-call-dialog.h"
 
 #include "kc-error.h"
 #include "kc-li.h"
@@ -437,12 +438,8 @@ on_down_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, si
     return 0;
   }
   sent_at = g_get_real_time ();
-  if (method != sip_method_bye) {
-    nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
-    kc_call_emit_response (call, 0, call->down_lane, irq, sent_at);
-    nta_incoming_destroy (irq);
-    return 0;
-  }
+  if (method != sip_method_bye)
+    return kc_call_dialog_request (call, FALSE, irq, sip);
   call->down_bye_sent = TRUE;   /* the dialog is over downstream */
   if (call->state == CALL_ENDED) {
     nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
@@ -535,7 +532,7 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   else if (method == sip_method_bye)
     nta_incoming_treply (irq, SIP_200_OK, TAG_END ());
   else
-    nta_incoming_treply (irq, SIP_501_NOT_IMPLEMENTED, TAG_END ());
+    return kc_call_dialog_request (call, TRUE, irq, sip);
   kc_call_emit_response (call, 0, call->up_lane, irq, sent_at);
   if (ok && method == sip_method_bye)
     call->up_bye_sent = TRUE;

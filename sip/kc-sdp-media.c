@@ -476,12 +476,51 @@ kc_sdp_media_parse (const char  *sdp,
   return ok ? g_steal_pointer (&media) : NULL;
 }
 
+/* Direction --------------------------------------------------------------- */
+
+static const char * const directions[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+
+const char *
+kc_sdp_direction_to_string (KcSdpDirection direction)
+{
+  g_return_val_if_fail ((guint) direction < G_N_ELEMENTS (directions), "inactive");
+  return directions[direction];
+}
+
+gboolean
+kc_sdp_direction_sends (KcSdpDirection direction)
+{
+  return direction == KC_SDP_SENDRECV || direction == KC_SDP_SENDONLY;
+}
+
+gboolean
+kc_sdp_direction_receives (KcSdpDirection direction)
+{
+  return direction == KC_SDP_SENDRECV || direction == KC_SDP_RECVONLY;
+}
+
+KcSdpDirection
+kc_sdp_direction_answer (KcSdpDirection offered,
+                         gboolean       hold)
+{
+  switch (offered) {
+  case KC_SDP_SENDRECV:
+    return hold ? KC_SDP_SENDONLY : KC_SDP_SENDRECV;
+  case KC_SDP_SENDONLY:
+    return hold ? KC_SDP_INACTIVE : KC_SDP_RECVONLY;
+  case KC_SDP_RECVONLY:
+    return KC_SDP_SENDONLY;
+  case KC_SDP_INACTIVE:
+  default:
+    return KC_SDP_INACTIVE;
+  }
+}
+
 /* Build ------------------------------------------------------------------- */
 
 char *
 kc_sdp_media_build (const KcSdpBuild *build)
 {
-  static const char * const directions[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
   const char *family;
   GString *sdp;
 
@@ -499,7 +538,9 @@ kc_sdp_media_build (const KcSdpBuild *build)
 
   sdp = g_string_new ("v=0\r\n");
   g_string_append_printf (sdp, "o=- %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " IN %s %s\r\n",
-                          build->session_id, build->session_id, family, build->address);
+                          build->session_id,
+                          build->session_version ? build->session_version : build->session_id,
+                          family, build->address);
   g_string_append_printf (sdp, "s=-\r\nc=IN %s %s\r\nt=0 0\r\n", family, build->address);
   g_string_append_printf (sdp, "m=audio %u RTP/SAVP", build->port);
   for (guint i = 0; i < build->n_formats; i++)

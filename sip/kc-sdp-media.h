@@ -69,17 +69,34 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KcSdpMedia, kc_sdp_media_free)
 KcSdpMedia *kc_sdp_media_parse   (const char  *sdp,
                                   GError     **error);
 
+/* "sendrecv", "sendonly", "recvonly", "inactive". */
+const char     *kc_sdp_direction_to_string (KcSdpDirection direction);
+/* Whether an end that put @direction in its SDP sends (or receives) media. */
+gboolean        kc_sdp_direction_sends     (KcSdpDirection direction);
+gboolean        kc_sdp_direction_receives  (KcSdpDirection direction);
+/* The direction of the answer to an offer of @offered (RFC 3264 section
+ * 6.1): sendonly gets recvonly, recvonly sendonly, sendrecv sendrecv,
+ * inactive inactive. An end that holds the call itself (@hold) takes its
+ * receiving out as its own offer would: sendrecv gets sendonly, sendonly
+ * inactive. Hold is a re-offer of sendonly, resume one of sendrecv
+ * (docs/protocol.md, "Hold and resume"). */
+KcSdpDirection  kc_sdp_direction_answer    (KcSdpDirection offered,
+                                            gboolean       hold);
+
 /* What a softphone sends. */
 typedef struct {
   const char          *address;     /* IP literal */
   guint16              port;
-  guint64              session_id;  /* o= id and version */
+  guint64              session_id;  /* o= id, and its version when session_version is 0 */
   KcSdpDirection       direction;
   const KcSdpFormat   *formats;     /* in preference order */
   guint                n_formats;
   const KcSuite       *suites;      /* offered best first, or the one chosen */
   guint                n_suites;
   guint                ptime;       /* 0: no a=ptime */
+  guint64              session_version; /* o= version of a re-offer or its answer (RFC
+                                         * 3264 section 8: one more each time); 0 is
+                                         * session_id */
 } KcSdpBuild;
 
 /* "v=0 … m=audio PORT RTP/SAVP PT… a=rtpmap… a=fmtp (telephone-event

@@ -565,6 +565,81 @@ START_TEST (test_bye_glare_is_a_normal_end)
 }
 END_TEST
 
+/* Hold and resume (docs/protocol.md): a re-offer may change the direction
+ * only; a key line, a moved stream or another codec is refused, and a call
+ * that is not answered cannot be held. */
+#define HOLD_SDP(port, codec, extra, direction)                                 \
+  "v=0\r\no=- 1 2 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n" \
+  extra "m=audio " port " RTP/SAVP 111\r\na=rtpmap:111 " codec "\r\n"          \
+  "a=keycall-srtp:AES_CM_128_HMAC_SHA1_80\r\na=" direction "\r\n"
+
+static KcSdpMedia *
+read_update (KcCtaCall *call, const char *sdp, GError **error)
+{
+  return kc_cta_call_media_read_update (call, sdp, strlen (sdp), error);
+}
+
+START_TEST (test_hold_reoffer_checks)
+{
+  g_autoptr(KcCtaCall) call = g_object_new (KC_TYPE_CTA_CALL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcSdpMedia) ok = NULL;
+  KcSdpMedia *bad;
+
+  /* Nothing agreed yet. */
+  bad = read_update (call, HOLD_SDP ("40000", "opus/48000/2", "", "sendonly"), &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_CLOSED, "no agreed audio stream");
+  g_clear_error (&error);
+
+  call->remote_media = kc_sdp_media_parse (HOLD_SDP ("40000", "opus/48000/2", "", "sendrecv"),
+                                           NULL);
+  ck_assert_ptr_nonnull (call->remote_media);
+  call->media_choice.audio = (KcSdpFormat) { 111, g_strdup ("opus"), 48000, 2 };
+  call->media_choice.suite = KC_SUITE_AES_CM_128_HMAC_SHA1_80;
+
+  ok = read_update (call, HOLD_SDP ("40000", "opus/48000/2", "", "sendonly"), &error);
+  ck_assert_msg (ok != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (ok->direction, KC_SDP_SENDONLY);
+
+  bad = read_update (call, HOLD_SDP ("40000", "opus/48000/2",
+                                     "a=key-mgmt:keycall AQIDBAUGBwgJCgsMDQ4PEBESExQV\r\n",
+                                     "sendonly"), &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_PERMISSION, "carries a key");
+  g_clear_error (&error);
+
+  bad = read_update (call, HOLD_SDP ("40000", "opus/48000/2",
+                                     "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA\r\n",
+                                     "sendonly"), &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_PERMISSION, "carries a key");
+  g_clear_error (&error);
+
+  bad = read_update (call, HOLD_SDP ("40002", "opus/48000/2", "", "sendonly"), &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its media address");
+  g_clear_error (&error);
+
+  bad = read_update (call, HOLD_SDP ("40000", "PCMU/8000", "", "sendonly"), &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its codec");
+  g_clear_error (&error);
+
+  bad = kc_cta_call_media_read_update (call, NULL, 0, &error);
+  ck_assert_ptr_null (bad);
+  assert_error (error, KC_ERROR_UNSUPPORTED, "No SDP");
+  g_clear_error (&error);
+
+  /* Not answered: no hold, and nothing changes. */
+  ck_assert (!kc_cta_call_hold (call, TRUE, &error));
+  assert_error (error, KC_ERROR_CLOSED, "answered call");
+  ck_assert (!kc_cta_call_get_held (call));
+  ck_assert (!kc_cta_call_get_remote_held (call));
+  ck_assert (!kc_cta_call_get_hold_pending (call));
+}
+END_TEST
+
 START_TEST (test_state_names)
 {
   GEnumClass *klass = g_type_class_ref (KC_TYPE_CTA_CALL_STATE);
@@ -748,6 +823,7 @@ make_suite (void)
   tcase_add_test (states, test_state_refusals);
   tcase_add_test (states, test_state_names);
   tcase_add_test (states, test_bye_glare_is_a_normal_end);
+  tcase_add_test (states, test_hold_reoffer_checks);
   suite_add_tcase (s, states);
 
   tcase_add_test (account, test_account_before_start);

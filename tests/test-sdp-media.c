@@ -396,6 +396,53 @@ START_TEST (test_build_text)
 }
 END_TEST
 
+/* Hold and resume (docs/protocol.md): the re-offer's direction reads
+ * back, its o= version moves on, and each answer is RFC 3264's. */
+START_TEST (test_direction_hold)
+{
+  KcSdpBuild b = {
+    "192.0.2.10", 40000, 42, KC_SDP_SENDONLY, offer_formats, 1, offer_suites, 1, 20, 43,
+  };
+  g_autofree char *sdp = kc_sdp_media_build (&b);
+  g_autoptr(KcSdpMedia) m = parse_ok (sdp);
+
+  ck_assert (strstr (sdp, "o=- 42 43 IN IP4") != NULL);
+  ck_assert_int_eq (m->direction, KC_SDP_SENDONLY);
+  ck_assert_str_eq (kc_sdp_direction_to_string (m->direction), "sendonly");
+  ck_assert_str_eq (kc_sdp_direction_to_string (KC_SDP_SENDRECV), "sendrecv");
+  ck_assert_str_eq (kc_sdp_direction_to_string (KC_SDP_RECVONLY), "recvonly");
+  ck_assert_str_eq (kc_sdp_direction_to_string (KC_SDP_INACTIVE), "inactive");
+
+  /* The held end answers recvonly, a resume sendrecv. */
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_SENDONLY, FALSE), KC_SDP_RECVONLY);
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_SENDRECV, FALSE), KC_SDP_SENDRECV);
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_RECVONLY, FALSE), KC_SDP_SENDONLY);
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_INACTIVE, FALSE), KC_SDP_INACTIVE);
+  /* An answerer that holds the call itself keeps its receiving out. */
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_SENDONLY, TRUE), KC_SDP_INACTIVE);
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_SENDRECV, TRUE), KC_SDP_SENDONLY);
+  ck_assert_int_eq (kc_sdp_direction_answer (KC_SDP_INACTIVE, TRUE), KC_SDP_INACTIVE);
+
+  ck_assert (kc_sdp_direction_sends (KC_SDP_SENDONLY));
+  ck_assert (!kc_sdp_direction_sends (KC_SDP_RECVONLY));
+  ck_assert (!kc_sdp_direction_sends (KC_SDP_INACTIVE));
+  ck_assert (kc_sdp_direction_receives (KC_SDP_RECVONLY));
+  ck_assert (kc_sdp_direction_receives (KC_SDP_SENDRECV));
+  ck_assert (!kc_sdp_direction_receives (KC_SDP_SENDONLY));
+
+  /* A relayed hold keeps its direction: only c=, o= and the port move. */
+  {
+    g_autofree char *relayed = kc_sdp_media_rewrite (sdp, "198.51.100.1", 41000, NULL);
+    g_autoptr(KcSdpMedia) r = NULL;
+
+    ck_assert_ptr_nonnull (relayed);
+    r = parse_ok (relayed);
+    ck_assert_int_eq (r->direction, KC_SDP_SENDONLY);
+    ck_assert_uint_eq (r->port, 41000);
+  }
+}
+END_TEST
+
 START_TEST (test_build_round_trip)
 {
   static const char * const addresses[] = { "192.0.2.10", "2001:db8::20" };
@@ -792,6 +839,7 @@ make_suite (void)
   tcase_add_test (tc, test_parse_unknown_suites);
   tcase_add_test (tc, test_build_text);
   tcase_add_loop_test (tc, test_build_round_trip, 0, 8);
+  tcase_add_test (tc, test_direction_hold);
   tcase_add_test (tc, test_negotiate_codecs);
   tcase_add_test (tc, test_negotiate_suites);
   tcase_add_test (tc, test_negotiate_refusals);

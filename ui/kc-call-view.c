@@ -28,6 +28,8 @@ struct _KcCallView {
   GtkWidget     *incoming_box;
   GtkWidget     *active_box;
   GtkWidget     *mute;
+  GtkWidget     *hold;
+  gboolean       hold_syncing;    /* the hold toggle follows the call, not a click */
   GtkWidget     *keypad_toggle;
   GtkWidget     *keypad_revealer;
   GtkWidget     *input_level;
@@ -109,6 +111,14 @@ state_text (KcCtaCall *call)
     answered = kc_cta_call_get_answered_time (call);
     {
       g_autofree char *d = format_duration ((g_get_real_time () - answered) / G_USEC_PER_SEC);
+      const char *peer = kc_cta_call_get_peer_name (call);
+
+      if (kc_cta_call_get_held (call))
+        return g_strdup_printf (_("On hold · %s"), d);
+      if (kc_cta_call_get_remote_held (call))
+        /* TRANSLATORS: %s is the other person's name or number, then the call's duration. */
+        return g_strdup_printf (_("Held by %s · %s"),
+                                peer != NULL ? peer : kc_cta_call_get_peer_number (call), d);
       return g_strdup_printf (_("Connected · %s"), d);
     }
   case KC_CTA_CALL_STATE_ENDED:
@@ -195,6 +205,28 @@ update_security (KcCallView *self)
   gtk_label_set_text (GTK_LABEL (self->ack_confirmed), conf);
 }
 
+/* The hold toggle shows what the call is (held once the other side
+ * agreed), and waits while a hold or resume is on its way. */
+static void
+sync_hold (KcCallView *self)
+{
+  KcCtaCall *call = self->call;
+  gboolean held = call != NULL && kc_cta_call_get_held (call);
+  gboolean pending = call != NULL && kc_cta_call_get_hold_pending (call);
+
+  self->hold_syncing = TRUE;
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->hold), held);
+  self->hold_syncing = FALSE;
+  gtk_widget_set_sensitive (self->hold, call != NULL && !pending
+                            && kc_cta_call_get_state (call) == KC_CTA_CALL_STATE_ANSWERED
+                            && kc_cta_call_get_media (call) != NULL);
+  gtk_button_set_icon_name (GTK_BUTTON (self->hold), held ? "media-playback-start-symbolic"
+                                                          : "media-playback-pause-symbolic");
+  gtk_widget_set_tooltip_text (self->hold, held ? _("Resume") : _("Hold"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->hold), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  held ? _("Resume the call") : _("Put the call on hold"), -1);
+}
+
 static void
 update (KcCallView *self)
 {
@@ -220,6 +252,7 @@ update (KcCallView *self)
                                               && !kc_cta_call_state_is_final (state));
   gtk_widget_set_visible (self->active_box, !gtk_widget_get_visible (self->incoming_box));
   gtk_widget_set_sensitive (self->mute, state == KC_CTA_CALL_STATE_ANSWERED);
+  sync_hold (self);
   gtk_widget_set_sensitive (self->keypad_toggle, state == KC_CTA_CALL_STATE_ANSWERED);
   media = kc_cta_call_describe_media (call);
   gtk_label_set_text (GTK_LABEL (self->media), media != NULL ? media : "");
@@ -271,6 +304,28 @@ on_mute_toggled (GtkToggleButton *button,
   gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   muted ? _("Unmute the microphone") : _("Mute the microphone"),
                                   -1);
+}
+
+static void
+on_hold_toggled (GtkToggleButton *button,
+                 KcCallView      *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->hold_syncing || self->call == NULL)
+    return;
+  if (!kc_cta_call_hold (self->call, gtk_toggle_button_get_active (button), &error))
+    toast (self, error->message);
+  sync_hold (self);
+}
+
+static void
+on_hold_failed (KcCtaCall  *call,
+                const char *message,
+                KcCallView *self)
+{
+  toast (self, message);
+  sync_hold (self);
 }
 
 static void
@@ -330,6 +385,7 @@ kc_call_view_set_call (KcCallView *self,
   g_signal_connect (call, "notify", G_CALLBACK (on_call_notify), self);
   g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), self);
   g_signal_connect_swapped (call, "media-started", G_CALLBACK (update), self);
+  g_signal_connect (call, "hold-failed", G_CALLBACK (on_hold_failed), self);
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->mute), FALSE);
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->keypad_toggle), FALSE);
   self->tick_id = g_timeout_add (METER_INTERVAL_MS, on_tick, self);
@@ -551,6 +607,15 @@ kc_call_view_init (KcCallView *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->mute), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Mute the microphone"), -1);
   g_signal_connect (self->mute, "toggled", G_CALLBACK (on_mute_toggled), self);
+  self->hold = gtk_toggle_button_new ();
+  gtk_button_set_icon_name (GTK_BUTTON (self->hold), "media-playback-pause-symbolic");
+  gtk_widget_set_name (self->hold, "hold-button");
+  gtk_widget_add_css_class (self->hold, "circular");
+  gtk_widget_set_size_request (self->hold, 64, 64);
+  gtk_widget_set_tooltip_text (self->hold, _("Hold"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->hold), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Put the call on hold"), -1);
+  g_signal_connect (self->hold, "toggled", G_CALLBACK (on_hold_toggled), self);
   hangup = round_button ("call-stop-symbolic", "hangup-button", _("Hang up"),
                          "destructive-action");
   g_signal_connect (hangup, "clicked", G_CALLBACK (on_hangup_clicked), self);
@@ -564,6 +629,7 @@ kc_call_view_init (KcCallView *self)
                                   GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Show the keypad to send tones"), -1);
   gtk_box_append (GTK_BOX (buttons), self->mute);
+  gtk_box_append (GTK_BOX (buttons), self->hold);
   gtk_box_append (GTK_BOX (buttons), hangup);
   gtk_box_append (GTK_BOX (buttons), self->keypad_toggle);
   gtk_box_append (GTK_BOX (self->active_box), buttons);

@@ -2,7 +2,8 @@
  * ringtone follows an incoming call (rings once the key is confirmed, stops
  * on answer, decline and the caller's cancel), sip:/sips:/tel: URIs opened
  * through GApplication dial, the preferences reach the next call (device
- * lists, codec order), keypad digits arrive as RFC 4733 events, and, with
+ * lists, codec order), keypad digits arrive as RFC 4733 events, the Hold
+ * button holds and resumes the call, and, with
  * KC_UI_MEMORY=1, the process size after 50 calls.
  */
 #define G_LOG_DOMAIN "test-ui"
@@ -453,6 +454,73 @@ test_dtmf (void)
   proc_free (bob);
 }
 
+/* Hold: the other phone's hold shows as "Held by …" until it resumes; the
+ * Hold toggle (keyboard reachable) holds the call once the other phone
+ * agreed, the state says so, the other phone reports it is held, the key
+ * panel does not change, and a second toggle resumes. */
+
+static gboolean
+call_held (gpointer data)
+{
+  KcCtaCall *call = kc_application_get_call (T.app);
+
+  return call != NULL && kc_cta_call_get_held (call) == GPOINTER_TO_INT (data)
+         && gtk_widget_get_sensitive (find ("hold-button"));
+}
+
+static gboolean
+state_starts_with (gpointer data)
+{
+  return g_str_has_prefix (label_text ("call-state"), data);
+}
+
+static void
+test_hold (void)
+{
+  g_autofree char *fingerprint = NULL;
+  GtkWidget *hold;
+  Proc *bob;
+
+  if (!T.registered) {
+    g_test_skip ("not registered");
+    return;
+  }
+  /* Bob holds first (2 s after the answer) and resumes 2 s later. */
+  bob = start_cta ("1002", "--answer", "--hold-after", "2", "--hold-for", "2", NULL);
+  g_assert_nonnull (proc_wait_line (bob, "^registered 1002()"));
+  g_assert_true (kc_window_dial (T.window, "1002"));
+  g_assert_true (wait_for (call_connected, NULL, WAIT_S));
+  g_assert_nonnull (proc_wait_line (bob, "^media started()"));
+  g_assert_true (wait_for (state_starts_with, (gpointer) "Held by ", WAIT_S));
+  g_assert_nonnull (proc_wait_line (bob, "^held()"));
+  g_assert_nonnull (proc_wait_line (bob, "^resumed()"));
+  g_assert_true (wait_for (state_starts_with, (gpointer) "Connected", WAIT_S));
+  hold = find ("hold-button");
+  g_assert_true (gtk_widget_get_focusable (hold));
+  g_assert_true (wait_for (call_held, GINT_TO_POINTER (FALSE), WAIT_S));
+  fingerprint = g_strdup (label_text ("fingerprint"));
+
+  click ("hold-button");
+  g_assert_true (wait_for (call_held, GINT_TO_POINTER (TRUE), WAIT_S));
+  g_assert_nonnull (proc_wait_line (bob, "^remote held()"));
+  g_assert_true (g_str_has_prefix (label_text ("call-state"), "On hold"));
+  g_assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (hold)));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (hold), ==, "Resume");
+  g_assert_cmpstr (label_text ("fingerprint"), ==, fingerprint);
+
+  click ("hold-button");
+  g_assert_true (wait_for (call_held, GINT_TO_POINTER (FALSE), WAIT_S));
+  g_assert_nonnull (proc_wait_line (bob, "^remote resumed()"));
+  g_assert_true (g_str_has_prefix (label_text ("call-state"), "Connected"));
+  g_assert_cmpstr (label_text ("fingerprint"), ==, fingerprint);
+
+  click ("hangup-button");
+  g_assert_true (wait_for (phone_page_shown, NULL, WAIT_S));
+  g_assert_true (wait_for (proc_exited, bob, WAIT_S));
+  g_assert_cmpint (bob->status, ==, 0);
+  proc_free (bob);
+}
+
 /* Memory: 50 calls placed, answered and hung up, each to a new headless
  * phone (it answers one call only). The growth of VmRSS from after the
  * first call to after the fiftieth must stay under 10 %. */
@@ -530,5 +598,6 @@ ui_calls_add_tests (void)
   g_test_add_func ("/ui/open-uri-before-registered", test_open_uri_before_registered);
   g_test_add_func ("/ui/preferences", test_preferences);
   g_test_add_func ("/ui/dtmf", test_dtmf);
+  g_test_add_func ("/ui/hold", test_hold);
   g_test_add_func ("/ui/memory", test_memory);
 }
