@@ -4,7 +4,8 @@
  * media from the relays' X3 copies (docs/lawful-intercept.md).
  *
  * Stdout carries one stable line per fact (tests parse them); --events
- * writes the same facts as events on the lane lea:NAME.
+ * writes the same facts as events on the lane lea:NAME, and --window draws
+ * them (kc-lea-window.h) in the same main loop.
  */
 #define G_LOG_DOMAIN "keycall-lea"
 
@@ -12,6 +13,7 @@
 
 #include "kc-lea-recorder.h"
 #include "kc-lea-session.h"
+#include "kc-lea-window.h"
 
 #include "kc-error.h"
 #include "kc-event-bus.h"
@@ -23,12 +25,14 @@
 
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_OK     0
 #define EXIT_FAILED 1
@@ -50,6 +54,7 @@ typedef struct {
   gboolean       quitting;
   guint          stops_waiting;
   guint          stop_timer;
+  KcLeaWindow   *window;       /* --window */
 } Lea;
 
 static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
@@ -122,8 +127,10 @@ on_connected (KcLeaSession *s, const char *subject, const char *serial, gpointer
   g_autofree char *summary = g_strdup_printf ("LI connection to %s (certificate %s, serial %s)",
                                               kc_lea_session_get_name (s), subject, serial);
 
+  const char *attrs[] = { "subject", subject, "serial", serial, NULL };
+
   say ("connected %s (certificate %s, serial %s)", kc_lea_session_get_name (s), subject, serial);
-  emit (lea, KC_EVENT_KIND_TLS_UP, 0, kc_lea_session_get_name (s), NULL, summary);
+  emit_attrs (lea, KC_EVENT_KIND_TLS_UP, 0, kc_lea_session_get_name (s), NULL, summary, attrs);
 }
 
 static void
@@ -131,9 +138,11 @@ on_disconnected (KcLeaSession *s, const char *reason, guint retry_s, gpointer us
 {
   Lea *lea = user_data;
   g_autofree char *summary = g_strdup_printf ("%s; retrying in %u s", reason, retry_s);
+  g_autofree char *retry = g_strdup_printf ("%u", retry_s);
+  const char *attrs[] = { "reason", reason, "retry", retry, NULL };
 
   say ("disconnected %s: %s", kc_lea_session_get_name (s), summary);
-  emit (lea, KC_EVENT_KIND_TLS_DOWN, 0, kc_lea_session_get_name (s), NULL, summary);
+  emit_attrs (lea, KC_EVENT_KIND_TLS_DOWN, 0, kc_lea_session_get_name (s), NULL, summary, attrs);
 }
 
 static void
@@ -143,8 +152,11 @@ on_refused (KcLeaSession *s, const char *reason, gpointer user_data)
   g_autofree char *summary = g_strdup_printf ("%s refused this LEA: %s",
                                               kc_lea_session_get_name (s), reason);
 
+  const char *attrs[] = { "op", "refused", "reason", reason, NULL };
+
   say ("refused by %s: %s", kc_lea_session_get_name (s), reason);
-  emit (lea, KC_EVENT_KIND_TAP_REFUSED, 514, kc_lea_session_get_name (s), NULL, summary);
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REFUSED, 514, kc_lea_session_get_name (s), NULL, summary,
+              attrs);
 }
 
 static void
@@ -155,7 +167,7 @@ on_requested (KcLeaSession *s, const char *req, KcLeaTapKind kind, const char *n
   g_autofree char *summary = g_strdup_printf ("tap request %s: %s keys of %s", req,
                                               kc_lea_tap_kind_to_string (kind), number);
   const char *attrs[] = { "op", "tap", "number", number,
-                          "kind", kc_lea_tap_kind_to_string (kind), NULL };
+                          "kind", kc_lea_tap_kind_to_string (kind), "req", req, NULL };
 
   emit_attrs (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary,
               attrs);
@@ -173,7 +185,9 @@ on_tap_ok (KcLeaSession *s, const char *tap, KcLeaTapKind kind, const char *numb
 
   say ("tap %s %s %s at %s %s", tap ? tap : "-", kc_lea_tap_kind_to_string (kind), number,
        kc_lea_session_get_name (s), tail);
+  g_autofree char *n = g_strdup_printf ("%" G_GINT64_FORMAT, calls);
   const char *attrs[] = { "op", "ok", "number", number, "kind", kc_lea_tap_kind_to_string (kind),
+                          "calls", n, "resumed", resumed ? "true" : "false",
                           tap ? "tap" : NULL, tap, NULL };
 
   /* The controller's answer: drawn from it to the LEA. */
@@ -187,8 +201,11 @@ on_error (KcLeaSession *s, const char *req, const char *reason, gpointer user_da
 {
   Lea *lea = user_data;
 
+  const char *attrs[] = { "op", "error", "reason", reason, req ? "req" : NULL, req, NULL };
+
   say ("error %s %s: %s", kc_lea_session_get_name (s), req ? req : "-", reason);
-  emit (lea, KC_EVENT_KIND_TAP_REFUSED, 514, kc_lea_session_get_name (s), NULL, reason);
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REFUSED, 514, kc_lea_session_get_name (s), NULL, reason,
+              attrs);
   check_done (lea);
 }
 
@@ -232,6 +249,7 @@ on_key (KcLeaSession *s, const KcLeaKeyDelivery *key, gpointer user_data)
   kc_event_set_attr (event, "tap", key->tap);
   kc_event_set_attr (event, "caller", key->caller);
   kc_event_set_attr (event, "callee", key->callee);
+  kc_event_set_attr (event, "created", key->created);
   kc_event_bus_emit (lea->bus, event);
   kc_event_unref (event);
 }
@@ -283,8 +301,10 @@ on_recording (const char *call_id, const char *path, gpointer user_data)
   Lea *lea = user_data;
   g_autofree char *summary = g_strdup_printf ("recording content to %s", path);
 
+  const char *attrs[] = { "file", path, NULL };
+
   say ("recording %s to %s", call_id, path);
-  emit (lea, KC_EVENT_KIND_CONTENT_DELIVERED, 0, NULL, call_id, summary);
+  emit_attrs (lea, KC_EVENT_KIND_CONTENT_DELIVERED, 0, NULL, call_id, summary, attrs);
 }
 
 static void
@@ -606,7 +626,7 @@ main (int argc, char **argv)
   g_autofree char *cert_override = NULL, *key_override = NULL;
   g_auto(GStrv) controllers = NULL, taps = NULL, pasts = NULL;
   int timeout = 0;
-  gboolean stop_on_exit = FALSE;
+  gboolean stop_on_exit = FALSE, window = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
       "The LEA's lea.ini (written by keycall-admin lea add)", "FILE" },
@@ -634,6 +654,8 @@ main (int argc, char **argv)
       "Present this certificate instead of lea.ini's (with --key)", "FILE" },
     { "key", 0, 0, G_OPTION_ARG_FILENAME, &key_override,
       "The private key of --cert", "FILE" },
+    { "window", 0, 0, G_OPTION_ARG_NONE, &window,
+      "Also show controllers, taps and recorded calls in a window (needs a display)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- lawful-intercept receiver");
@@ -683,6 +705,16 @@ main (int argc, char **argv)
   }
   if (taps != NULL && (content == NULL || record_dir == NULL))
     return usage_error ("--tap needs --content HOST:PORT and --record-dir DIR");
+  /* GTK is touched only here: the headless receiver needs no display. */
+  if (window) {
+    bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+    bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+    textdomain (GETTEXT_PACKAGE);
+    if (!gtk_init_check ())
+      return usage_error ("--window needs a display (DISPLAY or WAYLAND_DISPLAY), and none "
+                          "could be opened; run without --window for the headless receiver");
+    adw_init ();
+  }
 
   if (!kc_process_refuse_core_dumps (&error))
     return fail ("hardening", error);
@@ -725,10 +757,11 @@ main (int argc, char **argv)
   lea.name = cfg.name;
   lea.lane = g_strconcat ("lea:", cfg.name, NULL);
   lea.stop_on_exit = stop_on_exit;
-  lea.past_only = taps == NULL;
+  /* A window stays open after the past keys came: a person is reading it. */
+  lea.past_only = taps == NULL && !window;
   lea.loop = g_main_loop_new (NULL, FALSE);
   lea.sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_lea_session_free);
-  if (events != NULL || event_socket != NULL)
+  if (events != NULL || event_socket != NULL || window)
     lea.bus = kc_event_bus_new ("keycall-lea", KC_EVENT_BUS_DEFAULT);
   if (events != NULL && !kc_event_bus_add_log_file (lea.bus, events, &error)) {
     status = fail ("--events", error);
@@ -760,6 +793,10 @@ main (int argc, char **argv)
     }
     g_rmdir (tmp);
   }
+  if (window) {
+    lea.window = kc_lea_window_new (NULL, cfg.name, lea.bus);
+    kc_lea_window_set_record_dir (lea.window, content ? (record_dir ? record_dir : ".") : NULL);
+  }
 
   for (char **c = controllers; *c; c++) {
     g_autofree char *name = NULL, *host = NULL;
@@ -783,8 +820,19 @@ main (int argc, char **argv)
       }
     }
     g_ptr_array_add (lea.sessions, s);
-    if (n > 0)
+    if (n > 0) {
+      g_autofree char *address = g_strdup_printf ("%s:%u", host, port);
+
+      if (lea.window != NULL)
+        kc_lea_window_add_controller (lea.window, name, address);
       kc_lea_session_start (s);
+    }
+  }
+  if (lea.window != NULL) {
+    /* Closing the window stops the program, as SIGTERM does. */
+    g_signal_connect_swapped (lea.window, "close-request", G_CALLBACK (on_quit), &lea);
+    gtk_window_present (GTK_WINDOW (lea.window));
+    say ("window open");
   }
 
   g_unix_signal_add (SIGTERM, on_quit, &lea);
@@ -797,6 +845,8 @@ out:
   /* Sessions first: no delivery may reach a recorder being closed. */
   g_clear_pointer (&lea.sessions, g_ptr_array_unref);
   g_clear_handle_id (&lea.stop_timer, g_source_remove);
+  if (lea.window != NULL)
+    gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&lea.window)));
   if (lea.recorder != NULL) {
     GString *line = g_string_new (NULL);
 
@@ -820,5 +870,12 @@ out:
   lea_config_clear (&cfg);
   if (status == EXIT_OK)
     say ("exiting");
+  /* Once GTK is initialised, exit() aborts in a library destructor (GLib
+   * 2.74, see ui/kc-ui.c); everything holding keys is freed by now. */
+  if (window) {
+    fflush (stdout);
+    fflush (stderr);
+    _exit (status);
+  }
   return status;
 }

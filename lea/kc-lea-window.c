@@ -1,0 +1,738 @@
+/* kc-lea-window.c: see kc-lea-window.h.
+ *
+ * Everything shown comes from keycall-lea's own events (the facts it
+ * prints on stdout), so the window holds no state the program does not
+ * already report, and a window fed from another bus (a test, a recorded
+ * run) shows the same thing. A finished recording's per-direction counts
+ * and times come from the JSON record the recorder wrote beside the WAV.
+ * Keys never reach this file: fingerprints only.
+ */
+#define G_LOG_DOMAIN "kc-lea-window"
+
+#include "config.h"
+
+#include "kc-lea-window.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <stdarg.h>
+#include <string.h>
+
+typedef struct {
+  char       *controller;
+  char       *kind;
+  char       *number;
+  char       *req;           /* the request in flight */
+  GtkWidget  *row;
+} Tap;
+
+typedef struct {
+  GtkWidget  *row;           /* AdwExpanderRow */
+  GtkWidget  *play;
+  GtkWidget  *started, *ended, *fingerprint, *forward, *backward, *lost, *refused, *file;
+  char       *wav;
+  char       *fp;
+} Call;
+
+struct _KcLeaWindow {
+  AdwApplicationWindow  parent_instance;
+
+  KcEventBus           *bus;
+  guint                 listener;
+  GHashTable           *controllers;   /* name → AdwActionRow */
+  GPtrArray            *taps;          /* Tap */
+  GHashTable           *calls;         /* Call-ID → Call */
+
+  AdwPreferencesGroup  *controller_group;
+  AdwPreferencesGroup  *tap_group;
+  AdwPreferencesGroup  *call_group;
+  GtkWidget            *no_taps;
+  GtkWidget            *no_calls;
+  GtkWidget            *player;        /* GtkMediaControls */
+  GtkWidget            *player_title;
+  GtkWidget            *player_box;
+};
+
+G_DEFINE_TYPE (KcLeaWindow, kc_lea_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void
+tap_free (Tap *t)
+{
+  g_free (t->controller);
+  g_free (t->kind);
+  g_free (t->number);
+  g_free (t->req);
+  g_free (t);
+}
+
+static void
+call_free (Call *c)
+{
+  g_free (c->wav);
+  g_free (c->fp);
+  g_free (c);
+}
+
+/* Widget names are what the tests (and a person reading GtkInspector) find
+ * rows by; only characters a CSS name allows. */
+static char *
+widget_name (const char *first, ...)
+{
+  GString *s = g_string_new (first);
+  const char *part;
+  va_list ap;
+
+  va_start (ap, first);
+  while ((part = va_arg (ap, const char *)) != NULL) {
+    g_string_append_c (s, '-');
+    for (const char *p = part; *p; p++)
+      g_string_append_c (s, g_ascii_isalnum (*p) || *p == '-' || *p == '_' ? *p : '_');
+  }
+  va_end (ap);
+  return g_string_free (s, FALSE);
+}
+
+static const char *
+attr (KcEvent *e, const char *name)
+{
+  return kc_event_get_attr (e, name);
+}
+
+/* "controller:gc1" → "gc1". */
+static const char *
+controller_of (KcEvent *e)
+{
+  const char *peer = kc_event_get_peer (e);
+
+  if (peer == NULL)
+    return NULL;
+  return g_str_has_prefix (peer, "controller:") ? peer + strlen ("controller:") : peer;
+}
+
+static void
+set_subtitle (GtkWidget *row, const char *text)
+{
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  text, -1);
+}
+
+static GtkWidget *
+state_icon (GtkWidget *row)
+{
+  return g_object_get_data (G_OBJECT (row), "kc-state-icon");
+}
+
+static void
+set_state (GtkWidget *row, const char *icon, const char *css)
+{
+  GtkWidget *image = state_icon (row);
+
+  gtk_image_set_from_icon_name (GTK_IMAGE (image), icon);
+  gtk_widget_remove_css_class (image, "success");
+  gtk_widget_remove_css_class (image, "error");
+  gtk_widget_remove_css_class (image, "warning");
+  if (css != NULL)
+    gtk_widget_add_css_class (image, css);
+}
+
+static GtkWidget *
+action_row (const char *name, const char *title)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *image = gtk_image_new ();
+
+  gtk_widget_set_name (row, name);
+  /* Reasons and paths come from the network and the disk: never markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  /* Keyboard users reach the row itself (Tab, arrows), not only its
+   * buttons: the row says the state in its subtitle. */
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_set_focusable (row, TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (image), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("State"), -1);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), image);
+  g_object_set_data (G_OBJECT (row), "kc-state-icon", image);
+  return row;
+}
+
+/* Controllers ------------------------------------------------------------- */
+
+static GtkWidget *
+controller_row (KcLeaWindow *self, const char *name)
+{
+  GtkWidget *row;
+  g_autofree char *wname = NULL;
+  g_autofree char *title = NULL;
+
+  if (name == NULL)
+    return NULL;
+  row = g_hash_table_lookup (self->controllers, name);
+  if (row != NULL)
+    return row;
+  wname = widget_name ("controller", name, NULL);
+  /* Translators: %s is a controller's name, e.g. gc1. */
+  title = g_strdup_printf (_("Controller %s"), name);
+  row = action_row (wname, title);
+  set_state (row, "network-transmit-receive-symbolic", NULL);
+  set_subtitle (row, _("Connecting"));
+  adw_preferences_group_add (self->controller_group, row);
+  g_hash_table_insert (self->controllers, g_strdup (name), row);
+  return row;
+}
+
+void
+kc_lea_window_add_controller (KcLeaWindow *self, const char *name, const char *address)
+{
+  GtkWidget *row;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (KC_IS_LEA_WINDOW (self) && name != NULL);
+
+  row = controller_row (self, name);
+  /* Translators: %s is HOST:PORT, the controller's lawful-intercept port. */
+  text = address ? g_strdup_printf (_("Connecting to %s"), address) : g_strdup (_("Connecting"));
+  set_subtitle (row, text);
+}
+
+static void
+on_tls_up (KcLeaWindow *self, KcEvent *e)
+{
+  GtkWidget *row = controller_row (self, controller_of (e));
+  g_autofree char *text = NULL;
+
+  if (row == NULL)
+    return;
+  if (attr (e, "subject") != NULL)
+    /* Translators: the certificate's name, e.g. keycall:controller:gc1, then its serial. */
+    text = g_strdup_printf (_("Connected, certificate %s verified (serial %s)"),
+                            attr (e, "subject"), attr (e, "serial") ? attr (e, "serial") : "?");
+  else
+    text = g_strdup_printf (_("Connected: %s"), kc_event_get_summary (e));
+  set_state (row, "emblem-ok-symbolic", "success");
+  set_subtitle (row, text);
+}
+
+static void
+on_tls_down (KcLeaWindow *self, KcEvent *e)
+{
+  GtkWidget *row = controller_row (self, controller_of (e));
+  g_autofree char *text = NULL;
+
+  if (row == NULL)
+    return;
+  if (attr (e, "reason") != NULL && attr (e, "retry") != NULL)
+    /* Translators: why the connection ended, then seconds until the next attempt. */
+    text = g_strdup_printf (_("Not connected: %s; retrying in %s s"), attr (e, "reason"),
+                            attr (e, "retry"));
+  else
+    text = g_strdup_printf (_("Not connected: %s"), kc_event_get_summary (e));
+  set_state (row, "network-error-symbolic", "warning");
+  set_subtitle (row, text);
+}
+
+/* Taps --------------------------------------------------------------------- */
+
+static const char *
+kind_label (const char *kind)
+{
+  if (g_strcmp0 (kind, "future") == 0)
+    return _("future calls");
+  if (g_strcmp0 (kind, "current") == 0)
+    return _("current calls");
+  if (g_strcmp0 (kind, "past") == 0)
+    return _("past calls");
+  return kind;
+}
+
+static Tap *
+find_tap (KcLeaWindow *self, const char *controller, const char *kind, const char *number,
+          const char *req)
+{
+  for (guint i = 0; i < self->taps->len; i++) {
+    Tap *t = self->taps->pdata[i];
+
+    if (g_strcmp0 (t->controller, controller) != 0)
+      continue;
+    if (req != NULL ? g_strcmp0 (t->req, req) == 0
+                    : g_strcmp0 (t->kind, kind) == 0 && g_strcmp0 (t->number, number) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+static Tap *
+tap_row (KcLeaWindow *self, const char *controller, const char *kind, const char *number)
+{
+  Tap *t = find_tap (self, controller, kind, number, NULL);
+  g_autofree char *wname = NULL;
+  g_autofree char *title = NULL;
+
+  if (t != NULL || controller == NULL || kind == NULL || number == NULL)
+    return t;
+  t = g_new0 (Tap, 1);
+  t->controller = g_strdup (controller);
+  t->kind = g_strdup (kind);
+  t->number = g_strdup (number);
+  wname = widget_name ("tap", controller, kind, number, NULL);
+  /* Translators: a number, what is tapped ("future calls", …) and the controller. */
+  title = g_strdup_printf (_("%s, %s, at %s"), number, kind_label (kind), controller);
+  t->row = action_row (wname, title);
+  gtk_widget_set_visible (self->no_taps, FALSE);
+  adw_preferences_group_add (self->tap_group, t->row);
+  g_ptr_array_add (self->taps, t);
+  return t;
+}
+
+static void
+on_tap_request (KcLeaWindow *self, KcEvent *e)
+{
+  const char *op = attr (e, "op");
+  Tap *t = tap_row (self, controller_of (e), attr (e, "kind"), attr (e, "number"));
+  g_autofree char *text = NULL;
+
+  if (t == NULL)
+    return;
+  if (g_strcmp0 (op, "ok") != 0) {
+    g_free (t->req);
+    t->req = g_strdup (attr (e, "req"));
+    set_state (t->row, "mail-send-symbolic", NULL);
+    set_subtitle (t->row, _("Asked; waiting for the controller's answer"));
+    return;
+  }
+  if (g_strcmp0 (t->kind, "past") == 0) {
+    /* Translators: %s is how many keys the controller sent. */
+    text = g_strdup_printf (_("Answered: %s keys sent"), attr (e, "calls") ? attr (e, "calls") : "?");
+    set_state (t->row, "emblem-ok-symbolic", "success");
+  } else if (g_strcmp0 (t->kind, "current") == 0 && g_strcmp0 (attr (e, "calls"), "0") == 0) {
+    /* The controller ends a current tap that found no call at once. */
+    text = g_strdup (_("No call in progress: the tap ended at once"));
+    set_state (t->row, "emblem-ok-symbolic", NULL);
+  } else if (g_strcmp0 (t->kind, "current") == 0) {
+    /* Translators: how many calls are in progress, then the controller's tap id. */
+    text = g_strdup_printf (_("Active for %s calls in progress (tap %s)"), attr (e, "calls"),
+                            attr (e, "tap") ? attr (e, "tap") : "?");
+    set_state (t->row, "media-record-symbolic", "success");
+  } else if (g_strcmp0 (attr (e, "resumed"), "true") == 0) {
+    /* Translators: %s is the controller's tap id. */
+    text = g_strdup_printf (_("Active (tap %s, resumed after reconnecting)"), attr (e, "tap"));
+    set_state (t->row, "media-record-symbolic", "success");
+  } else {
+    text = g_strdup_printf (_("Active (tap %s)"), attr (e, "tap") ? attr (e, "tap") : "?");
+    set_state (t->row, "media-record-symbolic", "success");
+  }
+  set_subtitle (t->row, text);
+}
+
+static void
+on_refused (KcLeaWindow *self, KcEvent *e)
+{
+  const char *controller = controller_of (e);
+  const char *reason = attr (e, "reason") ? attr (e, "reason") : kc_event_get_summary (e);
+  Tap *t = attr (e, "req") ? find_tap (self, controller, NULL, NULL, attr (e, "req")) : NULL;
+  GtkWidget *row = t ? t->row : controller_row (self, controller);
+  g_autofree char *text = NULL;
+
+  if (row == NULL)
+    return;
+  /* An `error` that names no request of ours is a protocol problem of the
+   * connection, not a refusal of this LEA. */
+  if (t == NULL && g_strcmp0 (attr (e, "op"), "error") == 0)
+    text = g_strdup_printf (_("Problem: %s"), reason);
+  else
+    text = g_strdup_printf (_("Refused: %s"), reason);
+  set_state (row, "dialog-error-symbolic", "error");
+  set_subtitle (row, text);
+}
+
+/* Calls --------------------------------------------------------------------- */
+
+static GtkWidget *
+detail_row (Call *c, const char *title, const char *name)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *wname = widget_name (name, gtk_widget_get_name (c->row) + strlen ("call-"),
+                                        NULL);
+
+  gtk_widget_set_name (row, wname);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), "—");
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (c->row), row);
+  return row;
+}
+
+static void on_play (GtkButton *button, KcLeaWindow *self);
+
+static Call *
+call_row (KcLeaWindow *self, const char *call_id)
+{
+  Call *c;
+  g_autofree char *wname = NULL;
+  g_autofree char *play_name = NULL;
+
+  if (call_id == NULL)
+    return NULL;
+  if ((c = g_hash_table_lookup (self->calls, call_id)) != NULL)
+    return c;
+  c = g_new0 (Call, 1);
+  wname = widget_name ("call", call_id, NULL);
+  c->row = adw_expander_row_new ();
+  gtk_widget_set_name (c->row, wname);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (c->row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (c->row), call_id);
+  c->play = gtk_button_new_from_icon_name ("media-playback-start-symbolic");
+  play_name = widget_name ("play", call_id, NULL);
+  gtk_widget_set_name (c->play, play_name);
+  gtk_widget_set_valign (c->play, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (c->play, "flat");
+  gtk_widget_set_sensitive (c->play, FALSE);
+  gtk_widget_set_tooltip_text (c->play, _("Play the recording"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (c->play), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Play the recording"), -1);
+  g_object_set_data (G_OBJECT (c->play), "kc-call", c);
+  g_signal_connect (c->play, "clicked", G_CALLBACK (on_play), self);
+  adw_expander_row_add_action (ADW_EXPANDER_ROW (c->row), c->play);
+  c->fingerprint = detail_row (c, _("Key fingerprint"), "fingerprint");
+  c->started = detail_row (c, _("Started"), "started");
+  c->ended = detail_row (c, _("Ended"), "ended");
+  c->forward = detail_row (c, _("Packets, caller to callee"), "forward");
+  c->backward = detail_row (c, _("Packets, callee to caller"), "backward");
+  c->lost = detail_row (c, _("Lost (both directions)"), "lost");
+  c->refused = detail_row (c, _("Refused"), "refused");
+  c->file = detail_row (c, _("Recording"), "file");
+  gtk_widget_set_visible (self->no_calls, FALSE);
+  adw_preferences_group_add (self->call_group, c->row);
+  g_hash_table_insert (self->calls, g_strdup (call_id), c);
+  return c;
+}
+
+static void
+set_detail (GtkWidget *row, const char *text)
+{
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text ? text : "—");
+}
+
+static void
+call_status (Call *c, const char *text)
+{
+  adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (c->row), text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (c->row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  text, -1);
+}
+
+static void
+on_key_delivered (KcLeaWindow *self, KcEvent *e)
+{
+  Call *c = call_row (self, kc_event_get_call_id (e));
+  g_autofree char *title = NULL;
+  g_autofree char *text = NULL;
+
+  if (c == NULL)
+    return;
+  /* Translators: the caller's and the callee's numbers. */
+  title = g_strdup_printf (_("%s to %s"), attr (e, "caller") ? attr (e, "caller") : "?",
+                           attr (e, "callee") ? attr (e, "callee") : "?");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (c->row), title);
+  set_detail (c->fingerprint, kc_event_get_fingerprint (e));
+  g_free (c->fp);
+  c->fp = g_strdup (kc_event_get_fingerprint (e));
+  set_detail (c->started, attr (e, "created"));
+  /* Translators: the key's fingerprint, then the controller that delivered it. */
+  text = g_strdup_printf (_("Key %s from %s; waiting for content"),
+                          kc_event_get_fingerprint (e), controller_of (e));
+  call_status (c, text);
+}
+
+static void
+on_content (KcLeaWindow *self, KcEvent *e)
+{
+  Call *c = call_row (self, kc_event_get_call_id (e));
+
+  if (c == NULL)
+    return;
+  set_detail (c->file, attr (e, "file"));
+  call_status (c, _("Recording"));
+}
+
+static char *
+direction_counts (JsonObject *packets, const char *direction)
+{
+  JsonObject *d = packets && json_object_has_member (packets, direction)
+                  ? json_object_get_object_member (packets, direction) : NULL;
+
+  if (d == NULL)
+    return g_strdup ("—");
+  /* Translators: packets recorded in one direction: media (RTP), then control (RTCP). */
+  return g_strdup_printf (_("%" G_GINT64_FORMAT " RTP, %" G_GINT64_FORMAT " RTCP"),
+                          json_object_get_int_member_with_default (d, "rtp", 0),
+                          json_object_get_int_member_with_default (d, "rtcp", 0));
+}
+
+/* The record beside the WAV holds what the event does not: each
+ * direction's counts, the call's times and the refusals by reason. */
+static void
+read_record (Call *c, const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) refused = g_string_new (NULL);
+  JsonObject *rec, *packets = NULL, *why = NULL;
+  g_autofree char *fwd = NULL, *back = NULL, *lost = NULL;
+  g_autoptr(GList) members = NULL;
+
+  if (path == NULL || !json_parser_load_from_file (parser, path, &error)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_warning ("Cannot read the recording's record %s: %s", path ? path : "(none)",
+               error ? error->message : "not a JSON object");
+    return;
+  }
+  rec = json_node_get_object (json_parser_get_root (parser));
+  if (json_object_has_member (rec, "packets"))
+    packets = json_object_get_object_member (rec, "packets");
+  fwd = direction_counts (packets, "caller-to-callee");
+  back = direction_counts (packets, "callee-to-caller");
+  set_detail (c->forward, fwd);
+  set_detail (c->backward, back);
+  set_detail (c->started, json_object_get_string_member_with_default (
+    rec, "answered", json_object_get_string_member_with_default (rec, "created", NULL)));
+  {
+    g_autofree char *ended = g_strdup_printf ("%s (%s)",
+      json_object_get_string_member_with_default (rec, "ended", "—"),
+      json_object_get_string_member_with_default (rec, "outcome", "—"));
+
+    set_detail (c->ended, ended);
+  }
+  lost = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (rec, "lost", 0));
+  set_detail (c->lost, lost);
+  if (json_object_has_member (rec, "refused"))
+    why = json_object_get_object_member (rec, "refused");
+  members = why ? json_object_get_members (why) : NULL;
+  for (GList *m = members; m; m = m->next) {
+    gint64 n = json_object_get_int_member_with_default (why, m->data, 0);
+
+    if (n > 0)
+      g_string_append_printf (refused, "%s%s %" G_GINT64_FORMAT, refused->len ? ", " : "",
+                              (const char *) m->data, n);
+  }
+  set_detail (c->refused, refused->len ? refused->str : _("none"));
+}
+
+static void
+on_media_stop (KcLeaWindow *self, KcEvent *e)
+{
+  Call *c = call_row (self, kc_event_get_call_id (e));
+  g_autofree char *text = NULL;
+
+  if (c == NULL)
+    return;
+  g_free (c->wav);
+  c->wav = g_strdup (attr (e, "file"));
+  set_detail (c->file, c->wav);
+  /* Translators: how many packets were recorded (both directions), then the
+   * key's fingerprint. */
+  text = g_strdup_printf (_("Recorded: %s packets; key %s"),
+                          attr (e, "packets") ? attr (e, "packets") : "0",
+                          c->fp ? c->fp : "—");
+  call_status (c, text);
+  read_record (c, attr (e, "record"));
+  gtk_widget_set_sensitive (c->play, c->wav != NULL);
+}
+
+static void
+on_call_error (KcLeaWindow *self, KcEvent *e)
+{
+  Call *c = call_row (self, kc_event_get_call_id (e));
+  g_autofree char *text = g_strdup_printf (_("Problem: %s"), kc_event_get_summary (e));
+
+  if (c != NULL)
+    call_status (c, text);
+}
+
+static void
+on_play (GtkButton *button, KcLeaWindow *self)
+{
+  Call *c = g_object_get_data (G_OBJECT (button), "kc-call");
+  g_autoptr(GtkMediaStream) media = NULL;
+
+  if (c == NULL || c->wav == NULL)
+    return;
+  media = gtk_media_file_new_for_filename (c->wav);
+  gtk_media_controls_set_media_stream (GTK_MEDIA_CONTROLS (self->player), media);
+  gtk_label_set_text (GTK_LABEL (self->player_title), c->wav);
+  gtk_widget_set_visible (self->player_box, TRUE);
+  gtk_media_stream_play (media);
+  gtk_widget_grab_focus (self->player);
+}
+
+/* Events -------------------------------------------------------------------- */
+
+static void
+on_event (KcEvent *e, gpointer user_data)
+{
+  KcLeaWindow *self = user_data;
+  const char *lane = kc_event_get_lane (e);
+
+  if (lane == NULL || !g_str_has_prefix (lane, "lea:"))
+    return;
+  switch (kc_event_get_kind (e)) {
+  case KC_EVENT_KIND_TLS_UP:
+    on_tls_up (self, e);
+    break;
+  case KC_EVENT_KIND_TLS_DOWN:
+    on_tls_down (self, e);
+    break;
+  case KC_EVENT_KIND_TAP_REQUEST:
+    on_tap_request (self, e);
+    break;
+  case KC_EVENT_KIND_TAP_REFUSED:
+    on_refused (self, e);
+    break;
+  case KC_EVENT_KIND_KEY_DELIVERED:
+    on_key_delivered (self, e);
+    break;
+  case KC_EVENT_KIND_CONTENT_DELIVERED:
+    on_content (self, e);
+    break;
+  case KC_EVENT_KIND_MEDIA_STOP:
+    on_media_stop (self, e);
+    break;
+  case KC_EVENT_KIND_ERROR:
+    on_call_error (self, e);
+    break;
+  default:
+    break;
+  }
+}
+
+/* Building ------------------------------------------------------------------ */
+
+static GtkWidget *
+placeholder (AdwPreferencesGroup *group, const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "dim-label");
+  adw_preferences_group_add (group, label);
+  return label;
+}
+
+void
+kc_lea_window_set_record_dir (KcLeaWindow *self, const char *dir)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *escaped = NULL;
+
+  g_return_if_fail (KC_IS_LEA_WINDOW (self));
+  /* The description is markup; a folder is not. */
+  escaped = dir ? g_markup_escape_text (dir, -1) : NULL;
+  /* Translators: %s is a folder. */
+  text = dir ? g_strdup_printf (_("Each call's WAV and JSON record are written to %s."), escaped)
+             : g_strdup (_("Keys only: no content is recorded."));
+  adw_preferences_group_set_description (self->call_group, text);
+}
+
+static void
+kc_lea_window_dispose (GObject *object)
+{
+  KcLeaWindow *self = KC_LEA_WINDOW (object);
+
+  if (self->listener != 0) {
+    kc_event_bus_remove_listener (self->bus, self->listener);
+    self->listener = 0;
+  }
+  g_clear_pointer (&self->bus, kc_event_bus_unref);
+  if (self->player != NULL)
+    gtk_media_controls_set_media_stream (GTK_MEDIA_CONTROLS (self->player), NULL);
+  G_OBJECT_CLASS (kc_lea_window_parent_class)->dispose (object);
+}
+
+static void
+kc_lea_window_finalize (GObject *object)
+{
+  KcLeaWindow *self = KC_LEA_WINDOW (object);
+
+  g_hash_table_unref (self->controllers);
+  g_ptr_array_unref (self->taps);
+  g_hash_table_unref (self->calls);
+  G_OBJECT_CLASS (kc_lea_window_parent_class)->finalize (object);
+}
+
+static void
+kc_lea_window_class_init (KcLeaWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = kc_lea_window_dispose;
+  object_class->finalize = kc_lea_window_finalize;
+}
+
+static void
+kc_lea_window_init (KcLeaWindow *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *header = adw_header_bar_new ();
+  GtkWidget *page = adw_preferences_page_new ();
+
+  self->controllers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->taps = g_ptr_array_new_with_free_func ((GDestroyNotify) tap_free);
+  self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) call_free);
+
+  gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
+  gtk_box_append (GTK_BOX (box), header);
+
+  self->controller_group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  adw_preferences_group_set_title (self->controller_group, _("Controllers"));
+  adw_preferences_group_set_description (self->controller_group,
+    _("Each controller's lawful-intercept port: mutual TLS, its certificate checked against the network's CA."));
+  self->tap_group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  adw_preferences_group_set_title (self->tap_group, _("Taps"));
+  adw_preferences_group_set_description (self->tap_group,
+    _("Asked on the command line (--tap, --past); kept across reconnects."));
+  self->no_taps = placeholder (self->tap_group, _("No tap asked yet."));
+  self->call_group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  adw_preferences_group_set_title (self->call_group, _("Intercepted calls"));
+  self->no_calls = placeholder (self->call_group, _("No key delivered yet."));
+
+  self->player_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_name (self->player_box, "player");
+  self->player_title = gtk_label_new (NULL);
+  gtk_label_set_ellipsize (GTK_LABEL (self->player_title), PANGO_ELLIPSIZE_START);
+  gtk_label_set_xalign (GTK_LABEL (self->player_title), 0);
+  gtk_widget_add_css_class (self->player_title, "caption");
+  self->player = gtk_media_controls_new (NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->player), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Recording playback"), -1);
+  gtk_box_append (GTK_BOX (self->player_box), self->player_title);
+  gtk_box_append (GTK_BOX (self->player_box), self->player);
+  gtk_widget_set_visible (self->player_box, FALSE);
+  gtk_widget_set_margin_top (self->player_box, 12);
+  adw_preferences_group_add (self->call_group, self->player_box);
+
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->controller_group);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->tap_group);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->call_group);
+  gtk_widget_set_vexpand (page, TRUE);
+  gtk_box_append (GTK_BOX (box), page);
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), box);
+}
+
+KcLeaWindow *
+kc_lea_window_new (GtkApplication *app, const char *lea_name, KcEventBus *bus)
+{
+  KcLeaWindow *self;
+  g_autofree char *title = NULL;
+
+  g_return_val_if_fail (lea_name != NULL && bus != NULL, NULL);
+
+  self = g_object_new (KC_TYPE_LEA_WINDOW, "application", app, NULL);
+  /* Translators: %s is the agency's name, e.g. lea1. */
+  title = g_strdup_printf (_("Lawful intercept: %s"), lea_name);
+  gtk_window_set_title (GTK_WINDOW (self), title);
+  self->bus = kc_event_bus_ref (bus);
+  self->listener = kc_event_bus_add_listener (bus, on_event, self, NULL);
+  return self;
+}
