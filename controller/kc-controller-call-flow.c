@@ -39,9 +39,10 @@ fig_invite (KcCall *call, int fig3)
 
 /* Downstream: INVITE 318/320 and its responses ------------------------------------ */
 
-void
-kc_call_send_invite (KcCall *call)
+static void
+send_invite_now (gpointer data)
 {
+  KcCall *call = data;
   KcController *ctrl = call->ctrl;
   KcControllerConfig *config = kc_controller_get_config (ctrl);
   g_autofree char *from = g_strdup_printf ("<sips:%s@%s>", call->caller, config->domain);
@@ -101,6 +102,31 @@ kc_call_send_invite (KcCall *call)
   if (!call->callee_acked)
     kc_call_start_ack_timer (call, !call->destination);
   kc_call_start_ring_timer (call);
+}
+
+static void
+send_invite_gated (gpointer data)
+{
+  KcCall *call = data;
+
+  if (call->state != CALL_ENDED)
+    send_invite_now (call);
+  kc_call_unref (call);
+}
+
+/* The INVITE (and the key in it) is built only when the gate lets it go:
+ * nothing of the key waits in memory meanwhile. */
+void
+kc_call_send_invite (KcCall *call)
+{
+  KcControllerConfig *config = kc_controller_get_config (call->ctrl);
+  g_autofree char *what = g_strdup_printf ("INVITE%s → %s",
+                                           call->source && config->delivery
+                                           == KC_DELIVERY_SIGNALING ? " + K" : "",
+                                           call->down_lane);
+
+  kc_call_gate (call, fig_invite (call, kc_call_fig_down_invite (call)), call->down_lane, what,
+                send_invite_gated, (KcStepFunc) kc_call_unref, kc_call_ref (call));
 }
 
 /* The key-mgmt payload of a message: the SDP line, else the header. */
@@ -169,7 +195,7 @@ send_prack (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
 
 /* 324 toward the source controller, or 326 toward the caller. */
 static void
-forward_early (KcCall *call)
+forward_early_now (KcCall *call)
 {
   char *value = NULL, *sdp = NULL, *header = NULL;
   int fig3 = kc_call_fig_up_early (call);
@@ -215,6 +241,28 @@ forward_early (KcCall *call)
     call->state = CALL_EARLY;
     kc_call_start_ack_timer (call, FALSE);
   }
+}
+
+static void
+forward_early_gated (gpointer data)
+{
+  KcCall *call = data;
+
+  if (call->state != CALL_ENDED && call->up_irq != NULL)
+    forward_early_now (call);
+  kc_call_unref (call);
+}
+
+static void
+forward_early (KcCall *call)
+{
+  g_autofree char *what = g_strdup_printf ("%s%s → %s", call->source ? "183 Session Progress"
+                                                                     : "180 Ringing",
+                                           call->source ? " + K" : " + acknowledgment",
+                                           call->up_lane);
+
+  kc_call_gate (call, kc_call_fig_up_early (call), call->up_lane, what, forward_early_gated,
+                (KcStepFunc) kc_call_unref, kc_call_ref (call));
 }
 
 static void
@@ -481,6 +529,7 @@ kc_call_bind_upstream (KcCall *call, nta_incoming_t *irq, sip_t const *sip)
   nta_incoming_tag (irq, nta_leg_get_tag (call->up_leg));
   nta_leg_server_route (call->up_leg, sip->sip_record_route, sip->sip_contact);
   call->up_irq = irq;
+  call->up_invite_cseq = sip->sip_cseq->cs_seq;
   nta_incoming_bind (irq, on_up_cancel, (nta_incoming_magic_t *) call);
   return TRUE;
 }
@@ -506,7 +555,10 @@ on_up_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_
   gboolean ending;
   gint64 sent_at;
 
-  kc_call_emit_received (call, method == sip_method_ack ? 330 : 0, call->up_lane, msg);
+  kc_call_emit_received (call,
+                         method == sip_method_ack && sip->sip_cseq != NULL
+                         && sip->sip_cseq->cs_seq == call->up_invite_cseq ? 330 : 0,
+                         call->up_lane, msg);
   msg_destroy (msg);
   if (method == sip_method_ack) {
     nta_incoming_destroy (irq);
@@ -588,6 +640,45 @@ on_up_cancel (nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t const *sip
   return 0;
 }
 
+/* The 200 to a PRACK, through the step gate. */
+typedef struct {
+  KcCall         *call;
+  nta_incoming_t *prack;
+  int             fig3;
+  gboolean        key_prack;
+} PrackReply;
+
+static void
+prack_reply_send (gpointer data)
+{
+  PrackReply *r = data;
+  KcCall *call = r->call;
+  gint64 sent_at = g_get_real_time ();
+
+  nta_incoming_treply (r->prack, SIP_200_OK, TAG_END ());
+  kc_call_emit_response (call, r->fig3, call->up_lane, r->prack, sent_at);
+  nta_incoming_destroy (r->prack);
+  if (r->key_prack && call->state != CALL_ENDED)
+    kc_call_caller_acknowledged (call);
+  kc_call_unref (call);
+  g_free (r);
+}
+
+/* The call ended while the 200 was held: the PRACK's transaction is
+ * answered for what it is now, one that no longer exists (RFC 3262). */
+static void
+prack_reply_drop (gpointer data)
+{
+  PrackReply *r = data;
+  gint64 sent_at = g_get_real_time ();
+
+  nta_incoming_treply (r->prack, SIP_481_NO_TRANSACTION, TAG_END ());
+  kc_call_emit_response (r->call, r->fig3, r->call->up_lane, r->prack, sent_at);
+  nta_incoming_destroy (r->prack);
+  kc_call_unref (r->call);
+  g_free (r);
+}
+
 /* PRACK of 326 (328, with the caller's acknowledgment) or of 324. The
  * acknowledgment is checked before the PRACK is answered: one the
  * controller refuses gets 488 on the PRACK itself (and the INVITE fails
@@ -602,7 +693,6 @@ on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *p
   msg_t *msg;
   gboolean ok, key_prack;
   int fig3 = call->source ? 328 : 324;
-  gint64 sent_at;
 
   if (prack == NULL || sip == NULL)
     return 200;   /* flushed by a final response */
@@ -636,12 +726,16 @@ on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *p
     kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, call->up_lane,
                       "328 caller acknowledged the key: both ends hold it");
   }
-  sent_at = g_get_real_time ();
-  nta_incoming_treply (prack, SIP_200_OK, TAG_END ());
-  kc_call_emit_response (call, fig3, call->up_lane, prack, sent_at);
-  nta_incoming_destroy (prack);
-  if (key_prack)
-    kc_call_caller_acknowledged (call);
+  {
+    PrackReply *r = g_new0 (PrackReply, 1);
+    g_autofree char *what = g_strdup_printf ("200 OK (PRACK) → %s", call->up_lane);
+
+    r->call = kc_call_ref (call);
+    r->prack = prack;
+    r->fig3 = fig3;
+    r->key_prack = key_prack;
+    kc_call_gate (call, fig3, call->up_lane, what, prack_reply_send, prack_reply_drop, r);
+  }
   return 0;
 }
 

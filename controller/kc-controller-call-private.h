@@ -7,6 +7,7 @@
 #include "kc-keying.h"
 #include "kc-relay.h"
 #include "kc-sdp-media.h"
+#include "kc-step.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,7 @@ typedef struct {
   char            *up_lane;
   nta_leg_t       *up_leg;
   nta_incoming_t  *up_irq;
+  uint32_t         up_invite_cseq;  /* the initial INVITE's: its ACK is 330, a re-INVITE's is not */
   nta_reliable_t  *up_rel;
   int              up_status;       /* final status sent upstream; 0 before */
   gboolean         up_bye_sent;
@@ -125,6 +127,20 @@ void     kc_call_up_reply             (KcCall      *call,
                                        tag_type_t   tag,
                                        tag_value_t  value,
                                        ...);
+
+/* An outgoing message of @call through the controller's step gate
+ * (kc-step.h): @send(@data) runs now, or once the teacher says Next (step
+ * mode) or the slow-motion delay passed; @drop(@data) instead if the call
+ * ends first. @what names the message for the window ("INVITE + K →
+ * controller:gc2"); @fig3 is put in front of it. Responses through
+ * kc_call_up_reply() go through it by themselves. */
+void     kc_call_gate                 (KcCall      *call,
+                                       int          fig3,
+                                       const char  *peer,
+                                       const char  *what,
+                                       KcStepFunc   send,
+                                       KcStepFunc   drop,
+                                       gpointer     data);
 
 /* sip-tx / sip-rx events for messages of this call. A message sent is
  * dated @sent_at, taken before it went to sofia-sip (see

@@ -133,8 +133,8 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
 }
 
 static void
-send_key (KcCall *call, int fig3, KcRole role, const char *identity, const char *request_uri,
-          const char *route, gboolean for_caller)
+send_key_now (KcCall *call, int fig3, KcRole role, const char *identity, const char *request_uri,
+              const char *route, gboolean for_caller)
 {
   char *value = kc_keying_encode (call->keying, for_caller);
   g_autofree char *lane = kc_peer_lane (role, identity);
@@ -149,6 +149,61 @@ send_key (KcCall *call, int fig3, KcRole role, const char *identity, const char 
                                                         : "%d key → %s (MESSAGE)", fig3, lane);
   send_key_message (call, fig3, role, identity, request_uri, route, value);
   kc_secret_text_free (value);
+}
+
+/* A key arrow waiting in the step gate: the key is encoded only when it
+ * goes, so nothing of it waits in memory. */
+typedef struct {
+  KcCall   *call;
+  int       fig3;
+  KcRole    role;
+  char     *identity;
+  char     *request_uri;
+  char     *route;
+  gboolean  for_caller;
+} HeldKey;
+
+static void
+held_key_free (gpointer data)
+{
+  HeldKey *h = data;
+
+  kc_call_unref (h->call);
+  g_free (h->identity);
+  g_free (h->request_uri);
+  g_free (h->route);
+  g_free (h);
+}
+
+static void
+held_key_send (gpointer data)
+{
+  HeldKey *h = data;
+
+  if (h->call->state != CALL_ENDED && h->call->keying != NULL)
+    send_key_now (h->call, h->fig3, h->role, h->identity, h->request_uri, h->route,
+                  h->for_caller);
+  held_key_free (h);
+}
+
+static void
+send_key (KcCall *call, int fig3, KcRole role, const char *identity, const char *request_uri,
+          const char *route, gboolean for_caller)
+{
+  HeldKey *h = g_new0 (HeldKey, 1);
+  g_autofree char *lane = kc_peer_lane (role, identity);
+  g_autofree char *what = g_strdup_printf ("MESSAGE + %s → %s",
+                                           for_caller && call->keying->derived ? "nonce" : "K",
+                                           lane);
+
+  h->call = kc_call_ref (call);
+  h->fig3 = fig3;
+  h->role = role;
+  h->identity = g_strdup (identity);
+  h->request_uri = g_strdup (request_uri);
+  h->route = g_strdup (route);
+  h->for_caller = for_caller;
+  kc_call_gate (call, fig3, lane, what, held_key_send, held_key_free, h);
 }
 
 void

@@ -123,6 +123,8 @@ on_key_stored (KcStore *store, const GError *error, gpointer data)
                         NULL, "%s key stored (sealed, durable)", call->source ? "408" : "received");
       /* Durable: law enforcement may have it now (516). */
       kc_li_call_keyed (kc_controller_get_li (call->ctrl), call);
+      /* Only with --classroom: the window may show it. */
+      kc_controller_reveal_key (call->ctrl, call->id, call->keying->id_hex, call->keying->key);
       if (kc_controller_get_config (call->ctrl)->delivery == KC_DELIVERY_SEPARATE)
         kc_call_separate_start (call);
       else

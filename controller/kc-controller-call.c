@@ -11,6 +11,7 @@
 #include "kc-error.h"
 #include "kc-li.h"
 #include "kc-sdp-key.h"
+#include "kc-step.h"
 
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nta_tport.h>
@@ -238,6 +239,10 @@ kc_call_end (KcCall *call, int status, const char *outcome, const char *reason)
   g_message ("Call %s → %s (%s) ended: %d %s%s%s", call->caller, call->callee, call->id, status,
              reason ? reason : cdr.outcome, media ? "; media relay: " : "", media ? media : "");
 
+  /* Whatever step mode still holds of this call never goes out; a held
+   * PRACK gets its answer now, after the CDR, like every end. */
+  kc_step_gate_drop_owner (kc_controller_get_step_gate (ctrl), call);
+
   /* The key is no use any more: wipe it now. */
   g_clear_pointer (&call->keying, kc_keying_free);
   call->cleanup_id = g_idle_add (on_cleanup, call);
@@ -301,6 +306,77 @@ kc_call_emit_received (KcCall *call, int fig3, const char *peer, msg_t *msg)
     kc_controller_emit_msg (call->ctrl, FALSE, 0, fig3, call->id, peer, msg);
 }
 
+/* The step gate (kc-step.h) ----------------------------------------------------- */
+
+void
+kc_call_gate (KcCall *call, int fig3, const char *peer, const char *what, KcStepFunc send,
+              KcStepFunc drop, gpointer data)
+{
+  g_autofree char *text = fig3 > 0 ? g_strdup_printf ("%d %s", fig3, what) : g_strdup (what);
+
+  kc_step_gate_submit (kc_controller_get_step_gate (call->ctrl), call, call->id, fig3, peer,
+                       text, send, drop, data);
+}
+
+/* A response upstream, built now and sent when the gate lets it. */
+typedef struct {
+  KcCall *call;
+  int     fig3;
+  int     status;
+  msg_t  *msg;
+} UpReply;
+
+static void
+up_reply_free (UpReply *r)
+{
+  if (r->msg != NULL)
+    msg_destroy (r->msg);
+  kc_call_unref (r->call);
+  g_free (r);
+}
+
+static void
+up_reply_send (gpointer data)
+{
+  UpReply *r = data;
+  KcCall *call = r->call;
+
+  if (call->up_irq != NULL && call->up_status == 0) {
+    gint64 sent_at = g_get_real_time ();
+
+    /* mreply takes the message, sent or not. */
+    nta_incoming_mreply (call->up_irq, g_steal_pointer (&r->msg));
+    if (r->status >= 200)
+      call->up_status = r->status;
+    kc_call_emit_response (call, r->fig3, call->up_lane, call->up_irq, sent_at);
+  }
+  up_reply_free (r);
+}
+
+static void
+up_reply_drop (gpointer data)
+{
+  up_reply_free (data);
+}
+
+/* A response built ahead of time has no To tag yet (nta adds the
+ * transaction's own only when it replies at once): the dialog's. */
+static gboolean
+with_to_tag (KcCall *call, msg_t *msg)
+{
+  sip_t *sip = sip_object (msg);
+  const char *tag = nta_incoming_gettag (call->up_irq);
+
+  if (sip == NULL || sip->sip_to == NULL)
+    return FALSE;
+  if (sip->sip_to->a_tag != NULL || tag == NULL)
+    return TRUE;
+  return sip_to_tag (msg_home (msg), sip->sip_to, tag) == 0;
+}
+
+/* 100 Trying and failures go at once: the first only keeps the caller's
+ * transaction alive, the second ends the call (which drops what the gate
+ * held of it). Everything else waits in the gate when step mode is on. */
 void
 kc_call_up_reply (KcCall *call, int fig3, int status, const char *phrase,
                   tag_type_t tag, tag_value_t value, ...)
@@ -311,12 +387,37 @@ kc_call_up_reply (KcCall *call, int fig3, int status, const char *phrase,
   if (call->up_irq == NULL || call->up_status != 0)
     return;
   ta_start (ta, tag, value);
-  nta_incoming_treply (call->up_irq, status, phrase,
-                       SIPTAG_CONTACT_STR (kc_controller_get_contact (call->ctrl)), ta_tags (ta));
+  if (status == 100 || status >= 300) {
+    if (status >= 300)
+      kc_step_gate_drop_owner (kc_controller_get_step_gate (call->ctrl), call);
+    nta_incoming_treply (call->up_irq, status, phrase,
+                         SIPTAG_CONTACT_STR (kc_controller_get_contact (call->ctrl)),
+                         ta_tags (ta));
+    if (status >= 200)
+      call->up_status = status;
+    kc_call_emit_response (call, fig3, call->up_lane, call->up_irq, sent_at);
+  }
+  else {
+    UpReply *r = g_new0 (UpReply, 1);
+    g_autofree char *what = g_strdup_printf ("%d %s → %s", status, phrase, call->up_lane);
+
+    r->call = kc_call_ref (call);
+    r->fig3 = fig3;
+    r->status = status;
+    /* What nta_incoming_treply() does, short of sending. */
+    r->msg = nta_msg_create (kc_controller_get_agent (call->ctrl), 0);
+    if (r->msg == NULL
+        || nta_incoming_complete_response (call->up_irq, r->msg, status, phrase,
+                                           SIPTAG_CONTACT_STR (kc_controller_get_contact (call->ctrl)),
+                                           ta_tags (ta)) < 0
+        || !with_to_tag (call, r->msg)) {
+      up_reply_free (r);
+      g_warning ("Call %s: cannot build the %d response", call->id, status);
+    }
+    else
+      kc_call_gate (call, fig3, call->up_lane, what, up_reply_send, up_reply_drop, r);
+  }
   (void) ta_end (ta);
-  if (status >= 200)
-    call->up_status = status;
-  kc_call_emit_response (call, fig3, call->up_lane, call->up_irq, sent_at);
 }
 
 /* RFC 3326: a controller that ends a call tells the next hop why, so its
@@ -605,6 +706,9 @@ on_ack_timeout (gpointer data)
                        ? "The callee never acknowledged the key (322)"
                        : "The caller never acknowledged the key (328)";
 
+  /* A class stepping through the call takes its time. */
+  if (kc_step_gate_is_active (kc_controller_get_step_gate (call->ctrl)))
+    return G_SOURCE_CONTINUE;
   call->ack_timer = 0;
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK_FAILED,
                     call->callee_acked ? 328 : kc_call_fig_down_ack (call),
@@ -627,9 +731,12 @@ static gboolean
 on_ring_timeout (gpointer data)
 {
   KcCall *call = data;
-  g_autofree char *reason = g_strdup_printf ("No answer within %g s",
-                                             kc_controller_get_config (call->ctrl)->ring_timeout);
+  g_autofree char *reason = NULL;
 
+  if (kc_step_gate_is_active (kc_controller_get_step_gate (call->ctrl)))
+    return G_SOURCE_CONTINUE;
+  reason = g_strdup_printf ("No answer within %g s",
+                            kc_controller_get_config (call->ctrl)->ring_timeout);
   call->ring_timer = 0;
   kc_call_fail (call, 480, "No answer", "no-answer", reason);
   return G_SOURCE_REMOVE;

@@ -11,6 +11,7 @@
 #include "kc-li.h"
 #include "kc-pki.h"
 #include "kc-sip-util.h"
+#include "kc-step.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -79,6 +80,9 @@ struct _KcController {
   GPtrArray          *peers;     /* KcPeer */
   GHashTable         *calls;     /* KcCall set */
   guint               keepalive_id;
+  KcStepGate         *step;      /* step mode and slow motion; off unless the window asks */
+  KcControllerKeyFunc key_func;  /* --classroom only */
+  gpointer            key_data;
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_CRL, X509_CRL_free)
@@ -95,6 +99,22 @@ KcRelay *kc_controller_get_relay (KcController *self) { return self->relay; }
 const char *kc_controller_get_contact (KcController *self) { return self->contact; }
 const char *kc_controller_get_listen_uri (KcController *self) { return self->listen_uri; }
 KcLi *kc_controller_get_li (KcController *self) { return self->li; }
+KcStepGate *kc_controller_get_step_gate (KcController *self) { return self->step; }
+
+void
+kc_controller_set_key_func (KcController *self, KcControllerKeyFunc func, gpointer user_data)
+{
+  self->key_func = func;
+  self->key_data = user_data;
+}
+
+void
+kc_controller_reveal_key (KcController *self, const char *call_id, const char *key_id_hex,
+                          const KcSecret *key)
+{
+  if (self->key_func != NULL && key != NULL)
+    self->key_func (call_id, key_id_hex, key, self->key_data);
+}
 
 void
 kc_controller_add_call (KcController *self, gpointer call)
@@ -718,6 +738,7 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
                                           (GDestroyNotify) binding_free);
   self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
   self->calls = g_hash_table_new (NULL, NULL);
+  self->step = kc_step_gate_new (kc_step_notify_controller, self);
   self->crl_mtime = 0;
   self->listen_uri = g_strdup_printf (v6 ? "sips:[%s]:%u" : "sips:%s:%u", config->listen_host,
                                       config->listen_port);
@@ -787,6 +808,8 @@ kc_controller_free (KcController *self)
     return;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   kc_call_end_all (self, TRUE);
+  /* Every call dropped what it had held: nothing left to send. */
+  g_clear_pointer (&self->step, kc_step_gate_free);
   g_clear_pointer (&self->li, kc_li_free);
   /* Every call freed its relay call: this stops the relay thread. */
   g_clear_pointer (&self->relay, kc_relay_unref);

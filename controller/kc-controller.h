@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 
 typedef struct _KcController KcController;
 typedef struct _KcLi         KcLi;
+typedef struct _KcStepGate   KcStepGate;
 
 /* Opens the store, vault, CRL and LEA key of @config (borrowed; it must
  * outlive the controller), starts the media relay (unless [media]
@@ -69,6 +70,24 @@ int                 kc_controller_check_subscriber (KcController     *self,
 /* The lawful-intercept port (kc-li.h), or NULL with [lawful-intercept]
  * enabled=false. */
 KcLi               *kc_controller_get_li          (KcController       *self);
+/* The step gate (kc-step.h) every call's outgoing messages pass through;
+ * off unless the private window socket turns it on. */
+KcStepGate         *kc_controller_get_step_gate   (KcController       *self);
+/* Classroom only (keycall-controller --classroom, never --headless): @func
+ * gets each call key once it is sealed and stored, for the private window
+ * socket (kc_event_server_push_key). Unset, the default, keys go nowhere. */
+typedef void      (*KcControllerKeyFunc)          (const char         *call_id,
+                                                   const char         *key_id_hex,
+                                                   const KcSecret     *key,
+                                                   gpointer            user_data);
+void                kc_controller_set_key_func    (KcController       *self,
+                                                   KcControllerKeyFunc func,
+                                                   gpointer            user_data);
+/* For the call state machine: hands @key to the key function, if any. */
+void                kc_controller_reveal_key      (KcController       *self,
+                                                   const char         *call_id,
+                                                   const char         *key_id_hex,
+                                                   const KcSecret     *key);
 /* The current CRL (re-read when keycall-admin replaced it), borrowed; NULL
  * when it cannot be read. */
 X509_CRL           *kc_controller_get_crl         (KcController       *self);

@@ -3,7 +3,8 @@
  * Reads controller.ini (plus overrides), refuses core dumps, forbids TLS
  * below 1.3, runs sofia-sip on the GLib main loop and stops cleanly on
  * SIGTERM/SIGINT. Without --headless it also opens the controller window
- * (keycall-flow on this process's event socket).
+ * (keycall-flow on a private window socket of this process, the only one
+ * that takes step-mode commands).
  */
 #define G_LOG_DOMAIN "keycall-controller"
 
@@ -16,6 +17,7 @@
 #include "kc-event-socket.h"
 #include "kc-sdp-key.h"
 #include "kc-secret.h"
+#include "kc-step.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -180,10 +182,26 @@ on_window_closed (GObject *source, GAsyncResult *result, gpointer data)
   on_quit_signal (shutdown);
 }
 
+/* Step mode and slow motion: commands from the window socket only. */
+static gboolean
+on_window_command (JsonObject *command, gpointer user_data, GError **error)
+{
+  return kc_step_gate_command (kc_controller_get_step_gate (user_data), command, error);
+}
+
+/* --classroom: each call key to the window socket, and nowhere else. */
+static void
+on_key_reveal (const char *call_id, const char *key_id_hex, const KcSecret *key,
+               gpointer user_data)
+{
+  kc_event_server_push_key (user_data, call_id, key_id_hex, key);
+}
+
+/* --control: the window's socket takes its commands (step mode). */
 static GSubprocess *
 open_window (const char *viewer, const char *socket, GError **error)
 {
-  const char *argv[] = { viewer, "--socket", socket, NULL };
+  const char *argv[] = { viewer, "--control", socket, NULL };
 
   return g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, error);
 }
@@ -198,10 +216,11 @@ fail (int status, const char *what)
 int
 main (int argc, char **argv)
 {
-  gboolean headless = FALSE, verbose = FALSE;
+  gboolean headless = FALSE, verbose = FALSE, classroom = FALSE;
   g_autofree char *config_path = NULL, *listen = NULL, *events = NULL, *event_socket = NULL;
   g_autofree char *key_mode = NULL, *delivery = NULL;
   g_autofree char *viewer = NULL, *window_dir = NULL, *window_socket = NULL;
+  g_autofree char *window_socket_arg = NULL;
   double ack_timeout = -1, ring_timeout = -1, keepalive = -1;
   int sip_timeout = -1;
   const GOptionEntry entries[] = {
@@ -216,6 +235,8 @@ main (int argc, char **argv)
     { "ring-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &ring_timeout, "Seconds to wait for an answer", "SECONDS" },
     { "keepalive", 0, 0, G_OPTION_ARG_DOUBLE, &keepalive, "Seconds between OPTIONS to peers", "SECONDS" },
     { "sip-timeout", 0, 0, G_OPTION_ARG_INT, &sip_timeout, "SIP transaction timeout (T1x64), for tests", "MS" },
+    { "classroom", 0, 0, G_OPTION_ARG_NONE, &classroom, "Let the window reveal call keys (a red banner shows it); never in files or on --event-socket", NULL },
+    { "window-socket", 0, 0, G_OPTION_ARG_FILENAME, &window_socket_arg, "Serve the window's private socket (events, step mode) at PATH and open no window: keycall-flow --control PATH opens it", "PATH" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages, sofia-sip's included", NULL },
     { NULL }
   };
@@ -224,6 +245,7 @@ main (int argc, char **argv)
   g_autoptr(KcControllerConfig) config = NULL;
   g_autoptr(KcEventBus) bus = NULL;
   g_autoptr(KcEventServer) server = NULL;
+  g_autoptr(KcEventServer) window_server = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   KcControllerOverrides overrides = KC_CONTROLLER_OVERRIDES_INIT;
   KcController *controller;
@@ -250,7 +272,13 @@ main (int argc, char **argv)
     g_autofree char *what = g_strdup_printf ("unexpected argument '%s'", argv[1]);
     return fail (EXIT_USAGE, what);
   }
-  if (!headless) {
+  if (headless && classroom)
+    return fail (EXIT_USAGE, "--classroom shows keys in the controller window, which --headless "
+                 "never has: keys are never revealed with --headless");
+  if (headless && window_socket_arg != NULL)
+    return fail (EXIT_USAGE, "--window-socket serves the controller window, which --headless "
+                 "never has: step mode and slow motion are not possible with --headless");
+  if (!headless && window_socket_arg == NULL) {
     if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
       return fail (EXIT_USAGE, "no display for the controller window; run with --headless");
     if ((viewer = find_flow_viewer ()) == NULL)
@@ -262,12 +290,15 @@ main (int argc, char **argv)
   overrides.listen = listen;
   overrides.events = events;
   overrides.event_socket = event_socket;
-  /* The window needs an event socket: a private one unless one was asked. */
-  if (!headless && event_socket == NULL) {
+  /* The window has a socket of its own, in a folder only this user can
+   * enter, apart from any --event-socket: it is the one socket that takes
+   * commands (step mode), so subscribers can only ever watch. */
+  if (window_socket_arg != NULL)
+    window_socket = g_strdup (window_socket_arg);
+  else if (!headless) {
     if ((window_dir = g_dir_make_tmp ("keycall-controller-XXXXXX", &error)) == NULL)
       return fail (1, error->message);
-    window_socket = g_build_filename (window_dir, "events.sock", NULL);
-    overrides.event_socket = window_socket;
+    window_socket = g_build_filename (window_dir, "window.sock", NULL);
   }
   overrides.key_mode = key_mode;
   overrides.delivery = delivery;
@@ -304,6 +335,11 @@ main (int argc, char **argv)
       return fail (1, error->message);
     kc_event_server_attach (server, bus);
   }
+  if (window_socket != NULL) {
+    if ((window_server = kc_event_server_new (window_socket, &error)) == NULL)
+      return fail (1, error->message);
+    kc_event_server_attach (window_server, bus);
+  }
 
   su_init ();
   loop = g_main_loop_new (NULL, FALSE);
@@ -325,12 +361,19 @@ main (int argc, char **argv)
              kc_controller_get_listen_uri (controller), kc_key_mode_to_string (config->key_mode),
              kc_delivery_to_string (config->delivery));
 
+  if (window_server != NULL)
+    kc_event_server_set_command_func (window_server, on_window_command, controller, NULL);
+  if (window_server != NULL && classroom) {
+    kc_event_server_set_classroom (window_server);
+    kc_controller_set_key_func (controller, on_key_reveal, window_server);
+    g_message ("Classroom: call keys go to the controller window (and only there)");
+  }
   shutdown.loop = loop;
   shutdown.controller = controller;
   g_unix_signal_add (SIGTERM, on_quit_signal, &shutdown);
   g_unix_signal_add (SIGINT, on_quit_signal, &shutdown);
   if (viewer != NULL) {
-    shutdown.window = open_window (viewer, config->event_socket, &error);
+    shutdown.window = open_window (viewer, window_socket, &error);
     if (shutdown.window == NULL)
       g_warning ("The controller window did not open: %s; running without it", error->message);
     else
@@ -342,13 +385,19 @@ main (int argc, char **argv)
     g_clear_object (&shutdown.window);
   }
 
+  /* No command may reach a freed controller, nor a key a closed socket. */
+  kc_controller_set_key_func (controller, NULL, NULL);
+  if (window_server != NULL) {
+    kc_event_server_set_command_func (window_server, NULL, NULL, NULL);
+    kc_event_server_close (window_server);
+  }
   kc_controller_free (controller);
   if (server != NULL)
     kc_event_server_close (server);
   g_source_destroy (source);
   su_root_destroy (root);
   su_deinit ();
-  if (window_socket != NULL) {
+  if (window_dir != NULL) {
     g_unlink (window_socket);
     g_rmdir (window_dir);
   }

@@ -6,8 +6,10 @@
 
 #include "kc-event-socket.h"
 #include "kc-error.h"
+#include "kc-json-strict.h"
 
 #include <gio/gunixsocketaddress.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #define READ_CHUNK  (64 * 1024)
@@ -16,6 +18,7 @@ enum {
   SIGNAL_EVENT,
   SIGNAL_LINE_ERROR,
   SIGNAL_CLOSED,
+  SIGNAL_KEY,
   N_SIGNALS
 };
 
@@ -61,6 +64,38 @@ report_line_error (KcEventClient *self, GError *error)
   g_error_free (error);
 }
 
+#define REVEAL_PREFIX "{\"v\":1,\"reveal\":\"key\","
+
+/* A classroom server's key line (kc_event_server_push_key). */
+static void
+handle_key_line (KcEventClient *self, const char *line, gsize len)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(KcSecret) key = NULL;
+  GError *error = NULL;
+  JsonObject *object;
+  const char *call_id, *key_id, *text;
+
+  if (!kc_json_strict_check_object (line, len, 1, "A key line", &error)
+      || !json_parser_load_from_data (parser, line, len, &error))
+    {
+      report_line_error (self, error);
+      return;
+    }
+  object = json_node_get_object (json_parser_get_root (parser));
+  call_id = json_object_get_string_member_with_default (object, "call", NULL);
+  key_id = json_object_get_string_member_with_default (object, "key_id", NULL);
+  text = json_object_get_string_member_with_default (object, "key", NULL);
+  if (call_id == NULL || key_id == NULL || text == NULL
+      || (key = kc_secret_new_from_base64 (text, 0, &error)) == NULL)
+    {
+      report_line_error (self, error ? error : g_error_new_literal (KC_ERROR, KC_ERROR_INVALID,
+                                                                    "A key line lacks a field"));
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_KEY], 0, call_id, key_id, key);
+}
+
 static void
 handle_line (KcEventClient *self, const char *line, gsize len)
 {
@@ -69,6 +104,11 @@ handle_line (KcEventClient *self, const char *line, gsize len)
 
   if (len == 0 || (len == 1 && line[0] == '\r'))
     return;
+  if (len > strlen (REVEAL_PREFIX) && memcmp (line, REVEAL_PREFIX, strlen (REVEAL_PREFIX)) == 0)
+    {
+      handle_key_line (self, line, len);
+      return;
+    }
   event = kc_event_from_json (line, len, &error);
   if (event == NULL)
     {
@@ -112,11 +152,18 @@ feed (KcEventClient *self, const guint8 *data, gsize len)
           if (nl != NULL)
             {
               /* Copy out: a handler may reconnect and reset the buffer. */
-              g_autoptr(GBytes) line = g_bytes_new (self->partial->data, self->partial->len);
+              gsize n = self->partial->len;
+              char *line = g_malloc (n + 1);
 
+              memcpy (line, self->partial->data, n);
+              line[n] = '\0';
+              /* A classroom key line must not stay behind in buffers. */
+              memset (self->partial->data, 0, n);
               g_byte_array_set_size (self->partial, 0);
               self->line_number++;
-              handle_line (self, g_bytes_get_data (line, NULL), g_bytes_get_size (line));
+              handle_line (self, line, n);
+              OPENSSL_cleanse (line, n);
+              g_free (line);
             }
         }
       data += consumed;
@@ -310,10 +357,43 @@ kc_event_client_class_init (KcEventClientClass *klass)
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[SIGNAL_KEY] =
+    g_signal_new ("key", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_POINTER);
 }
 
 static void
 kc_event_client_init (KcEventClient *self)
 {
   self->partial = g_byte_array_new ();
+}
+
+gboolean
+kc_event_client_send_command (KcEventClient  *self,
+                              const char     *json,
+                              GError        **error)
+{
+  g_autofree char *line = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GOutputStream *out;
+
+  g_return_val_if_fail (KC_IS_EVENT_CLIENT (self), FALSE);
+  g_return_val_if_fail (json != NULL && strchr (json, '\n') == NULL, FALSE);
+
+  if (self->connection == NULL)
+    {
+      g_set_error_literal (error, KC_ERROR, KC_ERROR_IO,
+                           "Not connected to the controller's window socket");
+      return FALSE;
+    }
+  line = g_strconcat (json, "\n", NULL);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (self->connection));
+  /* A few bytes on a local socket: writing at once never waits long. */
+  if (!g_output_stream_write_all (out, line, strlen (line), NULL, NULL, &local_error))
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_IO, "Cannot send the command: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -9,9 +9,11 @@
 
 #include "kc-event-socket.h"
 #include "kc-error.h"
+#include "kc-json-strict.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +38,9 @@ typedef struct {
   gboolean               dropping;
   guint64                dropped;
   char                  *dropped_process;
+  GByteArray            *command;      /* an unfinished command line */
+  gboolean               skipping;     /* inside an over-long command line */
+  gboolean               told_read_only;
 } Client;
 
 struct _KcEventServer {
@@ -54,10 +59,18 @@ struct _KcEventServer {
   GQueue           replay;          /* GBytes*, oldest first */
   GList           *clients;         /* Client* */
   gboolean         flush_pending;
+
+  gboolean         classroom;       /* key lines allowed (window socket only) */
+
+  /* Only touched on the server's context. */
+  KcEventCommandFunc command_func;  /* NULL: read-only */
+  gpointer         command_data;
+  GDestroyNotify   command_destroy;
 };
 
 static void     client_close_locked (Client *client);
 static gboolean client_flush_locked (Client *client);
+static void     schedule_flush_locked (KcEventServer *server);
 
 static GBytes *
 encode_line (KcEvent *event)
@@ -193,6 +206,110 @@ client_flush_locked (Client *client)
   return TRUE;
 }
 
+/* Queues a "log" event for @client alone: the answer to what it sent. */
+static void
+client_tell (Client *client, const char *refused, const char *text)
+{
+  KcEventServer *server = client->server;
+  g_autoptr(KcEvent) notice = kc_event_new (KC_EVENT_KIND_LOG);
+  g_autoptr(GBytes) line = NULL;
+
+  kc_event_set_process (notice, "keycall");
+  kc_event_set_summary (notice, text);
+  kc_event_set_attr (notice, "refused", refused);
+  line = encode_line (notice);
+  g_mutex_lock (&server->mutex);
+  if (!server->closed)
+    {
+      client_enqueue_locked (client, line, "keycall");
+      schedule_flush_locked (server);
+    }
+  g_mutex_unlock (&server->mutex);
+}
+
+static void
+client_command (Client *client, const char *line, gsize len)
+{
+  KcEventServer *server = client->server;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonNode *node;
+
+  while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+    len--;
+  if (len == 0)
+    return;
+  if (server->command_func == NULL)
+    {
+      /* Once is enough: a client that keeps writing learns nothing new. */
+      if (!client->told_read_only)
+        client_tell (client, "read-only", "This event socket is read-only: only the "
+                     "controller's own window may send commands (step mode, slow motion)");
+      client->told_read_only = TRUE;
+      return;
+    }
+  if (!g_utf8_validate (line, len, NULL))
+    g_set_error_literal (&error, KC_ERROR, KC_ERROR_INVALID, "The command is not UTF-8");
+  else if (kc_json_strict_check_object (line, len, 2, "The command", &error))
+    {
+      parser = json_parser_new ();
+      if (json_parser_load_from_data (parser, line, len, &error))
+        {
+          node = json_parser_get_root (parser);
+          object = json_node_get_object (node);
+          if (!json_object_has_member (object, "v")
+              || json_node_get_value_type (json_object_get_member (object, "v")) != G_TYPE_INT64
+              || json_object_get_int_member (object, "v") != 1)
+            g_set_error_literal (&error, KC_ERROR, KC_ERROR_UNSUPPORTED,
+                                 "The command must have \"v\": 1");
+          else if (!json_object_has_member (object, "op")
+                   || json_node_get_value_type (json_object_get_member (object, "op"))
+                      != G_TYPE_STRING)
+            g_set_error_literal (&error, KC_ERROR, KC_ERROR_INVALID,
+                                 "The command must have a string \"op\"");
+          else
+            server->command_func (object, server->command_data, &error);
+        }
+    }
+  if (error != NULL)
+    client_tell (client, "invalid", error->message);
+}
+
+/* Splits what a client sent into command lines. The client stays alive
+ * meanwhile: only this context closes clients. */
+static void
+client_feed (Client *client, const char *data, gsize len)
+{
+  while (len > 0)
+    {
+      const char *nl = memchr (data, '\n', len);
+      gsize chunk = nl ? (gsize) (nl - data) : len;
+
+      if (!client->skipping && client->command->len + chunk >= KC_EVENT_COMMAND_MAX)
+        {
+          client->skipping = TRUE;
+          g_byte_array_set_size (client->command, 0);
+          client_tell (client, "too-large", "Command line over the limit, skipped");
+        }
+      if (client->skipping)
+        client->skipping = nl == NULL;
+      else
+        {
+          g_byte_array_append (client->command, (const guint8 *) data, chunk);
+          if (nl != NULL)
+            {
+              g_autoptr(GByteArray) line = client->command;
+
+              client->command = g_byte_array_new ();
+              client_command (client, (const char *) line->data, line->len);
+            }
+        }
+      data += nl ? chunk + 1 : chunk;
+      len -= nl ? chunk + 1 : chunk;
+    }
+}
+
 static gboolean
 on_client_readable (GObject *stream, gpointer user_data)
 {
@@ -202,9 +319,15 @@ on_client_readable (GObject *stream, gpointer user_data)
   char buffer[4096];
   gssize n;
 
-  /* Viewers send nothing; reading only tells us when one hangs up. */
+  /* Viewers send commands on the window socket only; reading also tells
+   * us when one hangs up. */
   n = g_pollable_input_stream_read_nonblocking (client->in, buffer, sizeof buffer, NULL, &error);
-  if (n > 0 || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+  if (n > 0)
+    {
+      client_feed (client, buffer, n);
+      return G_SOURCE_CONTINUE;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
 
   g_mutex_lock (&server->mutex);
@@ -229,6 +352,7 @@ client_close_locked (Client *client)
   g_object_unref (client->connection);
   g_queue_clear_full (&client->lines, (GDestroyNotify) g_bytes_unref);
   g_free (client->dropped_process);
+  g_byte_array_unref (client->command);
   g_free (client);
 }
 
@@ -284,6 +408,7 @@ on_incoming (GSocketService    *service,
   client->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (G_IO_STREAM (connection)));
   client->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   g_queue_init (&client->lines);
+  client->command = g_byte_array_new ();
 
   g_mutex_lock (&server->mutex);
   if (server->closed)
@@ -291,6 +416,7 @@ on_incoming (GSocketService    *service,
       g_mutex_unlock (&server->mutex);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       g_object_unref (client->connection);
+      g_byte_array_unref (client->command);
       g_free (client);
       return TRUE;
     }
@@ -308,6 +434,18 @@ on_incoming (GSocketService    *service,
     {
       g_queue_push_tail (&client->lines, g_bytes_ref (l->data));
       client->queued += g_bytes_get_size (l->data);
+    }
+  if (server->classroom)
+    {
+      g_autoptr(KcEvent) notice = kc_event_new (KC_EVENT_KIND_LOG);
+      g_autoptr(GBytes) line = NULL;
+
+      kc_event_set_process (notice, "keycall");
+      kc_event_set_summary (notice, "classroom: this window may reveal call keys");
+      kc_event_set_attr (notice, "classroom", "on");
+      line = encode_line (notice);
+      g_queue_push_tail (&client->lines, g_bytes_ref (line));
+      client->queued += g_bytes_get_size (line);
     }
   client->in_source = g_pollable_input_stream_create_source (client->in, NULL);
   g_source_set_callback (client->in_source, G_SOURCE_FUNC (on_client_readable), client, NULL);
@@ -511,6 +649,8 @@ kc_event_server_unref (KcEventServer *server)
   if (!g_atomic_ref_count_dec (&server->ref))
     return;
   kc_event_server_close (server);
+  if (server->command_destroy != NULL)
+    server->command_destroy (server->command_data);
   g_clear_object (&server->service);
   g_main_context_unref (server->context);
   g_mutex_clear (&server->mutex);
@@ -603,4 +743,71 @@ kc_event_server_attach (KcEventServer *server, KcEventBus *bus)
 
   return kc_event_bus_add_listener (bus, on_bus_event, kc_event_server_ref (server),
                                     (GDestroyNotify) kc_event_server_unref);
+}
+
+void
+kc_event_server_set_command_func (KcEventServer      *server,
+                                  KcEventCommandFunc  func,
+                                  gpointer            user_data,
+                                  GDestroyNotify      destroy)
+{
+  g_return_if_fail (server != NULL);
+
+  if (server->command_destroy != NULL)
+    server->command_destroy (server->command_data);
+  server->command_func = func;
+  server->command_data = user_data;
+  server->command_destroy = destroy;
+}
+
+void
+kc_event_server_set_classroom (KcEventServer *server)
+{
+  g_return_if_fail (server != NULL);
+
+  g_mutex_lock (&server->mutex);
+  server->classroom = TRUE;
+  g_mutex_unlock (&server->mutex);
+}
+
+static void
+wipe_line (gpointer data)
+{
+  OPENSSL_cleanse (data, strlen (data));
+  g_free (data);
+}
+
+void
+kc_event_server_push_key (KcEventServer  *server,
+                          const char     *call_id,
+                          const char     *key_id_hex,
+                          const KcSecret *key)
+{
+  g_autoptr(GBytes) line = NULL;
+  char *key_text, *text;
+
+  g_return_if_fail (server != NULL);
+  g_return_if_fail (call_id != NULL && key_id_hex != NULL && key != NULL);
+
+  if (!server->classroom)
+    return;
+  /* Identifiers are ours (a Call-ID the controller checked, hex); the
+   * JSON escaping of json-glib is not needed, but quotes never pass. */
+  if (strpbrk (call_id, "\"\\\n\r") != NULL || strpbrk (key_id_hex, "\"\\\n\r") != NULL)
+    return;
+  key_text = kc_secret_to_base64 (key);
+  text = g_strdup_printf ("{\"v\":1,\"reveal\":\"key\",\"call\":\"%s\",\"key_id\":\"%s\","
+                          "\"key\":\"%s\"}\n", call_id, key_id_hex, key_text);
+  kc_secret_text_free (key_text);
+  line = g_bytes_new_with_free_func (text, strlen (text), wipe_line, text);
+  g_mutex_lock (&server->mutex);
+  if (!server->closed)
+    {
+      /* Never into the replay ring: a key is for who watches now. */
+      for (GList *l = server->clients; l != NULL; l = l->next)
+        client_enqueue_locked (l->data, line, "keycall");
+      if (server->clients != NULL)
+        schedule_flush_locked (server);
+    }
+  g_mutex_unlock (&server->mutex);
 }

@@ -610,6 +610,160 @@ START_TEST (test_client_connect_errors)
 }
 END_TEST
 
+/* Commands: only a server given a command function takes them. */
+typedef struct {
+  GPtrArray *ops;   /* char *, what the function was given */
+} Commands;
+
+static gboolean
+on_command (JsonObject *command, gpointer user_data, GError **error)
+{
+  Commands *c = user_data;
+  const char *op = json_object_get_string_member (command, "op");
+
+  if (g_str_equal (op, "bad")) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED, "Unknown command \"bad\"");
+    return FALSE;
+  }
+  g_ptr_array_add (c->ops, g_strdup (op));
+  return TRUE;
+}
+
+static const char *
+refusal (Viewer *v, guint i)
+{
+  KcEvent *e = i < v->events->len ? g_ptr_array_index (v->events, i) : NULL;
+
+  return e && kc_event_get_kind (e) == KC_EVENT_KIND_LOG ? kc_event_get_attr (e, "refused") : NULL;
+}
+
+START_TEST (test_read_only_by_default)
+{
+  g_autofree char *dir = kc_test_mkdtemp ();
+  g_autofree char *path = g_build_filename (dir, "events.sock", NULL);
+  g_autoptr(KcEventServer) server = kc_event_server_new (path, NULL);
+  g_autoptr(GError) error = NULL;
+  Viewer v, other;
+
+  ck_assert_ptr_nonnull (server);
+  viewer_init (&v, path);
+  viewer_init (&other, path);
+  wait_clients (server, 2);
+  ck_assert (kc_event_client_send_command (v.client, "{\"v\":1,\"op\":\"step\",\"on\":true}",
+                                           &error));
+  ck_assert (kc_event_client_send_command (v.client, "{\"v\":1,\"op\":\"next\"}", &error));
+  v.want = 1;
+  ck_assert (run_until (has_events, &v));
+  ck_assert_str_eq (refusal (&v, 0), "read-only");
+  /* Told once, and only the client that wrote. */
+  g_usleep (100 * 1000);
+  g_main_context_iteration (NULL, FALSE);
+  ck_assert_uint_eq (v.events->len, 1);
+  ck_assert_uint_eq (other.events->len, 0);
+  viewer_clear (&v);
+  viewer_clear (&other);
+  kc_test_rmtree (dir);
+}
+END_TEST
+
+START_TEST (test_commands_when_enabled)
+{
+  g_autofree char *dir = kc_test_mkdtemp ();
+  g_autofree char *path = g_build_filename (dir, "window.sock", NULL);
+  g_autoptr(KcEventServer) server = kc_event_server_new (path, NULL);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *huge = g_strnfill (KC_EVENT_COMMAND_MAX + 10, 'x');
+  Commands c = { ops };
+  const char *bad[] = {
+    "not json", "{\"v\":2,\"op\":\"next\"}", "{\"op\":\"next\"}", "{\"v\":1}",
+    "{\"v\":1,\"op\":7}", "{\"v\":1,\"op\":\"next\"} {}", "[1]", "{\"v\":1,\"op\":\"bad\"}",
+  };
+  Viewer v;
+
+  ck_assert_ptr_nonnull (server);
+  kc_event_server_set_command_func (server, on_command, &c, NULL);
+  viewer_init (&v, path);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    ck_assert (kc_event_client_send_command (v.client, bad[i], NULL));
+  ck_assert (kc_event_client_send_command (v.client, huge, NULL));
+  ck_assert (kc_event_client_send_command (v.client, "{\"v\":1,\"op\":\"next\"}", NULL));
+  v.want = G_N_ELEMENTS (bad) + 1;
+  ck_assert (run_until (has_events, &v));
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    ck_assert_msg (g_strcmp0 (refusal (&v, i), "invalid") == 0, "%s: %s", bad[i],
+                   refusal (&v, i));
+  ck_assert_str_eq (refusal (&v, G_N_ELEMENTS (bad)), "too-large");
+  /* The good one after all that still arrives, once. */
+  while (ops->len == 0 && g_main_context_iteration (NULL, TRUE))
+    ;
+  ck_assert_uint_eq (ops->len, 1);
+  ck_assert_str_eq (g_ptr_array_index (ops, 0), "next");
+  ck_assert_ptr_nonnull (strstr (kc_event_get_summary (g_ptr_array_index (v.events, 7)),
+                                 "Unknown command"));
+  viewer_clear (&v);
+  kc_test_rmtree (dir);
+}
+END_TEST
+
+static void
+on_key (KcEventClient *client, const char *call_id, const char *key_id, KcSecret *key,
+        GPtrArray *keys)
+{
+  g_ptr_array_add (keys, kc_secret_copy (key));
+}
+
+/* Classroom: a key goes only to clients of a classroom server, as a key
+ * line (never an event, never replayed to a later client). */
+START_TEST (test_key_lines_classroom_only)
+{
+  g_autofree char *dir = kc_test_mkdtemp ();
+  g_autofree char *path = g_build_filename (dir, "window.sock", NULL);
+  g_autofree char *plain_path = g_build_filename (dir, "events.sock", NULL);
+  g_autoptr(KcEventServer) server = kc_event_server_new (path, NULL);
+  g_autoptr(KcEventServer) plain = kc_event_server_new (plain_path, NULL);
+  g_autoptr(KcSecret) key = kc_secret_new_random (32, NULL);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_secret_free);
+  g_autoptr(GPtrArray) plain_keys = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_secret_free);
+  g_autoptr(GPtrArray) late_keys = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_secret_free);
+  g_autoptr(KcEvent) marker = kc_event_new (KC_EVENT_KIND_LOG);
+  Viewer v, p, late;
+
+  ck_assert_ptr_nonnull (key);
+  kc_event_server_set_classroom (server);
+  viewer_init (&v, path);
+  viewer_init (&p, plain_path);
+  g_signal_connect (v.client, "key", G_CALLBACK (on_key), keys);
+  g_signal_connect (p.client, "key", G_CALLBACK (on_key), plain_keys);
+  wait_clients (server, 1);
+  wait_clients (plain, 1);
+  kc_event_server_push_key (server, "call-1", "00112233445566778899aabbccddeeff", key);
+  kc_event_server_push_key (plain, "call-1", "00112233445566778899aabbccddeeff", key);
+  kc_event_set_process (marker, "gc1");
+  kc_event_server_push (server, marker);
+  kc_event_server_push (plain, marker);
+  v.want = 2;   /* the classroom notice, the marker */
+  p.want = 1;
+  ck_assert (run_until (has_events, &v));
+  ck_assert (run_until (has_events, &p));
+  ck_assert_uint_eq (keys->len, 1);
+  ck_assert (kc_secret_equal (g_ptr_array_index (keys, 0), key));
+  ck_assert_str_eq (kc_event_get_attr (g_ptr_array_index (v.events, 0), "classroom"), "on");
+  ck_assert_uint_eq (v.errors->len, 0);
+  ck_assert_uint_eq (plain_keys->len, 0);
+  ck_assert_uint_eq (p.events->len, 1);
+
+  viewer_init (&late, path);
+  g_signal_connect (late.client, "key", G_CALLBACK (on_key), late_keys);
+  late.want = 2;   /* the notice, the replayed marker: no key */
+  ck_assert (run_until (has_events, &late));
+  ck_assert_uint_eq (late_keys->len, 0);
+  viewer_clear (&v);
+  viewer_clear (&p);
+  viewer_clear (&late);
+  kc_test_rmtree (dir);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -623,6 +777,9 @@ make_suite (void)
   tcase_add_test (tc, test_socket_path_safety);
   tcase_add_test (tc, test_client_skips_bad_lines);
   tcase_add_test (tc, test_client_connect_errors);
+  tcase_add_test (tc, test_read_only_by_default);
+  tcase_add_test (tc, test_commands_when_enabled);
+  tcase_add_test (tc, test_key_lines_classroom_only);
   suite_add_tcase (suite, tc);
   return suite;
 }

@@ -1,5 +1,5 @@
 /* kc-call-view.h: the call page: who, state and duration, answer/decline or
- * mute, DTMF pad and hang up, level meters, and the security panel that
+ * mute, hold, DTMF pad and hang up, level meters, and the security panel that
  * says honestly whether the call is encrypted yet and who holds its key.
  */
 #pragma once

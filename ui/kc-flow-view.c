@@ -38,6 +38,7 @@ struct _KcFlowView {
   GtkWidget      *scroller;
   GtkWidget      *area;
   GtkTextBuffer  *details;
+  GHashTable     *keys;             /* classroom: key id → KcSecret, borrowed; NULL: hidden */
   guint           update_id;
   gboolean        scroll_pending;   /* selected before the view had a size */
 };
@@ -230,7 +231,7 @@ append_field (GString *text, const char *name, const char *value)
 }
 
 static void
-append_event (GString *text, KcEvent *e, gint64 t0)
+append_event (GString *text, KcEvent *e, gint64 t0, GHashTable *keys)
 {
   g_autofree const char **names = NULL;
   g_autofree char *when = g_strdup_printf ("%.3f ms", (kc_event_get_time (e) - t0) / 1000.0);
@@ -254,6 +255,20 @@ append_event (GString *text, KcEvent *e, gint64 t0)
   append_field (text, "summary", kc_event_get_summary (e));
   append_field (text, "key id", kc_event_get_key_id (e));
   append_field (text, "fingerprint", kc_event_get_fingerprint (e));
+  if (keys != NULL && kc_event_get_key_id (e) != NULL) {
+    KcSecret *key = g_hash_table_lookup (keys, kc_event_get_key_id (e));
+
+    /* Classroom only: the window socket revealed it, the banner is up. */
+    if (key != NULL) {
+      const guint8 *data = kc_secret_get_data (key);
+
+      g_string_append_printf (text, "%-12s ", "KEY");
+      for (gsize i = 0; i < kc_secret_get_len (key); i++)
+        g_string_append_printf (text, "%02x%s", data[i], i % 2 && i + 1 < kc_secret_get_len (key)
+                                                          ? " " : "");
+      g_string_append (text, "   (revealed for the class)\n");
+    }
+  }
   names = kc_event_get_attr_names (e, &n_names);
   for (guint i = 0; i < n_names; i++)
     append_field (text, names[i], kc_event_get_attr (e, names[i]));
@@ -280,7 +295,7 @@ kc_flow_view_get_details (KcFlowView *view)
     g_string_append_printf (text, "%s%s%s\n\n", what, item->words ? " — " : "",
                             item->words ? item->words : "");
   }
-  append_event (text, item->event, t0);
+  append_event (text, item->event, t0, view->keys);
   msg = kc_event_get_message (item->event);
   if (msg != NULL) {
     g_autofree char *lf = NULL;
@@ -291,7 +306,7 @@ kc_flow_view_get_details (KcFlowView *view)
   }
   if (item->key_event != NULL) {
     g_string_append (text, "\n── the key event sent with it ──\n");
-    append_event (text, item->key_event, t0);
+    append_event (text, item->key_event, t0, view->keys);
   }
   return g_string_free (text, FALSE);
 }
@@ -653,4 +668,13 @@ kc_flow_view_new (KcFlowModel *model)
   g_return_val_if_fail (model == NULL || KC_IS_FLOW_MODEL (model), NULL);
 
   return g_object_new (KC_TYPE_FLOW_VIEW, "model", model, NULL);
+}
+
+void
+kc_flow_view_set_revealed_keys (KcFlowView *view, GHashTable *keys)
+{
+  g_return_if_fail (KC_IS_FLOW_VIEW (view));
+
+  view->keys = keys;
+  update_details (view);
 }

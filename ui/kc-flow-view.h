@@ -28,6 +28,11 @@ void         kc_flow_view_set_follow   (KcFlowView   *view,
                                         gboolean      follow);
 /* The text the details pane shows for the selection ("" for none). */
 char        *kc_flow_view_get_details  (KcFlowView   *view);
+/* Classroom ("reveal keys"): the details pane also shows the key of an
+ * event whose key id is in @keys (key id hex → KcSecret, borrowed; the
+ * caller keeps it alive or sets NULL first). NULL, the default: never. */
+void         kc_flow_view_set_revealed_keys (KcFlowView *view,
+                                        GHashTable   *keys);
 /* Model changes reach the widgets once per main-loop pass; this applies
  * them now (tests, exports of what is shown). */
 void         kc_flow_view_flush        (KcFlowView   *view);

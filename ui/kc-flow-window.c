@@ -13,6 +13,7 @@
 
 #include "kc-flow-export.h"
 #include "kc-event-socket.h"
+#include "kc-flow-step.h"
 
 #define RETRY_S   2
 #define PANELS_MS 250
@@ -27,6 +28,7 @@ typedef struct {
   GCancellable  *cancellable;
   guint          retry_id;
   gboolean       up;
+  gboolean       control;    /* the controller's private window socket */
 } Socket;
 
 struct _KcFlowWindow {
@@ -54,6 +56,10 @@ struct _KcFlowWindow {
   GtkWidget            *play;
   GtkWidget            *speed;
   GtkWidget            *progress;
+
+  GtkWidget            *step_bar;  /* KcFlowStepBar, shown with a window socket */
+  GtkWidget            *banner;    /* red, while keys are revealed */
+  GHashTable           *keys;      /* classroom: key id → KcSecret, from the window socket */
 };
 
 G_DEFINE_TYPE (KcFlowWindow, kc_flow_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -89,6 +95,8 @@ socket_free (gpointer data)
 
   g_cancellable_cancel (s->cancellable);
   g_clear_handle_id (&s->retry_id, g_source_remove);
+  if (s->control && s->window->step_bar != NULL)
+    kc_flow_step_bar_set_client (KC_FLOW_STEP_BAR (s->window->step_bar), NULL);
   if (s->client != NULL) {
     g_signal_handlers_disconnect_by_data (s->client, s);
     kc_event_client_disconnect (s->client);
@@ -113,6 +121,8 @@ static void
 socket_down (Socket *s)
 {
   s->up = FALSE;
+  if (s->control)
+    kc_flow_step_bar_set_client (KC_FLOW_STEP_BAR (s->window->step_bar), NULL);
   update_subtitle (s->window);
   if (s->retry_id == 0)
     s->retry_id = g_timeout_add_seconds (RETRY_S, on_retry, s);
@@ -123,7 +133,34 @@ on_client_event (KcEventClient *client, KcEvent *event, gpointer user_data)
 {
   Socket *s = user_data;
 
-  kc_flow_model_add_event (s->window->model, event);
+  if (s->control)
+    kc_flow_step_bar_add_event (KC_FLOW_STEP_BAR (s->window->step_bar), event);
+  /* The answer to a command is for the bar, not the diagram. */
+  if (kc_event_get_kind (event) != KC_EVENT_KIND_LOG || kc_event_get_attr (event, "refused") == NULL)
+    kc_flow_model_add_event (s->window->model, event);
+}
+
+/* Kept even while the switch is off, so turning it on shows the keys of
+ * calls already made; wiped with the window. */
+static void
+on_client_key (KcEventClient *client, const char *call_id, const char *key_id, gpointer key,
+               gpointer user_data)
+{
+  Socket *s = user_data;
+
+  g_hash_table_replace (s->window->keys, g_strdup (key_id), kc_secret_copy (key));
+  if (gtk_widget_get_visible (s->window->banner))
+    kc_flow_view_set_revealed_keys (s->window->view, s->window->keys);
+}
+
+static void
+on_reveal_toggled (GtkSwitch *reveal, GParamSpec *pspec, gpointer user_data)
+{
+  KcFlowWindow *self = user_data;
+  gboolean on = gtk_switch_get_active (reveal);
+
+  gtk_widget_set_visible (self->banner, on);
+  kc_flow_view_set_revealed_keys (self->view, on ? self->keys : NULL);
 }
 
 static void
@@ -153,6 +190,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   }
   s = user_data;
   s->up = TRUE;
+  if (s->control)
+    kc_flow_step_bar_set_client (KC_FLOW_STEP_BAR (s->window->step_bar), s->client);
   update_subtitle (s->window);
 }
 
@@ -163,6 +202,8 @@ socket_connect (Socket *s)
   s->client = kc_event_client_new ();
   g_signal_connect (s->client, "event", G_CALLBACK (on_client_event), s);
   g_signal_connect (s->client, "closed", G_CALLBACK (on_client_closed), s);
+  if (s->control)
+    g_signal_connect (s->client, "key", G_CALLBACK (on_client_key), s);
   kc_event_client_connect_async (s->client, s->path, s->cancellable, on_connected, s);
 }
 
@@ -592,6 +633,9 @@ kc_flow_window_dispose (GObject *object)
   KcFlowWindow *self = KC_FLOW_WINDOW (object);
 
   g_clear_pointer (&self->sockets, g_ptr_array_unref);
+  if (self->view != NULL)
+    kc_flow_view_set_revealed_keys (self->view, NULL);
+  g_clear_pointer (&self->keys, g_hash_table_unref);
   g_clear_handle_id (&self->panels_id, g_source_remove);
   if (self->replay != NULL) {
     g_signal_handlers_disconnect_by_data (self->replay, self);
@@ -629,6 +673,8 @@ static void
 kc_flow_window_init (KcFlowWindow *self)
 {
   self->sockets = g_ptr_array_new_with_free_func (socket_free);
+  self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) kc_secret_free);
   self->source = g_strdup ("");
   self->call_ids = g_ptr_array_new_with_free_func (g_free);
 }
@@ -686,9 +732,16 @@ kc_flow_window_new (GtkApplication *app, KcFlowModel *model)
   g_signal_connect (paned, "notify::max-position", G_CALLBACK (on_paned_allocated), NULL);
   adw_toast_overlay_set_child (self->toasts, paned);
   self->replay_bar = build_replay_bar (self);
+  self->step_bar = kc_flow_step_bar_new ();
+  gtk_widget_set_visible (self->step_bar, FALSE);
+  g_signal_connect (kc_flow_step_bar_get_reveal_switch (KC_FLOW_STEP_BAR (self->step_bar)),
+                    "notify::active", G_CALLBACK (on_reveal_toggled), self);
+  self->banner = kc_flow_reveal_banner_new ();
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_box_append (GTK_BOX (box), header);
+  gtk_box_append (GTK_BOX (box), self->banner);
+  gtk_box_append (GTK_BOX (box), self->step_bar);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->toasts));
   gtk_box_append (GTK_BOX (box), self->replay_bar);
   adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), box);
@@ -722,20 +775,44 @@ kc_flow_window_set_source (KcFlowWindow *window, const char *source)
   update_subtitle (window);
 }
 
-void
-kc_flow_window_add_socket (KcFlowWindow *window, const char *path)
+static void
+add_socket (KcFlowWindow *window, const char *path, gboolean control)
 {
   Socket *s;
 
-  g_return_if_fail (KC_IS_FLOW_WINDOW (window));
-  g_return_if_fail (path != NULL);
-
   s = g_new0 (Socket, 1);
   s->window = window;
+  s->control = control;
   s->path = g_strdup (path);
   s->cancellable = g_cancellable_new ();
   g_ptr_array_add (window->sockets, s);
   kc_flow_view_set_follow (window->view, TRUE);
   update_subtitle (window);
   socket_connect (s);
+}
+
+void
+kc_flow_window_add_socket (KcFlowWindow *window, const char *path)
+{
+  g_return_if_fail (KC_IS_FLOW_WINDOW (window));
+  g_return_if_fail (path != NULL);
+
+  add_socket (window, path, FALSE);
+}
+
+void
+kc_flow_window_add_control (KcFlowWindow *window, const char *path)
+{
+  g_return_if_fail (KC_IS_FLOW_WINDOW (window));
+  g_return_if_fail (path != NULL);
+
+  gtk_widget_set_visible (window->step_bar, TRUE);
+  add_socket (window, path, TRUE);
+}
+
+GtkWidget *
+kc_flow_window_get_step_bar (KcFlowWindow *window)
+{
+  g_return_val_if_fail (KC_IS_FLOW_WINDOW (window), NULL);
+  return window->step_bar;
 }

@@ -30,6 +30,14 @@ void          kc_flow_window_set_source  (KcFlowWindow   *window,
  * not there, so a window may be opened before its controller. */
 void          kc_flow_window_add_socket  (KcFlowWindow   *window,
                                           const char     *path);
+/* The controller's private window socket (keycall-controller's own
+ * window, or its --window-socket): subscribed like an event socket, and
+ * the step bar (Step, Next, slow motion) drives the controller through it.
+ * Only that socket takes commands. */
+void          kc_flow_window_add_control (KcFlowWindow   *window,
+                                          const char     *path);
+/* The KcFlowStepBar (kc-flow-step.h), visible once a control socket is added. */
+GtkWidget    *kc_flow_window_get_step_bar (KcFlowWindow  *window);
 /* Shows the replay bar (play/pause, step, speed) for @replay, which must
  * feed this window's model. */
 void          kc_flow_window_set_replay  (KcFlowWindow   *window,

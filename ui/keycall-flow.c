@@ -2,7 +2,7 @@
  * sockets in one merged ladder, replays logs at a chosen speed, or exports
  * the ladder of logs to SVG/PNG/PDF/text with no display at all.
  *
- *   keycall-flow [--socket PATH]… [--select STEP] [--call ID] [--number N] [FILE…]
+ *   keycall-flow [--socket PATH]… [--control PATH] [--select STEP] [--call ID] [--number N] [FILE…]
  *   keycall-flow --replay FILE [--speed X] [--paused]
  *   keycall-flow --export OUT.svg|.png|.pdf|.txt [--call ID] [--number N] FILE…
  */
@@ -28,6 +28,7 @@ typedef struct {
   char        **files;
   char        **replay_files;
   char        **sockets;
+  char         *control;
   int           select;
   const char   *call;
   const char   *number;
@@ -79,6 +80,8 @@ on_activate (GApplication *app, gpointer user_data)
   }
   for (guint i = 0; flow->sockets != NULL && flow->sockets[i] != NULL; i++)
     kc_flow_window_add_socket (window, flow->sockets[i]);
+  if (flow->control != NULL)
+    kc_flow_window_add_control (window, flow->control);
   if (flow->select != 0 && !kc_flow_view_select_step (kc_flow_window_get_view (window), flow->select))
     fprintf (stderr, "keycall-flow: no arrow of FIG. 3 step %d\n", flow->select);
   gtk_window_present (GTK_WINDOW (window));
@@ -87,7 +90,7 @@ on_activate (GApplication *app, gpointer user_data)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *export = NULL;
+  g_autofree char *export = NULL, *control = NULL;
   g_auto(GStrv) sockets = NULL, files = NULL, replay = NULL;
   g_autofree char *call = NULL, *number = NULL;
   double speed = 1.0;
@@ -97,6 +100,8 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sockets,
       "Subscribe to a process's event socket (repeatable)", "PATH" },
+    { "control", 0, 0, G_OPTION_ARG_FILENAME, &control,
+      "Subscribe to a controller's private window socket and drive its step mode and slow motion", "PATH" },
     { "export", 'e', 0, G_OPTION_ARG_FILENAME, &export,
       "Write the diagram of the FILEs to OUT (.svg, .png, .pdf or .txt) and exit; needs no display", "OUT" },
     { "replay", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &replay,
@@ -140,7 +145,7 @@ main (int argc, char **argv)
              KC_FLOW_REPLAY_SPEED_MIN, KC_FLOW_REPLAY_SPEED_MAX);
     return 2;
   }
-  if (replay != NULL && (files != NULL || sockets != NULL || export != NULL)) {
+  if (replay != NULL && (files != NULL || sockets != NULL || control != NULL || export != NULL)) {
     fprintf (stderr, "keycall-flow: --replay plays its own logs; give no other FILE, --socket "
              "or --export\n");
     return 2;
@@ -155,7 +160,7 @@ main (int argc, char **argv)
   }
 
   if (export != NULL) {
-    if (files == NULL || sockets != NULL) {
+    if (files == NULL || sockets != NULL || control != NULL) {
       fprintf (stderr, "keycall-flow: --export draws event log FILEs; give at least one, "
                "and no --socket\n");
       return 2;
@@ -172,7 +177,7 @@ main (int argc, char **argv)
     return 0;
   }
 
-  if (files == NULL && sockets == NULL && replay == NULL) {
+  if (files == NULL && sockets == NULL && control == NULL && replay == NULL) {
     g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
 
     fprintf (stderr, "keycall-flow: give event log FILEs, --socket PATH or --replay FILE\n\n%s", help);
@@ -203,6 +208,7 @@ main (int argc, char **argv)
   flow.panel = panel_index;
   flow.files = files;
   flow.sockets = sockets;
+  flow.control = control;
   flow.select = select;
   app = adw_application_new ("org.keycall.Flow", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (app, "activate", G_CALLBACK (on_activate), &flow);

@@ -14,11 +14,14 @@
 #include "kc-flow-window.h"
 
 #include "kc-event-socket.h"
+#include "ui-test.h"
 
 #include <adwaita.h>
 #include <string.h>
 
 #define CALL "a4220fa5-0de7-47a0-9343-105aab671ac0"
+
+void flow_step_add_tests (void);
 
 static char *tmp;
 
@@ -487,6 +490,9 @@ main (int argc, char **argv)
   adw_init ();
   tmp = g_dir_make_tmp ("keycall-test-flow-window-XXXXXX", NULL);
   g_assert_nonnull (tmp);
+  /* The step-mode tests (test-flow-step.c) run real processes here. */
+  T.tmp = g_strdup (tmp);
+  private_dirs ();
 
   g_test_add_func ("/flow-window/arrows", test_arrows);
   g_test_add_func ("/flow-window/sticky-header", test_sticky_header);
@@ -496,6 +502,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flow-window/exports", test_exports);
   g_test_add_func ("/flow-window/replay", test_replay);
   g_test_add_func ("/flow-window/live-sockets", test_live_sockets);
+  flow_step_add_tests ();
   status = g_test_run ();
 
   {
@@ -512,6 +519,9 @@ main (int argc, char **argv)
     }
     g_file_delete (dir, NULL, NULL);
   }
+  remove_tree (tmp);
+  g_free (T.net);
+  g_free (T.tmp);
   g_free (tmp);
   return status;
 }
