@@ -216,7 +216,7 @@ fail (int status, const char *what)
 int
 main (int argc, char **argv)
 {
-  gboolean headless = FALSE, verbose = FALSE, classroom = FALSE;
+  gboolean headless = FALSE, verbose = FALSE, classroom = FALSE, step = FALSE;
   g_autofree char *config_path = NULL, *listen = NULL, *events = NULL, *event_socket = NULL;
   g_autofree char *key_mode = NULL, *delivery = NULL;
   g_autofree char *viewer = NULL, *window_dir = NULL, *window_socket = NULL;
@@ -236,6 +236,7 @@ main (int argc, char **argv)
     { "keepalive", 0, 0, G_OPTION_ARG_DOUBLE, &keepalive, "Seconds between OPTIONS to peers", "SECONDS" },
     { "sip-timeout", 0, 0, G_OPTION_ARG_INT, &sip_timeout, "SIP transaction timeout (T1x64), for tests", "MS" },
     { "classroom", 0, 0, G_OPTION_ARG_NONE, &classroom, "Let the window reveal call keys (a red banner shows it); never in files or on --event-socket", NULL },
+    { "step", 0, 0, G_OPTION_ARG_NONE, &step, "Start in step mode: each outgoing FIG. 3 message waits for the window's Next (not with --headless)", NULL },
     { "window-socket", 0, 0, G_OPTION_ARG_FILENAME, &window_socket_arg, "Serve the window's private socket (events, step mode) at PATH and open no window: keycall-flow --control PATH opens it", "PATH" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages, sofia-sip's included", NULL },
     { NULL }
@@ -275,6 +276,9 @@ main (int argc, char **argv)
   if (headless && classroom)
     return fail (EXIT_USAGE, "--classroom shows keys in the controller window, which --headless "
                  "never has: keys are never revealed with --headless");
+  if (headless && step)
+    return fail (EXIT_USAGE, "--step holds each message until the controller window's Next, "
+                 "which --headless never has: step mode is not possible with --headless");
   if (headless && window_socket_arg != NULL)
     return fail (EXIT_USAGE, "--window-socket serves the controller window, which --headless "
                  "never has: step mode and slow motion are not possible with --headless");
@@ -363,6 +367,11 @@ main (int argc, char **argv)
 
   if (window_server != NULL)
     kc_event_server_set_command_func (window_server, on_window_command, controller, NULL);
+  if (step) {
+    /* Before any call can arrive: the first INVITE already waits. */
+    kc_step_gate_set_step (kc_controller_get_step_gate (controller), TRUE);
+    g_message ("Step mode: each outgoing message waits for Next in the controller window");
+  }
   if (window_server != NULL && classroom) {
     kc_event_server_set_classroom (window_server);
     kc_controller_set_key_func (controller, on_key_reveal, window_server);

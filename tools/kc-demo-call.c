@@ -19,6 +19,7 @@
 
 #define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define CALL_TIMEOUT_US  (40 * G_USEC_PER_SEC)
+#define STEP_CALL_TIMEOUT_US  (900 * G_USEC_PER_SEC)
 
 typedef struct {
   char        *name;        /* "gc1", "alice" … */
@@ -132,14 +133,20 @@ start_controller (KcDemoCall *demo, const char *name, GError **error)
   g_autofree char *config = g_build_filename (demo->net, "controllers", name, "controller.ini", NULL);
   g_autofree char *events = g_strdup_printf ("%s/logs/%s.events", demo->net, name);
   g_autofree char *socket = g_strdup_printf ("%s/logs/%s.sock", demo->net, name);
+  g_autofree char *window = g_strdup_printf ("%s/logs/%s.window", demo->net, name);
+  /* --step: gc1 serves the window's private socket (the one that takes
+   * Next) and starts in step mode; the demo's window opens on it. */
+  gboolean step = demo->step && strcmp (name, "gc1") == 0;
   const char *argv[] = {
-    demo->controller, "--headless", "--config", config, "--events", events,
+    demo->controller, step ? "--step" : "--headless", "--config", config, "--events", events,
     "--key-mode", demo->derived ? "derived" : "random", "--keepalive", "1",
     /* Only for the controller window. */
-    demo->flow ? "--event-socket" : NULL, socket, NULL
+    demo->flow == NULL ? NULL : step ? "--window-socket" : "--event-socket",
+    step ? window : socket, NULL
   };
-  g_autoptr(Child) child = child_spawn (demo->net, name, argv, error);
+  g_autoptr(Child) child = NULL;
 
+  child = child_spawn (demo->net, name, argv, error);
   if (child == NULL || !child_wait_line (child, "listening", error))
     return NULL;
   child->events_path = g_steal_pointer (&events);
@@ -157,9 +164,11 @@ start_cta (KcDemoCall *demo, const char *name, const char *profile, const char *
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(Child) child = NULL;
   /* Alice hangs up after 5 s; Bob stays until her BYE, so their BYEs never cross. */
+  /* In step mode the call waits for the class: a generous bound. */
   const char *const fixed[] = {
     demo->keycall, "--headless", "--profile", profile, "--events", events,
-    "--duration", number != NULL ? "5" : "20", "--audio-in", voice, "--audio-out", heard,
+    "--duration", number != NULL ? "5" : demo->step ? "600" : "20",
+    "--audio-in", voice, "--audio-out", heard, "--timeout", demo->step ? "900" : "30",
   };
 
   if (!kc_demo_audio_make_voice (voice, number != NULL
@@ -301,6 +310,9 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   gint64 deadline;
 
   printf ("\n  starting gc1 and gc2 (keycall-controller --headless), Bob answering, Alice calling 2001…\n");
+  if (demo->step)
+    printf ("  step mode: gc1 holds each message it sends until you press Next in the window\n"
+            "  (Alt+N); press it within 30 s of each step, or the phones' SIP timers give up\n");
   fflush (stdout);
   gc1 = children[0] = start_controller (demo, "gc1", error);
   gc2 = gc1 ? (children[1] = start_controller (demo, "gc2", error)) : NULL;
@@ -317,8 +329,9 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
     g_autofree char *s1 = g_strdup_printf ("%s/logs/gc1.sock", demo->net);
     g_autofree char *s2 = g_strdup_printf ("%s/logs/gc2.sock", demo->net);
     g_autofree char *s3 = g_strdup_printf ("%s/logs/lea1.sock", demo->net);
-    const char *argv[] = { demo->flow, "--socket", s1, "--socket", s2,
-                           demo->lea ? "--socket" : NULL, s3, NULL };
+    g_autofree char *w1 = g_strdup_printf ("%s/logs/gc1.window", demo->net);
+    const char *argv[] = { demo->flow, demo->step ? "--control" : "--socket", demo->step ? w1 : s1,
+                           "--socket", s2, demo->lea ? "--socket" : NULL, s3, NULL };
 
     window = child_spawn (demo->net, "controller-window", argv, error);
     if (window == NULL)
@@ -333,7 +346,7 @@ kc_demo_call_run (KcDemoCall *demo, GError **error)
   alice = bob ? (children[3] = start_cta (demo, "alice", alice_profile, "2001", error)) : NULL;
 
   if (alice != NULL) {
-    deadline = g_get_monotonic_time () + CALL_TIMEOUT_US;
+    deadline = g_get_monotonic_time () + (demo->step ? STEP_CALL_TIMEOUT_US : CALL_TIMEOUT_US);
     ok = child_wait_exit (alice, deadline, error) && child_wait_exit (bob, deadline, error);
   }
 

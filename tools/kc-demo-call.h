@@ -14,6 +14,8 @@ typedef struct {
   const char *flow;                /* path of keycall-flow: the controller window
                                     * opens on both controllers' events and the
                                     * demo waits for it to close; NULL: none */
+  gboolean    step;                /* with @flow: gc1 starts in step mode and the
+                                    * window's Next releases each message */
   const char *lea;                 /* path of keycall-lea: lea1 taps Alice's calls
                                     * and records them; NULL: no tap */
   char       *caller_fingerprint;  /* out: what Alice printed */

@@ -197,11 +197,12 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *dir = NULL, *mode = NULL;
-  gboolean keep = FALSE, no_window = FALSE;
+  gboolean keep = FALSE, no_window = FALSE, step = FALSE;
   GOptionEntry entries[] = {
     { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir, "Network folder to create (kept afterwards)", "DIR" },
     { "keep", 'k', 0, G_OPTION_ARG_NONE, &keep, "Keep the temporary network folder and its logs", NULL },
     { "key-mode", 'm', 0, G_OPTION_ARG_STRING, &mode, "random (claim 2, default) or derived (claim 3)", "MODE" },
+    { "step", 's', 0, G_OPTION_ARG_NONE, &step, "With the window: gc1 holds each FIG. 3 message until Next is pressed (for a class)", NULL },
     { "no-window", 'n', 0, G_OPTION_ARG_NONE, &no_window, "Do not open the controller window, even with a display", NULL },
     { NULL }
   };
@@ -262,6 +263,11 @@ main (int argc, char **argv)
       printf ("keycall-flow (the controller window) is not built: the demo runs without it.\n");
     call.flow = flow;
   }
+  if (step && call.flow == NULL) {
+    fprintf (stderr, "keycall-demo: --step needs the controller window (a display, no --no-window)\n");
+    return 2;
+  }
+  call.step = step;
 
   printf ("Keycall %s: the local demo (%s key mode). Network folder: %s\n", PACKAGE_VERSION,
           call.derived ? "derived, claim 3" : "random, claim 2", demo.net);

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -53,6 +54,7 @@ def main():
     tap.ok(rec is not None and int(rec.group(1)) > 100 and float(rec.group(2)) >= 1.0,
            "the LEA recorded the call from the relay's copies", rec.group(0) if rec else out[-1500:])
     window_demo(tap)
+    step_demo(tap)
     return tap.done()
 
 
@@ -103,6 +105,82 @@ def window_demo(tap):
         if p.poll() is None:
             p.kill()
             p.wait()
+        if net:
+            subprocess.run(["rm", "-rf", os.path.dirname(net)])
+
+
+def drain(sock):
+    try:
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
+def step_demo(tap):
+    """--step: gc1 holds each message it sends until the window's Next; the
+    test plays the teacher by writing Next to gc1's window socket."""
+    r = subprocess.run([DEMO, "--step", "--no-window"], capture_output=True, text=True,
+                       timeout=60)
+    tap.ok(r.returncode == 2 and "--step needs the controller window" in r.stderr,
+           "--step without the window is refused", f"exit {r.returncode}\n{r.stderr[-500:]}")
+    if not os.environ.get("DISPLAY"):
+        tap.skip("the demo in step mode", "no DISPLAY")
+        return
+    import socket
+    p = subprocess.Popen([DEMO, "--step", "--keep"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    net, sock = None, None
+    try:
+        for line in p.stdout:
+            m = re.search(r"Network folder: (\S+)", line)
+            if m:
+                net = m.group(1)
+            if "controller window (keycall-flow" in line:
+                break
+        events = os.path.join(net, "logs", "gc1.events") if net else ""
+        deadline = time.monotonic() + 30
+        held = ""
+        while time.monotonic() < deadline and '"step-hold"' not in held:
+            time.sleep(0.2)
+            try:
+                with open(events) as f:
+                    held = f.read()
+            except OSError:
+                pass
+        time.sleep(2)   # nothing moves on while nobody presses Next
+        with open(events) as f:
+            text = f.read()
+        tap.ok('"step-hold"' in text and '"step-release"' not in text,
+               "gc1 holds its first message and releases nothing without Next", text[-800:])
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(os.path.join(net, "logs", "gc1.window"))
+        # The socket streams events too: read them, as a window does, or be
+        # dropped as a slow client.
+        threading.Thread(target=drain, args=(sock,), daemon=True).start()
+        out = []
+        reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "close it to finish" not in "".join(out):
+            sock.send(b'{"v":1,"op":"next"}\n')
+            time.sleep(0.5)
+        text = "".join(out)
+        tap.ok("close it to finish" in text and re.search(r"released: 330 200 OK", text),
+               "pressing Next step by step completes the call (the flow shows held and released messages)",
+               text[-1500:])
+        tap.ok("Bob heard Alice" in text, "the call in step mode has its media", text[-800:])
+    finally:
+        if sock is not None:
+            sock.close()
+        subprocess.run(["pkill", "-TERM", "-f", f"keycall-flow.*{net}"] if net else ["true"])
+        try:
+            p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+        tap.ok(p.returncode == 0, "closing the window ends the step demo, exit 0",
+               f"exit {p.returncode}")
         if net:
             subprocess.run(["rm", "-rf", os.path.dirname(net)])
 
