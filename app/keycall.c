@@ -1,23 +1,28 @@
 /* keycall.c: the Keycall softphone. Without --headless it opens the window
  * (ui/kc-ui.h); `keycall --headless` registers with the profile's controller,
  * places or answers one call and prints one line per state change on
- * stdout (the integration tests read them; docs/configuration.md).
+ * stdout (the integration tests read them; docs/configuration.md). With
+ * --activate FILE --code CODE it first unlocks and saves the profile an
+ * activation file seals (kc-activation.h).
  */
 #define G_LOG_DOMAIN "keycall"
 
 #include "config.h"
 
+#include "kc-activation.h"
 #include "kc-cta.h"
 #include "kc-cta-keying.h"
 #include "kc-error.h"
 #include "kc-secret.h"
 #include "kc-ui.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum {
@@ -29,11 +34,16 @@ enum {
 #define DEFAULT_TIMEOUT      30
 #define DEFAULT_DURATION     1
 #define UNREGISTER_GRACE_S   3
+/* An activation code is 23 characters; room for spaces a person typed. */
+#define CODE_LINE_MAX        256
 
 typedef struct {
   /* options */
   gboolean      headless;
   char         *profile_path;
+  char         *activate;        /* --activate FILE */
+  KcSecret     *code;            /* --code, NUL-terminated; wiped once used */
+  gboolean      code_from_stdin; /* --code - */
   char         *call_number;
   gboolean      answer;
   int           duration;        /* -1: not given */
@@ -451,6 +461,88 @@ usage_error (const char *format,
   return EXIT_USAGE;
 }
 
+/* Activation (--activate FILE --code CODE): the profile sealed in the file
+ * is opened with the code and saved where the rest of the run, and later
+ * runs, find it. */
+
+/* One line of stdin, without its newline, NUL-terminated, in locked
+ * memory. Read a byte at a time so that no stdio buffer keeps a copy. */
+static KcSecret *
+read_code_line (GError **error)
+{
+  g_autoptr(KcSecret) line = kc_secret_new (CODE_LINE_MAX);
+  guint8 *buf = kc_secret_get_mutable (line);
+  gsize len = 0;
+
+  for (;;) {
+    guint8 c;
+    ssize_t n = read (STDIN_FILENO, &c, 1);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      g_set_error (error, KC_ERROR, KC_ERROR_IO, "cannot read the code from stdin: %s",
+                   g_strerror (errno));
+      return NULL;
+    }
+    if (n == 0 || c == '\n')
+      break;
+    if (len + 1 >= CODE_LINE_MAX) {
+      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                   "the code on stdin is longer than %d characters", CODE_LINE_MAX - 1);
+      return NULL;
+    }
+    buf[len++] = c;
+  }
+  if (len > 0 && buf[len - 1] == '\r')
+    buf[--len] = '\0';
+  if (len == 0) {
+    g_set_error_literal (error, KC_ERROR, KC_ERROR_INVALID,
+                         "--code -: stdin held no code (one line expected)");
+    return NULL;
+  }
+  return g_steal_pointer (&line);
+}
+
+/* Saves the activated profile at --profile FILE, never replacing it, or
+ * else at the softphone's own place (kc_profile_default_path), replacing
+ * the profile kept there as importing one in the window does. On success
+ * app->profile_path names the saved file. */
+static gboolean
+activate (App     *app,
+          GError **error)
+{
+  g_autoptr(KcActivation) activation = NULL;
+  g_autoptr(KcProfile) profile = NULL;
+  g_autofree char *dest = NULL;
+  g_autofree char *dir = NULL;
+  gboolean replace = app->profile_path == NULL;
+
+  if (app->code_from_stdin && (app->code = read_code_line (error)) == NULL)
+    return FALSE;
+  if ((activation = kc_activation_load (app->activate, error)) == NULL)
+    return FALSE;
+  profile = kc_activation_unlock (activation,
+                                  (const char *) kc_secret_get_data (app->code), error);
+  g_clear_pointer (&app->code, kc_secret_free);
+  if (profile == NULL)
+    return FALSE;
+
+  dest = replace ? kc_profile_default_path () : g_strdup (app->profile_path);
+  dir = g_path_get_dirname (dest);
+  if (g_mkdir_with_parents (dir, 0700) != 0) {
+    g_set_error (error, KC_ERROR, KC_ERROR_IO, "cannot create %s: %s", dir,
+                 g_strerror (errno));
+    return FALSE;
+  }
+  if (!kc_profile_save (profile, dest, replace, error))
+    return FALSE;
+  g_print ("activated %s: profile saved to %s\n", profile->number, dest);
+  g_free (app->profile_path);
+  app->profile_path = g_steal_pointer (&dest);
+  return TRUE;
+}
+
 static int
 run (App *app)
 {
@@ -480,6 +572,15 @@ run (App *app)
     return EXIT_FAILED;
   }
   kc_secure_heap_init ();
+
+  /* Here rather than in keycall_main: unlocking uses OpenSSL, which must
+   * not read its configuration before kc_cta_tls13_only has set it, and
+   * the profile's key belongs in the secure heap. */
+  if (app->activate != NULL && !activate (app, &error)) {
+    g_printerr ("keycall: cannot activate: %s\n", error->message);
+    app->exit_code = EXIT_USAGE;
+    goto out;
+  }
 
   if ((profile = kc_profile_load (app->profile_path, &error)) == NULL) {
     g_printerr ("keycall: cannot use the profile: %s\n", error->message);
@@ -552,10 +653,27 @@ out:
   g_clear_object (&app->call);
   g_clear_object (&app->account);
   g_clear_pointer (&app->loop, g_main_loop_unref);
+  g_clear_pointer (&app->code, kc_secret_free);
   conf = g_build_filename (runtime, "openssl.cnf", NULL);
   g_unlink (conf);
   g_rmdir (runtime);
   return app->exit_code;
+}
+
+/* The code given on the command line stays readable in /proc/PID/cmdline
+ * (and ps) while the program runs: blank it in the original arguments.
+ * `--code -` never puts it there. */
+static void
+scrub_code_arguments (char **argv)
+{
+  for (gsize i = 1; argv[i] != NULL; i++) {
+    if (g_str_equal (argv[i], "--"))
+      break;
+    if (g_str_equal (argv[i], "--code") && argv[i + 1] != NULL)
+      explicit_bzero (argv[i + 1], strlen (argv[i + 1]));
+    else if (g_str_has_prefix (argv[i], "--code="))
+      explicit_bzero (argv[i] + 7, strlen (argv[i] + 7));
+  }
 }
 
 static int
@@ -566,12 +684,19 @@ keycall_main (int   argc,
               .hold_after = -1, .hold_for = -1 };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char **original_argv = g_memdup2 (argv, sizeof (char *) * (gsize) (argc + 1));
+  char *code = NULL;
   int status;
   const GOptionEntry entries[] = {
     { "headless", 0, 0, G_OPTION_ARG_NONE, &app.headless,
       "Run without a window", NULL },
     { "profile", 'p', 0, G_OPTION_ARG_FILENAME, &app.profile_path,
       "The subscriber profile (.keycall) to use", "FILE" },
+    { "activate", 0, 0, G_OPTION_ARG_FILENAME, &app.activate,
+      "Activate with this activation file (.kcactivation) first, saving its profile to "
+      "--profile FILE (never replaced) or to the imported profile", "FILE" },
+    { "code", 0, 0, G_OPTION_ARG_STRING, &code,
+      "With --activate: the activation code, or - to read it from one line of stdin", "CODE" },
     { "call", 'c', 0, G_OPTION_ARG_STRING, &app.call_number,
       "Call NUMBER once registered", "NUMBER" },
     { "answer", 'a', 0, G_OPTION_ARG_NONE, &app.answer,
@@ -619,8 +744,26 @@ keycall_main (int   argc,
 
   context = g_option_context_new ("- the Keycall softphone");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    if (code != NULL)
+      explicit_bzero (code, strlen (code));
+    g_free (code);
+    scrub_code_arguments (original_argv);
     return usage_error ("%s", error->message);
+  }
+  if (code != NULL) {
+    app.code_from_stdin = g_str_equal (code, "-");
+    if (!app.code_from_stdin)
+      app.code = kc_secret_new_from_data ((const guint8 *) code, strlen (code) + 1);
+    explicit_bzero (code, strlen (code));
+    g_clear_pointer (&code, g_free);
+    scrub_code_arguments (original_argv);
+  }
+  if ((app.activate != NULL || app.code != NULL || app.code_from_stdin) && !app.headless) {
+    g_clear_pointer (&app.code, kc_secret_free);
+    return usage_error ("--activate and --code go with --headless (the window activates "
+                        "from its first page)");
+  }
   if (!app.headless) {
     /* The window (ui/); argv keeps only what the option parser left: sip:,
      * sips: and tel: URIs to dial (the desktop file's %u). */
@@ -630,7 +773,13 @@ keycall_main (int   argc,
   }
   if (argc > 1)
     return usage_error ("unexpected argument “%s”", argv[1]);
-  if (app.profile_path == NULL)
+  if (app.activate != NULL && app.code == NULL && !app.code_from_stdin)
+    return usage_error ("--activate needs --code CODE");
+  if (app.activate == NULL && (app.code != NULL || app.code_from_stdin)) {
+    g_clear_pointer (&app.code, kc_secret_free);
+    return usage_error ("--code goes with --activate");
+  }
+  if (app.profile_path == NULL && app.activate == NULL)
     return usage_error ("--profile FILE is required");
   if (app.call_number != NULL && app.answer)
     return usage_error ("--call and --answer exclude each other");
@@ -648,7 +797,9 @@ keycall_main (int   argc,
     g_log_set_debug_enabled (TRUE);
 
   status = run (&app);
+  g_clear_pointer (&app.code, kc_secret_free);
   g_free (app.profile_path);
+  g_free (app.activate);
   g_free (app.call_number);
   g_free (app.listen);
   g_free (app.events);

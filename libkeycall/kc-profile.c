@@ -29,6 +29,12 @@ typedef struct {
   gsize         value_len;
 } Entry;
 
+char *
+kc_profile_default_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "keycall", "profile" KC_PROFILE_SUFFIX, NULL);
+}
+
 void
 kc_profile_free (KcProfile *profile)
 {

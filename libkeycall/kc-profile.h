@@ -68,6 +68,9 @@ gboolean   kc_profile_write_tls_dir  (const KcProfile *profile,
                                       gboolean         replace,
                                       GError         **error);
 void       kc_profile_free           (KcProfile       *profile);
+/* Where the softphone keeps the profile it imported or activated when no
+ * --profile is named: $XDG_DATA_HOME/keycall/profile.keycall. */
+char      *kc_profile_default_path   (void);
 
 /* agent.pem (certificate then key) and cafile.pem in @dir (created 0700),
  * both 0600: what sofia-sip's TPTAG_CERTIFICATE(dir) reads. */

@@ -456,7 +456,7 @@ start_account (KcApplication  *self,
 char *
 kc_application_imported_path (void)
 {
-  return g_build_filename (g_get_user_data_dir (), "keycall", "profile" KC_PROFILE_SUFFIX, NULL);
+  return kc_profile_default_path ();
 }
 
 gboolean

@@ -6,11 +6,9 @@
 #include "kc-call-view.h"
 #include "kc-dialpad.h"
 #include "kc-contacts.h"
+#include "kc-first-run.h"
 #include "kc-history.h"
 #include "kc-window.h"
-
-#include "kc-activation.h"
-#include "kc-error.h"
 
 #include <glib/gi18n.h>
 
@@ -23,13 +21,7 @@ struct _KcWindow {
 
   GtkWidget            *toasts;
   GtkWidget            *stack;
-  GtkWidget            *import_error;
-  KcActivation         *activation;  /* the file on the activate page, or NULL */
-  GtkWidget            *activate_number;
-  GtkWidget            *activate_controller;
-  GtkWidget            *activate_expires;
-  GtkWidget            *activate_code;
-  GtkWidget            *activate_error;
+  KcFirstRun           *first_run;   /* the import and activate pages */
   GtkWidget            *status_row;
   GtkWidget            *status_icon;
   GtkWidget            *dial_entry;
@@ -44,7 +36,6 @@ struct _KcWindow {
   GtkWidget            *contact_error;
   char                 *contacts_path;
   GtkWidget            *call_view;
-  GtkFileChooserNative *chooser;
 };
 
 G_DEFINE_TYPE (KcWindow, kc_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -154,7 +145,7 @@ static void
 show_page (KcWindow *self)
 {
   const char *page = kc_application_get_call (self->app) != NULL ? "call"
-                   : self->activation != NULL ? "activate"
+                   : kc_first_run_get_activating (self->first_run) ? "activate"
                    : self->account != NULL ? "phone" : "import";
 
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), page);
@@ -185,10 +176,7 @@ follow_account (KcWindow *self)
 static void
 on_profile_error (KcWindow *self)
 {
-  const char *message = kc_application_get_profile_error (self->app);
-
-  gtk_label_set_text (GTK_LABEL (self->import_error), message != NULL ? message : "");
-  gtk_widget_set_visible (self->import_error, message != NULL);
+  kc_first_run_show_error (self->first_run, kc_application_get_profile_error (self->app));
 }
 
 static void
@@ -537,175 +525,40 @@ on_entry_icon (GtkEntry             *entry,
   gtk_editable_set_text (GTK_EDITABLE (entry), "");
 }
 
-/* Import */
+/* First run (kc-first-run.c) */
 
 gboolean
 kc_window_import_file (KcWindow *self,
                        GFile    *file)
 {
-  g_autoptr(GError) error = NULL;
-
   g_return_val_if_fail (KC_IS_WINDOW (self), FALSE);
 
-  if (!kc_application_import_profile (self->app, file, &error)) {
-    gtk_label_set_text (GTK_LABEL (self->import_error), error->message);
-    gtk_widget_set_visible (self->import_error, TRUE);
-    toast (self, error->message);
-    return FALSE;
-  }
-  gtk_widget_set_visible (self->import_error, FALSE);
-  toast (self, _("Profile imported"));
-  return TRUE;
-}
-
-/* Activation */
-
-static void
-show_activate_error (KcWindow   *self,
-                     const char *message)
-{
-  gtk_label_set_text (GTK_LABEL (self->activate_error), message != NULL ? message : "");
-  gtk_widget_set_visible (self->activate_error, message != NULL);
+  return kc_first_run_import_file (self->first_run, file);
 }
 
 gboolean
 kc_window_open_activation (KcWindow *self,
                            GFile    *file)
 {
-  g_autoptr(KcActivation) activation = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *data = NULL;
-  g_autofree char *number = NULL;
-  gint64 expires;
-  gsize len = 0;
-
   g_return_val_if_fail (KC_IS_WINDOW (self), FALSE);
-  g_return_val_if_fail (G_IS_FILE (file), FALSE);
 
-  name = g_file_get_parse_name (file);
-  /* Nothing in the clear part is secret: an ordinary read will do. */
-  if (!g_file_load_contents (file, NULL, &data, &len, NULL, &error))
-    g_prefix_error (&error, _("Cannot read %s: "), name);
-  else if ((activation = kc_activation_parse ((const guint8 *) data, len, &error)) == NULL)
-    g_prefix_error (&error, _("%s cannot be used for activation: "), name);
-  if (activation == NULL) {
-    gtk_label_set_text (GTK_LABEL (self->import_error), error->message);
-    gtk_widget_set_visible (self->import_error, TRUE);
-    toast (self, error->message);
-    return FALSE;
-  }
-
-  number = g_strdup_printf ("%s (%s)", kc_activation_get_number (activation),
-                            kc_activation_get_display_name (activation));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->activate_number), number);
-  gtk_editable_set_text (GTK_EDITABLE (self->activate_controller),
-                         kc_activation_get_controller (activation));
-  expires = kc_activation_get_expires (activation);
-  gtk_widget_set_visible (self->activate_expires, expires != 0);
-  if (expires != 0) {
-    g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (expires);
-    g_autoptr(GDateTime) local = g_date_time_to_local (utc);
-    g_autofree char *when = g_date_time_format (local, "%x %X");
-
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->activate_expires), when);
-  }
-  gtk_editable_set_text (GTK_EDITABLE (self->activate_code), "");
-  show_activate_error (self, NULL);
-  gtk_widget_set_visible (self->import_error, FALSE);
-  g_clear_pointer (&self->activation, kc_activation_free);
-  self->activation = g_steal_pointer (&activation);
-  show_page (self);
-  gtk_widget_grab_focus (self->activate_code);
-  return TRUE;
-}
-
-/* The code opens the file; the profile is saved where an import saves it,
- * then the account registers (a refusal shows as the account's state). */
-static gboolean
-activate (KcWindow  *self,
-          GError   **error)
-{
-  g_autoptr(KcProfile) profile = NULL;
-  g_autofree char *controller = NULL;
-  const char *code = gtk_editable_get_text (GTK_EDITABLE (self->activate_code));
-
-  if (*code == '\0') {
-    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                 _("Enter the activation code your administrator gave you"));
-    return FALSE;
-  }
-  if ((profile = kc_activation_unlock (self->activation, code, error)) == NULL)
-    return FALSE;
-  controller = g_strstrip (g_strdup (gtk_editable_get_text (
-    GTK_EDITABLE (self->activate_controller))));
-  if (g_strcmp0 (controller, profile->controller) != 0
-      && !kc_profile_set_controller (profile, controller, error))
-    return FALSE;
-  return kc_application_use_profile (self->app, profile, error);
+  return kc_first_run_open_activation (self->first_run, file);
 }
 
 gboolean
 kc_window_activate (KcWindow *self)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-
   g_return_val_if_fail (KC_IS_WINDOW (self), FALSE);
 
-  if (self->activation == NULL)
-    return FALSE;
-  if (!activate (self, &error)) {
-    show_activate_error (self, error->message);
-    return FALSE;
-  }
-  message = g_strdup_printf (_("Activated %s"), kc_activation_get_number (self->activation));
-  gtk_editable_set_text (GTK_EDITABLE (self->activate_code), "");
-  show_activate_error (self, NULL);
-  g_clear_pointer (&self->activation, kc_activation_free);
-  show_page (self);
+  return kc_first_run_activate (self->first_run);
+}
+
+static void
+on_first_run_toast (KcFirstRun *first_run,
+                    const char *message,
+                    KcWindow   *self)
+{
   toast (self, message);
-  return TRUE;
-}
-
-static void
-on_activate_back (KcWindow *self)
-{
-  gtk_editable_set_text (GTK_EDITABLE (self->activate_code), "");
-  g_clear_pointer (&self->activation, kc_activation_free);
-  show_page (self);
-}
-
-/* An activation file names its group near the top; anything else is
- * offered to the profile import, which explains what it is not. */
-static gboolean
-open_file (KcWindow *self,
-           GFile    *file)
-{
-  g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
-  char head[1024];
-  gssize n = in != NULL ? g_input_stream_read (G_INPUT_STREAM (in), head, sizeof head - 1,
-                                              NULL, NULL) : -1;
-
-  if (n > 0) {
-    head[n] = '\0';
-    if (strstr (head, "[" KC_ACTIVATION_GROUP "]") != NULL)
-      return kc_window_open_activation (self, file);
-  }
-  return kc_window_import_file (self, file);
-}
-
-static void
-on_chooser_response (GtkNativeDialog *dialog,
-                     int              response,
-                     KcWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-
-    open_file (self, file);
-  }
-  g_clear_object (&self->chooser);
 }
 
 static void
@@ -714,28 +567,11 @@ on_import_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   KcWindow *self = KC_WINDOW (widget);
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
 
-  if (self->chooser != NULL)
-    return;
-  if (g_str_equal (action, "win.activate")) {
-    self->chooser = gtk_file_chooser_native_new (_("Open an Activation File"), GTK_WINDOW (self),
-                                                 GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
-                                                 _("_Cancel"));
-    gtk_file_filter_set_name (filter, _("Keycall activation files"));
-    gtk_file_filter_add_pattern (filter, "*" KC_ACTIVATION_SUFFIX);
-  } else {
-    self->chooser = gtk_file_chooser_native_new (_("Import a Keycall Profile"),
-                                                 GTK_WINDOW (self),
-                                                 GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"),
-                                                 _("_Cancel"));
-    gtk_file_filter_set_name (filter, _("Keycall profiles"));
-    gtk_file_filter_add_pattern (filter, "*.keycall");
-    gtk_file_filter_add_pattern (filter, "*.kcprofile");
-  }
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  /* Before kc_window_new has made the pages there is nothing to open. */
+  if (self->first_run != NULL)
+    kc_first_run_choose_file (self->first_run, GTK_WINDOW (self),
+                              g_str_equal (action, "win.activate"));
 }
 
 static gboolean
@@ -754,7 +590,7 @@ on_drop (GtkDropTarget *target,
     return FALSE;
   if (files->next != NULL)
     toast (self, _("Drop one profile at a time"));
-  return open_file (self, files->data);
+  return kc_first_run_open_file (self->first_run, files->data);
 }
 
 /* Construction */
@@ -772,119 +608,6 @@ clamped_page (GtkWidget *child)
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), clamp);
   gtk_widget_set_vexpand (scroller, TRUE);
   return scroller;
-}
-
-static GtkWidget *
-build_import_page (KcWindow *self)
-{
-  GtkWidget *page = adw_status_page_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *button = gtk_button_new_with_mnemonic (_("_Import Profile…"));
-  GtkWidget *activate;
-
-  adw_status_page_set_icon_name (ADW_STATUS_PAGE (page), "call-start-symbolic");
-  adw_status_page_set_title (ADW_STATUS_PAGE (page), _("Welcome to Keycall"));
-  adw_status_page_set_description (ADW_STATUS_PAGE (page),
-    _("Import the profile your operator gave you (a .keycall file), or drop it on this "
-      "window. It holds your number, your certificate and the controller that creates "
-      "your call keys. Given an activation file and a code instead, activate with the "
-      "controller."));
-  gtk_widget_set_name (button, "import-button");
-  gtk_widget_set_halign (button, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (button, "pill");
-  gtk_widget_add_css_class (button, "suggested-action");
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.import");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Import a profile file"), -1);
-  activate = gtk_button_new_with_mnemonic (_("_Activate with Controller…"));
-  gtk_widget_set_name (activate, "activate-button");
-  gtk_widget_set_halign (activate, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (activate, "pill");
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (activate), "win.activate");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (activate), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Open an activation file"), -1);
-  self->import_error = gtk_label_new (NULL);
-  gtk_widget_set_name (self->import_error, "import-error");
-  gtk_widget_add_css_class (self->import_error, "error");
-  gtk_label_set_wrap (GTK_LABEL (self->import_error), TRUE);
-  gtk_label_set_justify (GTK_LABEL (self->import_error), GTK_JUSTIFY_CENTER);
-  gtk_label_set_selectable (GTK_LABEL (self->import_error), TRUE);
-  gtk_widget_set_visible (self->import_error, FALSE);
-  gtk_box_append (GTK_BOX (box), button);
-  gtk_box_append (GTK_BOX (box), activate);
-  gtk_box_append (GTK_BOX (box), self->import_error);
-  adw_status_page_set_child (ADW_STATUS_PAGE (page), box);
-  return page;
-}
-
-static GtkWidget *
-build_activate_page (KcWindow *self)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 18);
-  GtkWidget *group = adw_preferences_group_new ();
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  GtkWidget *back = gtk_button_new_with_mnemonic (_("_Back"));
-  GtkWidget *confirm = gtk_button_new_with_mnemonic (_("_Activate"));
-
-  gtk_widget_set_margin_top (box, 24);
-  gtk_widget_set_margin_bottom (box, 24);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Activate with Controller"));
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
-    _("The activation file names your number and the controller to register with. Enter "
-      "the activation code your administrator gave you separately."));
-
-  self->activate_number = adw_action_row_new ();
-  gtk_widget_set_name (self->activate_number, "activate-number");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->activate_number), _("Number"));
-  gtk_widget_add_css_class (self->activate_number, "property");
-  self->activate_controller = adw_entry_row_new ();
-  gtk_widget_set_name (self->activate_controller, "activate-controller");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->activate_controller),
-                                 _("Controller (sips: address)"));
-  self->activate_expires = adw_action_row_new ();
-  gtk_widget_set_name (self->activate_expires, "activate-expires");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->activate_expires),
-                                 _("Valid until"));
-  gtk_widget_add_css_class (self->activate_expires, "property");
-  self->activate_code = adw_entry_row_new ();
-  gtk_widget_set_name (self->activate_code, "activate-code");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->activate_code),
-                                 _("Activation code (XXXXX-XXXXX-XXXXX-XXXXX)"));
-  adw_entry_row_set_activates_default (ADW_ENTRY_ROW (self->activate_code), FALSE);
-  g_signal_connect_swapped (self->activate_code, "entry-activated",
-                            G_CALLBACK (kc_window_activate), self);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->activate_number);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->activate_controller);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->activate_expires);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->activate_code);
-
-  self->activate_error = gtk_label_new (NULL);
-  gtk_widget_set_name (self->activate_error, "activate-error");
-  gtk_widget_add_css_class (self->activate_error, "error");
-  gtk_label_set_wrap (GTK_LABEL (self->activate_error), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (self->activate_error), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (self->activate_error), 0);
-  gtk_widget_set_visible (self->activate_error, FALSE);
-  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->activate_code),
-                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->activate_error,
-                                  NULL, -1);
-
-  gtk_widget_set_name (back, "activate-back");
-  gtk_widget_set_name (confirm, "activate-confirm");
-  gtk_widget_add_css_class (confirm, "suggested-action");
-  gtk_widget_set_hexpand (confirm, TRUE);
-  gtk_widget_set_halign (confirm, GTK_ALIGN_END);
-  g_signal_connect_swapped (back, "clicked", G_CALLBACK (on_activate_back), self);
-  g_signal_connect_swapped (confirm, "clicked", G_CALLBACK (kc_window_activate), self);
-  gtk_box_append (GTK_BOX (buttons), back);
-  gtk_box_append (GTK_BOX (buttons), confirm);
-
-  gtk_box_append (GTK_BOX (box), group);
-  gtk_box_append (GTK_BOX (box), self->activate_error);
-  gtk_box_append (GTK_BOX (box), buttons);
-  return clamped_page (box);
 }
 
 static GtkWidget *
@@ -984,9 +707,9 @@ kc_window_dispose (GObject *object)
   g_clear_object (&self->account);
   if (self->app != NULL)
     g_signal_handlers_disconnect_by_data (self->app, self);
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  if (self->first_run != NULL)
+    g_signal_handlers_disconnect_by_data (self->first_run, self);
+  g_clear_object (&self->first_run);
   G_OBJECT_CLASS (kc_window_parent_class)->dispose (object);
 }
 
@@ -997,7 +720,6 @@ kc_window_finalize (GObject *object)
 
   g_free (self->reconnect_reason);
   g_free (self->contacts_path);
-  kc_activation_free (self->activation);
   G_OBJECT_CLASS (kc_window_parent_class)->finalize (object);
 }
 
@@ -1040,9 +762,6 @@ kc_window_init (KcWindow *self)
 
   self->stack = gtk_stack_new ();
   gtk_stack_set_transition_type (GTK_STACK (self->stack), GTK_STACK_TRANSITION_TYPE_CROSSFADE);
-  gtk_stack_add_named (GTK_STACK (self->stack), build_import_page (self), "import");
-  gtk_stack_add_named (GTK_STACK (self->stack), build_phone_page (self), "phone");
-  gtk_stack_add_named (GTK_STACK (self->stack), build_activate_page (self), "activate");
   gtk_box_append (GTK_BOX (box), self->stack);
 
   self->toasts = adw_toast_overlay_new ();
@@ -1063,6 +782,16 @@ kc_window_new (KcApplication *app)
   GSettings *settings = kc_application_get_settings (app);
 
   self->app = app;
+  /* The pages in the order they always had: import, phone, activate, call. */
+  self->first_run = kc_first_run_new (app);
+  g_signal_connect (self->first_run, "toast", G_CALLBACK (on_first_run_toast), self);
+  g_signal_connect_swapped (self->first_run, "notify::activating", G_CALLBACK (show_page), self);
+  gtk_stack_add_named (GTK_STACK (self->stack), kc_first_run_get_welcome_page (self->first_run),
+                       "import");
+  gtk_stack_add_named (GTK_STACK (self->stack), build_phone_page (self), "phone");
+  gtk_stack_add_named (GTK_STACK (self->stack),
+                       clamped_page (kc_first_run_get_activate_page (self->first_run)),
+                       "activate");
   self->call_view = kc_call_view_new (app);
   gtk_stack_add_named (GTK_STACK (self->stack), clamped_page (self->call_view), "call");
   g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
