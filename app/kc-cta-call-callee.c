@@ -106,7 +106,8 @@ on_invite_ack_cancel (void           *magic,
  * and our acknowledgment went back in another (322). */
 static void
 take_delivered_key (KcCtaCall     *self,
-                    KcCtaDelivery *delivery)
+                    KcCtaDelivery *delivery,
+                    const char    *origin)
 {
   KcSecret *key;
   KcKeyId key_id;
@@ -116,6 +117,11 @@ take_delivered_key (KcCtaCall     *self,
   kc_cta_delivery_attach (delivery, self);
   key = kc_cta_delivery_copy_key (delivery, &key_id, &derived);
   kc_cta_call_take_key (self, key, &key_id, FALSE);
+  /* The key MESSAGE names the origin; an INVITE's name is a fallback. */
+  if (kc_cta_delivery_get_key_origin (delivery) != NULL)
+    kc_cta_call_set_key_origin (self, kc_cta_delivery_get_key_origin (delivery));
+  else
+    kc_cta_call_set_key_origin (self, origin);
   kc_cta_delivery_get_times (delivery, &self->ack_sent_time, &self->ack_confirmed_time);
   g_object_notify (G_OBJECT (self), "ack-sent-time");
   /* Its key events went out with the MESSAGE (kc-cta-separate.c). */
@@ -188,6 +194,9 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
   g_autofree char *reason = NULL;
   g_autofree char *sdp = NULL;
   g_autofree char *warning = NULL;
+  /* Our controller's word only: see kc_cta_call_set_key_origin(). */
+  g_autofree char *origin
+    = kc_cta_key_origin_parse (kc_cta_sip_unknown_header (sip, KC_CTA_KEY_ORIGIN_HEADER));
   KcCtaDelivery *delivery;
   KcSecret *key;
   char *ack;
@@ -227,7 +236,7 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
                                kc_cta_sip_unknown_header (sip, KC_CTA_KEY_HEADER), &error);
   if (mgmt == NULL && g_error_matches (error, KC_ERROR, KC_ERROR_NOT_FOUND)
       && (delivery = kc_cta_account_find_delivery (self->account, self->call_id)) != NULL) {
-    take_delivered_key (self, delivery);
+    take_delivered_key (self, delivery, origin);
     return;
   }
   key = mgmt != NULL ? kc_cta_key_accept (mgmt, KC_CTA_SIDE_CALLEE, NULL, self->call_id, NULL,
@@ -239,6 +248,7 @@ kc_cta_call_sip_invite_in (KcCtaCall   *self,
     return;
   }
   kc_cta_call_take_key (self, key, &mgmt->key_id, FALSE);
+  kc_cta_call_set_key_origin (self, origin);
 
   ack = kc_cta_key_ack_value (self->key, &self->key_id, self->call_id, KC_CTA_SIDE_CALLEE,
                               &error);

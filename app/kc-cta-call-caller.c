@@ -155,6 +155,9 @@ take_caller_key (KcCtaCall   *self,
     return;
   }
   kc_cta_call_take_key (self, key, &mgmt->key_id, derived);
+  /* Our controller is the source: it made K (408). */
+  kc_cta_call_set_key_origin (self, self->account != NULL
+                              ? kc_cta_account_get_controller_name (self->account) : NULL);
   ack = kc_cta_key_ack_value (self->key, &self->key_id, self->call_id, KC_CTA_SIDE_CALLER,
                               &error);
   if (ack != NULL) {
@@ -393,6 +396,8 @@ kc_cta_call_delivery_key (KcCtaCall     *self,
   self->separate = TRUE;
   key = kc_cta_delivery_copy_key (delivery, &key_id, &derived);
   kc_cta_call_take_key (self, key, &key_id, derived);
+  kc_cta_call_set_key_origin (self, self->account != NULL
+                              ? kc_cta_account_get_controller_name (self->account) : NULL);
   if (kc_cta_delivery_get_state (delivery) == KC_CTA_DELIVERY_FAILED) {
     kc_cta_call_delivery_failed (self, kc_cta_delivery_get_failure (delivery));
     return;

@@ -28,6 +28,7 @@ struct _KcCtaCall {
   char                fingerprint[KC_FINGERPRINT_LEN];
   gboolean            has_key;
   gboolean            derived;
+  char               *key_origin;       /* the controller that created K, or NULL */
   KcSuite             suite;
   gint64              key_received_time;
   gint64              ack_sent_time;
@@ -84,6 +85,17 @@ void      kc_cta_call_take_key    (KcCtaCall      *self,
                                    KcSecret       *key,
                                    const KcKeyId  *key_id,
                                    gboolean        derived);
+/* The controller that created K (property "key-origin"): our own for a
+ * call we place; for an incoming call, what our controller's 320 named in
+ * Keycall-Key-Origin. That header is believed only because it came from
+ * our controller over the TLS connection its certificate was checked on
+ * (the controller never passes one on from upstream). */
+void      kc_cta_call_set_key_origin (KcCtaCall   *self,
+                                      const char  *name);
+/* NAME of a Keycall-Key-Origin value "controller:NAME", or NULL when
+ * @value is NULL or not of that form. */
+char     *kc_cta_key_origin_parse (const char     *value);
+#define KC_CTA_KEY_ORIGIN_HEADER "Keycall-Key-Origin"
 KcEvent  *kc_cta_call_event_new   (KcCtaCall      *self,
                                    KcEventKind     kind,
                                    int             fig3);
@@ -138,6 +150,9 @@ void      kc_cta_call_sip_hangup         (KcCtaCall      *self);
 /* The acknowledgment MESSAGE of a separate delivery got its answer. */
 void      kc_cta_call_delivery_done      (KcCtaCall      *self,
                                           KcCtaDelivery  *delivery);
+/* What the key MESSAGE (320) named as the key's origin, or NULL
+ * (kc-cta-separate.c). */
+const char *kc_cta_delivery_get_key_origin (KcCtaDelivery *self);
 
 /* kc-cta-call-caller.c */
 gboolean  kc_cta_call_sip_invite         (KcCtaCall      *self,

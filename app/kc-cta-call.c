@@ -32,6 +32,7 @@ enum {
   PROP_HELD,
   PROP_REMOTE_HELD,
   PROP_HOLD_PENDING,
+  PROP_KEY_ORIGIN,
   N_PROPS
 };
 
@@ -185,6 +186,33 @@ kc_cta_call_take_key (KcCtaCall     *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_FINGERPRINT]);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_DERIVED]);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_RECEIVED_TIME]);
+}
+
+char *
+kc_cta_key_origin_parse (const char *value)
+{
+  const char *name;
+
+  if (value == NULL || !g_str_has_prefix (value, "controller:"))
+    return NULL;
+  name = value + strlen ("controller:");
+  if (*name == '\0' || strlen (name) > 64)
+    return NULL;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("-_.", *p) == NULL)
+      return NULL;
+  return g_strdup (name);
+}
+
+void
+kc_cta_call_set_key_origin (KcCtaCall  *self,
+                            const char *name)
+{
+  if (g_strcmp0 (self->key_origin, name) == 0)
+    return;
+  g_free (self->key_origin);
+  self->key_origin = g_strdup (name);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEY_ORIGIN]);
 }
 
 /* Hold (the SIP side is in kc-cta-call-hold.c) */
@@ -383,6 +411,13 @@ kc_cta_call_get_key_fingerprint (KcCtaCall *self)
   return self->has_key ? self->fingerprint : NULL;
 }
 
+const char *
+kc_cta_call_get_key_origin (KcCtaCall *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_CALL (self), NULL);
+  return self->key_origin;
+}
+
 gboolean
 kc_cta_call_get_key_derived (KcCtaCall *self)
 {
@@ -554,6 +589,9 @@ kc_cta_call_get_property (GObject    *object,
   case PROP_KEY_FINGERPRINT:
     g_value_set_string (value, kc_cta_call_get_key_fingerprint (self));
     break;
+  case PROP_KEY_ORIGIN:
+    g_value_set_string (value, self->key_origin);
+    break;
   case PROP_KEY_DERIVED:
     g_value_set_boolean (value, self->derived);
     break;
@@ -616,6 +654,7 @@ kc_cta_call_finalize (GObject *object)
   g_free (self->call_id);
   g_free (self->reason);
   g_free (self->request_uri);
+  g_free (self->key_origin);
 
   G_OBJECT_CLASS (kc_cta_call_parent_class)->finalize (object);
 }
@@ -643,6 +682,7 @@ kc_cta_call_class_init (KcCtaCallClass *klass)
   props[PROP_REASON] = g_param_spec_string ("reason", NULL, NULL, NULL, ro);
   props[PROP_KEY_ID] = g_param_spec_string ("key-id", NULL, NULL, NULL, ro);
   props[PROP_KEY_FINGERPRINT] = g_param_spec_string ("key-fingerprint", NULL, NULL, NULL, ro);
+  props[PROP_KEY_ORIGIN] = g_param_spec_string ("key-origin", NULL, NULL, NULL, ro);
   props[PROP_KEY_DERIVED] = g_param_spec_boolean ("key-derived", NULL, NULL, FALSE, ro);
   props[PROP_SUITE] = g_param_spec_string ("suite", NULL, NULL, NULL, ro);
   props[PROP_KEY_RECEIVED_TIME] =

@@ -25,7 +25,7 @@ G_DECLARE_FINAL_TYPE (KcCtaCall, kc_cta_call, KC, CTA_CALL, GObject)
  *                      the call goes on as it was; @message is for a person
  * Properties (read-only, each notified): direction, state, peer-number,
  * peer-name, call-id (A's Call-ID, bound into K), status, reason, key-id
- * (32 hex digits), key-fingerprint, key-derived, suite, key-received-time,
+ * (32 hex digits), key-fingerprint, key-origin, key-derived, suite, key-received-time,
  * ack-sent-time, ack-confirmed-time (UNIX µs, 0 until it happens), held,
  * remote-held, hold-pending (see kc_cta_call_hold). */
 
@@ -45,6 +45,11 @@ const char        *kc_cta_call_get_reason          (KcCtaCall     *self);
 const char        *kc_cta_call_get_key_id          (KcCtaCall     *self);
 const char        *kc_cta_call_get_key_fingerprint (KcCtaCall     *self);
 gboolean           kc_cta_call_get_key_derived     (KcCtaCall     *self);
+/* The name of the controller that created K (FIG. 3, 408): this phone's
+ * own for a call it placed; for an incoming call, the caller's controller
+ * as our controller verified it from its certificate. NULL before the key,
+ * or when our controller did not say. */
+const char        *kc_cta_call_get_key_origin      (KcCtaCall     *self);
 KcSuite            kc_cta_call_get_suite           (KcCtaCall     *self);
 gint64             kc_cta_call_get_key_received_time  (KcCtaCall  *self);
 gint64             kc_cta_call_get_ack_sent_time      (KcCtaCall  *self);

@@ -34,6 +34,7 @@ struct _KcCtaDelivery {
   KcSecret          *key;
   KcKeyId            key_id;
   gboolean           derived;
+  char              *key_origin;   /* callee: what our controller's 320 named */
   KcCtaDeliveryState state;
   char              *failure;
   gint64             ack_sent_time;
@@ -54,6 +55,7 @@ kc_cta_delivery_free (KcCtaDelivery *self)
   g_clear_object (&self->call);
   g_clear_pointer (&self->key, kc_secret_free);
   g_free (self->call_id);
+  g_free (self->key_origin);
   g_free (self->failure);
   g_free (self);
 }
@@ -268,6 +270,11 @@ kc_cta_account_on_message (KcCtaAccount   *self,
   delivery->key = key;
   delivery->key_id = mgmt->key_id;
   delivery->derived = derived;
+  /* Believed because kc_cta_account_on_request checked it came from our
+   * controller; only a callee's key has another controller as origin. */
+  if (call == NULL)
+    delivery->key_origin
+      = kc_cta_key_origin_parse (kc_cta_sip_unknown_header (sip, KC_CTA_KEY_ORIGIN_HEADER));
   g_hash_table_insert (self->deliveries, delivery->call_id, delivery);
   /* The key received and our acknowledgment, before the 200 and the
    * acknowledgment MESSAGE (322 or 328) go out. */
@@ -286,6 +293,12 @@ kc_cta_account_on_message (KcCtaAccount   *self,
   } else {
     delivery->expire_id = g_timeout_add_seconds (UNCLAIMED_KEY_SECONDS, on_unclaimed, delivery);
   }
+}
+
+const char *
+kc_cta_delivery_get_key_origin (KcCtaDelivery *self)
+{
+  return self->key_origin;
 }
 
 KcCtaDelivery *

@@ -290,7 +290,11 @@ on_call_state (KcCtaCall      *call,
   case KC_CTA_CALL_STATE_KEY_RECEIVED:
     line = kc_cta_key_describe (kc_cta_call_get_key_derived (call), kc_cta_call_get_key_id (call),
                                 kc_cta_call_get_key_fingerprint (call));
-    g_print ("%s\n", line);
+    /* The controller that created the key, when ours said (stable words first). */
+    if (kc_cta_call_get_key_origin (call) != NULL)
+      g_print ("%s origin %s\n", line, kc_cta_call_get_key_origin (call));
+    else
+      g_print ("%s\n", line);
     break;
   case KC_CTA_CALL_STATE_KEY_ACKNOWLEDGED:
     g_print ("key acknowledged\n");

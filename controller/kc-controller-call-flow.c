@@ -49,6 +49,7 @@ send_invite_now (gpointer data)
   g_autofree char *to = g_strdup_printf ("<sips:%s@%s>", call->callee, config->domain);
   g_autofree char *call_header = g_strdup_printf ("%s: %s", KC_SIP_HEADER_CALL, call->id);
   g_autofree char *pai = g_strdup_printf ("P-Asserted-Identity: %s", from);
+  g_autofree char *origin = kc_call_key_origin_header (call);
   char *value = NULL, *sdp = NULL;
   int fig3 = fig_invite (call, kc_call_fig_down_invite (call));
   gint64 sent_at;
@@ -87,6 +88,7 @@ send_invite_now (gpointer data)
                                          SIPTAG_SUPPORTED_STR ("100rel"),
                                          SIPTAG_HEADER_STR (call_header),
                                          SIPTAG_HEADER_STR (pai),
+                                         TAG_IF (origin != NULL, SIPTAG_HEADER_STR (origin)),
                                          SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
                                          SIPTAG_PAYLOAD_STR (sdp),
                                          TAG_END ());

@@ -180,6 +180,17 @@ char    *kc_call_reason_of            (KcCall      *call,
                                        const char  *lane);
 
 void     kc_call_send_invite          (KcCall      *call);
+/* Which controller created K, for the callee's security panel: the
+ * destination controller names the source in its 320 (INVITE, or the key
+ * MESSAGE in delivery mode "separate"). Only this controller's certificate
+ * check says who that is, so a Keycall-Key-Origin from upstream is never
+ * copied: the downstream requests are built afresh. */
+#define KC_SIP_HEADER_KEY_ORIGIN "Keycall-Key-Origin"
+/* "Keycall-Key-Origin: controller:NAME" for @call's 320, NAME being this
+ * controller when it made K, else the verified identity of the source
+ * controller upstream; NULL when this controller is not the destination
+ * (318 goes to a peer, which knows its upstream itself). */
+char    *kc_call_key_origin_header    (KcCall      *call);
 /* Seals call->keying to the law-enforcement key and stores it; once it is
  * durable the call goes on downstream (INVITE, or the first key MESSAGE in
  * delivery mode "separate"). The source controller does it for the key it

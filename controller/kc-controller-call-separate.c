@@ -103,6 +103,8 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
   g_autofree char *to = g_strdup_printf ("<sips:%s@%s>", call->callee, config->domain);
   g_autofree char *call_header = g_strdup_printf ("%s: %s", KC_SIP_HEADER_CALL, call->id);
   char *key_header = g_strdup_printf ("%s: %s", KC_SIP_HEADER_KEY_MGMT, value);
+  /* Only the 320 tells the callee which controller made K. */
+  g_autofree char *origin = fig3 == 320 ? kc_call_key_origin_header (call) : NULL;
   KeyMessage *m = g_new0 (KeyMessage, 1);
   nta_outgoing_t *orq = NULL;
   gint64 sent_at = 0;
@@ -121,6 +123,7 @@ send_key_message (KcCall *call, int fig3, KcRole role, const char *identity,
                                 route ? URL_STRING_MAKE (route) : NULL, SIP_METHOD_MESSAGE,
                                 URL_STRING_MAKE (request_uri),
                                 SIPTAG_HEADER_STR (call_header), SIPTAG_HEADER_STR (key_header),
+                                TAG_IF (origin != NULL, SIPTAG_HEADER_STR (origin)),
                                 TAG_END ());
   }
   kc_sip_text_free (key_header);

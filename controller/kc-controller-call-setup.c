@@ -192,6 +192,40 @@ has_100rel (sip_t const *sip)
          || sip_has_feature (sip->sip_require, "100rel");
 }
 
+/* A certificate identity is a short token (kc-pki); anything else would
+ * not fit in a header value, and is left out rather than passed on. */
+static gboolean
+origin_name_ok (const char *name)
+{
+  if (name == NULL || *name == '\0' || strlen (name) > 64)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("-_.", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+char *
+kc_call_key_origin_header (KcCall *call)
+{
+  const char *name;
+
+  if (!call->destination)
+    return NULL;
+  if (call->source)
+    name = kc_controller_get_config (call->ctrl)->name;
+  else if (call->up.role == KC_ROLE_CONTROLLER)
+    name = call->up.identity;
+  else
+    return NULL;
+  if (!origin_name_ok (name)) {
+    g_warning ("Call %s: the key's origin \"%s\" is not a controller name; "
+               "the callee is not told who created the key", call->id, name ? name : "");
+    return NULL;
+  }
+  return g_strdup_printf ("%s: controller:%s", KC_SIP_HEADER_KEY_ORIGIN, name);
+}
+
 KcCall *
 kc_call_new (KcController         *ctrl,
              const char           *id,

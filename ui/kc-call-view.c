@@ -157,12 +157,21 @@ update_security (KcCallView *self)
 
   if (secure) {
     /* The source controller creates K (FIG. 3, 408): ours for our calls;
-     * for an incoming call, the caller's, which ours delivered. */
-    title = incoming
-      ? g_strdup_printf (_("Encrypted with a key created by the caller’s controller, "
-                           "delivered by controller %s"), controller_name (self))
-      : g_strdup_printf (_("Encrypted with a key created by controller %s"),
-                         controller_name (self));
+     * for an incoming call, the one our controller named in its 320
+     * (kc_cta_call_get_key_origin), which ours delivered. */
+    const char *origin = kc_cta_call_get_key_origin (call);
+
+    if (origin == NULL && incoming)
+      title = g_strdup_printf (_("Encrypted with a key created by the caller’s controller, "
+                                 "delivered by controller %s"), controller_name (self));
+    else if (origin == NULL || g_strcmp0 (origin, controller_name (self)) == 0)
+      /* Created and delivered by the same one; the words stay those
+       * tests/ui/ui-test.c (call_secure) looks for. */
+      title = g_strdup_printf (_("Encrypted with a key created by controller %s"),
+                               controller_name (self));
+    else
+      title = g_strdup_printf (_("Encrypted with a key created by controller %s, "
+                                 "delivered by controller %s"), origin, controller_name (self));
     /* Only our own acknowledgment's confirmation is visible from here. */
     detail = kc_cta_call_get_key_derived (call)
       ? g_strdup_printf (_("This phone derived the key from its signaling secret; controller %s "

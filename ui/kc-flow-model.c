@@ -190,9 +190,13 @@ insert_event (KcFlowModel *self, KcEvent *event)
 
   g_return_val_if_fail (event != NULL, FALSE);
 
+  /* The same event can come twice (its log file and the live socket);
+   * it then has the same time too. A process restarted under the same
+   * name numbers from 1 again, and its events must not be taken for the
+   * old run's: the time tells them apart, and older logs need no change. */
   if (kc_event_get_seq (event) != 0 && kc_event_get_process (event) != NULL) {
-    char *key = g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, kc_event_get_process (event),
-                                 kc_event_get_seq (event));
+    char *key = g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT "\x1f%" G_GINT64_FORMAT,
+                                 kc_event_get_process (event), kc_event_get_seq (event), t);
 
     if (!g_hash_table_add (self->seen, key))
       return FALSE;

@@ -10,7 +10,9 @@ controllers' event logs show FIG. 3 in order (310 before 316, then 316 <
 318 < 320 < 322 < 324 < 326 < 328, the key stored before it is sent), the
 store holds the key only sealed, the LEA private key opens it to the same
 fingerprint, and no log, output or store file holds the key's bytes; the
-key travels in the INVITEs' SDP or in MESSAGEs as the delivery mode says.
+key travels in the INVITEs' SDP or in MESSAGEs as the delivery mode says;
+B's controller names the key's creator (gc1) in Keycall-Key-Origin on its
+320, and a Keycall-Key-Origin forged by a raw caller never reaches B.
 Then busy (486), declined (603) and ring-timeout (480) calls with their
 CDRs, and another LEA's key opening nothing. Prints TAP.
 """
@@ -26,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kc_harness import (UNSEAL, AdminError, Harness, Network,  # noqa: E402
                         StartError, read_events, start_controller, start_cta,
                         store_rows, unseal_check, wait_event)
-from kc_rawsip import derive_call_key, fingerprint, read_profile_secret  # noqa: E402
+from kc_rawsip import (RawPeer, derive_call_key, fingerprint,  # noqa: E402
+                       raw_call, read_profile_secret)
 
 SEALED_KEY_COLUMNS = {"key_id", "call_id", "caller", "callee", "controller", "created_at",
                       "enc", "sealed", "fingerprint"}
@@ -107,6 +110,83 @@ def check_events(tap, label, logs, same, key_mode):
     failed = [where(e) for e in all_events if e.get("kind") in ("key-ack-failed", "error")]
     tap.ok(not failed, f"{label}: no key-ack-failed or error events", "\n".join(failed))
     return stored, gc1
+
+
+def key_origins(events, method):
+    """The Keycall-Key-Origin values of each @method request in a CTA's
+    received messages (its sip-rx events), one list per request."""
+    found = []
+    for ev in events:
+        msg = str(ev.get("msg") or "")
+        if ev.get("kind") == "sip-rx" and msg.startswith(method + " "):
+            head = msg.split("\r\n\r\n", 1)[0]
+            found.append(re.findall(r"(?im)^Keycall-Key-Origin[ \t]*:[ \t]*(.*?)[ \t]*$",
+                                    head.replace("\r", "")))
+    return found
+
+
+def check_origin(tap, label, b, delivery, same):
+    """320 names the controller that created K: gc1, the caller's, whether
+    gc2 delivers it (two controllers) or gc1 itself (one)."""
+    events, _ = read_events(b.events_path)
+    invites = key_origins(events, "INVITE")
+    tap.ok(invites and all(v == ["controller:gc1"] for v in invites),
+           f"{label}: B's INVITE (320) says Keycall-Key-Origin: controller:gc1"
+           + ("" if same else ", delivered by gc2"), f"{invites}")
+    if delivery == "separate":
+        messages = key_origins(events, "MESSAGE")
+        tap.ok(messages and all(v == ["controller:gc1"] for v in messages),
+               f"{label}: B's key MESSAGE (320) says Keycall-Key-Origin: controller:gc1",
+               f"{messages}")
+    # The key line ends in "origin NAME" once keycall prints it.
+    words = re.findall(r"(?m)^key (?:received|derived)\b.* origin (\S+)$", b.proc.text())
+    if words:
+        tap.ok(words == ["gc1"], f"{label}: B prints 'key received … origin gc1'",
+               b.proc.text())
+
+
+def forged_origin(h, net):
+    """A raw caller's own Keycall-Key-Origin is not passed on: B hears only
+    what its controller verified (gc1's certificate, via gc2)."""
+    tap = h.tap
+    label = "forged origin"
+    ctls, b = {}, None
+    try:
+        try:
+            ctls["gc1"] = start_controller(h, net, "gc1")
+            ctls["gc2"] = start_controller(h, net, "gc2")
+        except StartError as e:
+            tap.ok(False, f"{label}: controllers start", e.proc.describe())
+            return
+        wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up"
+                   and e.get("peer") == "controller:gc2", 8)
+        b = start_cta(h, net, "2001", answer=True, duration=10, timeout=30)
+        if not tap.ok(b.proc.wait_line(r"^registered 2001 at gc2\b", 10),
+                      f"{label}: B 2001 registers at gc2", b.proc.describe()):
+            return
+        a = RawPeer(h, net.ca(), net.cert("1001"), net.key("1001"), "1001", net.domain,
+                    listen=True)
+        conn = a.connect(net.port("gc1"))
+        a.register(conn, net.port("gc1"))
+        r = raw_call(a, conn, net.port("gc1"), "2001", timeout=20, hangup_after=0.5,
+                     headers=["Keycall-Key-Origin: controller:mallory"])
+        tap.ok(r.final is not None and r.final.status == 200,
+               f"{label}: the raw call with a forged Keycall-Key-Origin is answered",
+               r.summary())
+        b.proc.wait(10)
+        events, _ = read_events(b.events_path)
+        invites = key_origins(events, "INVITE")
+        tap.ok(invites and all(v == ["controller:gc1"] for v in invites),
+               f"{label}: B's INVITE names gc1 only, not the caller's 'mallory'",
+               f"{invites}")
+        tap.ok(not any("mallory" in str(e.get("msg") or "") + str(e.get("summary") or "")
+                       for e in events) and "mallory" not in b.proc.text(),
+               f"{label}: 'mallory' is in none of B's messages or output", b.proc.text())
+    finally:
+        if b is not None:
+            b.proc.stop()
+        for c in ctls.values():
+            c.stop()
 
 
 def check_delivery(tap, label, logs, delivery):
@@ -207,6 +287,7 @@ def scenario(h, net, label, key_mode, delivery, same):
         b_lines = [l for _, l in b.proc.lines]
         tap.ok(any(l.startswith("incoming call from 1001") for l in b_lines),
                f"{label}: B prints 'incoming call from 1001'", b.proc.text())
+        check_origin(tap, label, b, delivery, same)
     finally:
         for p in procs:
             p.proc.stop()
@@ -365,6 +446,7 @@ def main():
                     scenario(h, net, label, key_mode, delivery, same)
 
         outcomes(h, net)
+        forged_origin(h, net)
 
         # only the network's LEA key opens the store's keys
         other = Network(h, name="Other Net", folder="other")

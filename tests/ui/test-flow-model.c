@@ -1,7 +1,8 @@
 /* test-flow-model.c: what the controller window derives from events, with
  * no display: the lawful-intercept and gateway lanes, the secure-media band
  * and its live counters, the call and number filters, the side panels
- * (kc-flow-panels) and the replay of a log (kc-flow-replay). The recorded
+ * (kc-flow-panels), the replay of a log (kc-flow-replay) and events of a
+ * restarted process (same name, seq from 1) kept as new. The recorded
  * call is tests/data/flow-two-controllers.jsonl (a real run, see
  * tests/data/README.md); events of kinds no recorded run has yet (taps,
  * media-stats, a gateway) are built here, as the controller documents them.
@@ -578,6 +579,46 @@ test_replay (void)
   g_main_loop_unref (w.loop);
 }
 
+/* The same event twice (log file and live socket) is kept once; a
+ * controller restarted under the same name numbers its events from 1
+ * again, and those are new, not duplicates. */
+static void
+test_restart (void)
+{
+  g_autoptr(KcFlowModel) model = load_fixture ();
+  guint n = kc_flow_model_get_n_events (model);
+  const KcEvent *first = NULL;
+  KcEvent *again, *e;
+  g_autofree char *json = NULL;
+
+  for (guint i = 0; i < n && first == NULL; i++)
+    if (g_strcmp0 (kc_event_get_process (kc_flow_model_get_event (model, i)), "gc1") == 0
+        && kc_event_get_seq (kc_flow_model_get_event (model, i)) == 1)
+      first = kc_flow_model_get_event (model, i);
+  g_assert_nonnull (first);
+
+  /* A second copy of gc1's first event, through its JSON line. */
+  json = kc_event_to_json (first);
+  again = kc_event_from_json (json, strlen (json), NULL);
+  g_assert_nonnull (again);
+  g_assert_false (kc_flow_model_add_event (model, again));
+  kc_event_unref (again);
+  g_assert_cmpuint (kc_flow_model_get_n_events (model), ==, n);
+
+  /* gc1 restarted: seq 1 and 2 again, later. */
+  e = event_after (model, 1000000, KC_EVENT_KIND_TLS_UP, "gc1", 1, "controller:gc1",
+                   "controller:gc2", NULL, 310);
+  kc_event_set_summary (e, "peer gc2 connected (after a restart)");
+  add (model, e);
+  e = event_after (model, 2000, KC_EVENT_KIND_CALL_STATE, "gc1", 2, "controller:gc1", NULL,
+                   "restarted-call", 0);
+  kc_event_set_summary (e, "call restarted-call: calling");
+  add (model, e);
+  g_assert_cmpuint (kc_flow_model_get_n_events (model), ==, n + 2);
+  g_assert_cmpstr (kc_event_get_summary (kc_flow_model_get_event (model, n + 1)), ==,
+                   "call restarted-call: calling");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -592,5 +633,6 @@ main (int argc, char **argv)
   g_test_add_func ("/flow-model/panel-calls", test_panel_calls);
   g_test_add_func ("/flow-model/panel-store-cdrs-taps", test_panel_store_cdrs_taps);
   g_test_add_func ("/flow-model/replay", test_replay);
+  g_test_add_func ("/flow-model/restart", test_restart);
   return g_test_run ();
 }

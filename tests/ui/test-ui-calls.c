@@ -1,7 +1,7 @@
 /* test-ui-calls.c: the window in calls, against headless softphones: the
  * ringtone follows an incoming call (rings once the key is confirmed, stops
- * on answer, decline and the caller's cancel), sip:/sips:/tel: URIs opened
- * through GApplication dial, the preferences reach the next call (device
+ * on answer, decline and the caller's cancel) and its panel names gc1 as the
+ * key's creator, sip:/sips:/tel: URIs opened through GApplication dial, the preferences reach the next call (device
  * lists, codec order), keypad digits arrive as RFC 4733 events, the Hold
  * button holds and resumes the call, and, with
  * KC_UI_MEMORY=1, the process size after 50 calls.
@@ -59,6 +59,12 @@ test_ringtone_answer (void)
     return;
   }
   carol = ring_from_carol ("1");
+  /* gc1 made the key and delivered it (Keycall-Key-Origin on its 320):
+   * the panel names it, not "the caller's controller". */
+  g_assert_cmpstr (kc_cta_call_get_key_origin (kc_application_get_call (T.app)), ==, "gc1");
+  g_assert_true (wait_for (call_secure, NULL, WAIT_S));
+  g_assert_cmpstr (label_text ("security-title"), ==,
+                   "Encrypted with a key created by controller gc1");
   /* Still ringing a little later: the ring is not a one-shot. */
   settle (500);
   g_assert_true (kc_application_is_ringing (T.app));
@@ -208,7 +214,7 @@ test_open_uri (void)
   g_assert_nonnull (kc_application_get_call (T.app));
   g_assert_true (call_page_shown (NULL));
   g_assert_cmpstr (kc_cta_call_get_peer_number (kc_application_get_call (T.app)), ==, "1002");
-  theirs = proc_wait_line (bob, "^key received .*fingerprint ((?:[0-9a-f]{4} ?){4})");
+  theirs = proc_wait_line (bob, "^key received .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
   g_assert_nonnull (theirs);
   g_assert_true (wait_for (call_connected, NULL, WAIT_S));
 
