@@ -311,6 +311,7 @@ down_provisional (KcCall *call, nta_outgoing_t *orq, sip_t const *sip)
     return;
   }
   call->callee_acked = TRUE;
+  kc_call_update_forwarding (call);
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, fig3, call->down_lane,
                     "%d callee acknowledged the key", fig3);
@@ -724,6 +725,7 @@ on_up_prack (nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *p
   }
   if (key_prack) {
     call->caller_acked = TRUE;
+    kc_call_update_forwarding (call);
     g_clear_handle_id (&call->ack_timer, g_source_remove);
     kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, call->up_lane,
                       "328 caller acknowledged the key: both ends hold it");

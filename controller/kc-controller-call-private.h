@@ -210,6 +210,8 @@ void     kc_call_start_media_stats    (KcCall      *call);
 /* After the 200 to the caller's acknowledgment (328): ringing, and the
  * answer held until then. */
 void     kc_call_caller_acknowledged  (KcCall      *call);
+/* Opens the relay to the call's media once its acknowledgments are in. */
+void     kc_call_update_forwarding    (KcCall      *call);
 /* Reports the failed acknowledgment, answers @request (the PRACK or
  * MESSAGE that carried it; may be NULL) with 488, then fails the call. */
 void     kc_call_key_ack_failed       (KcCall      *call,

@@ -306,6 +306,7 @@ on_ack (KcController *ctrl, nta_incoming_t *irq, const KcPeerIdentity *from, con
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   if (mgmt->role == KC_ACK_ROLE_CALLER) {
     call->caller_acked = TRUE;
+    kc_call_update_forwarding (call);
     kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, 328, lane,
                       "328 caller acknowledged the key: both ends hold it");
     reply (ctrl, irq, fig3, id, lane, SIP_200_OK);
@@ -313,6 +314,7 @@ on_ack (KcController *ctrl, nta_incoming_t *irq, const KcPeerIdentity *from, con
     return;
   }
   call->callee_acked = TRUE;
+  kc_call_update_forwarding (call);
   kc_call_emit_key (call, KC_EVENT_KIND_KEY_ACK, fig3, lane, "%d callee acknowledged the key",
                     fig3);
   reply (ctrl, irq, fig3, id, lane, SIP_200_OK);

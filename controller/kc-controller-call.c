@@ -556,6 +556,19 @@ kc_call_get_relay_call (KcCall *call)
   return call->relay_call;
 }
 
+/* The relay forwards a call's media only once the ends this controller
+ * answers for have acknowledged the key: the callee's (322, or 324 relayed
+ * by the destination controller) and, where this controller made the key,
+ * the caller's (328). Until then packets are dropped and counted. */
+void
+kc_call_update_forwarding (KcCall *call)
+{
+  gboolean acked = call->callee_acked && (!call->source || call->caller_acked);
+
+  if (call->relay_call != NULL)
+    kc_relay_call_set_forwarding (call->relay_call, acked);
+}
+
 /* The value ("keycall …") of @sdp's a=key-mgmt:keycall line, or NULL.
  * Free with kc_sip_text_free(): it may be a key. */
 static char *
@@ -657,6 +670,7 @@ kc_call_media_offer (KcCall *call)
     media_fail (call, 503, "No media relay ports free", error->message);
     return FALSE;
   }
+  kc_call_update_forwarding (call);
   if (!anchor_side (call, KC_RELAY_LEG_CALLER, &call->offer, &error)) {
     g_autofree char *why = g_strdup_printf ("The SDP offer cannot be relayed: %s",
                                             error->message);

@@ -54,6 +54,7 @@ struct _KcRelayCall {
   KcRelay         *relay;
   char            *call_id;
   Leg              legs[2];            /* by KcRelayLeg */
+  gboolean         closed;             /* not forwarding (kc_relay_call_set_forwarding) */
   KcRelayCopyFunc  copy;
   gpointer         copy_data;
   GDestroyNotify   copy_destroy;
@@ -241,7 +242,7 @@ drain (KcRelay *self, KcRelayCall *call, Leg *in, int kind)
             }
           if (!in->latched[kind])
             latch (in, kind, &self->rx_src[i], self->rx[i].msg_hdr.msg_namelen);
-          if (out->peer_len[kind] == 0)
+          if (out->peer_len[kind] == 0 || call->closed)
             {
               in->counters.dropped++;
               continue;
@@ -679,6 +680,16 @@ kc_relay_call_is_latched (KcRelayCall *call,
   latched = call->legs[leg].latched[RTP];
   g_mutex_unlock (&call->relay->lock);
   return latched;
+}
+
+void
+kc_relay_call_set_forwarding (KcRelayCall *call,
+                              gboolean     forwarding)
+{
+  g_return_if_fail (call != NULL);
+  g_mutex_lock (&call->relay->lock);
+  call->closed = !forwarding;
+  g_mutex_unlock (&call->relay->lock);
 }
 
 void

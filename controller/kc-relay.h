@@ -41,7 +41,8 @@ typedef struct {
   guint64 packets_out;      /* sent out of this leg to its endpoint */
   guint64 bytes_out;
   guint64 dropped;          /* received here and not forwarded: not RTP/RTCP,
-                             * or the other leg has no address yet */
+                             * the other leg has no address yet, or the call
+                             * is not forwarding yet (keys not acknowledged) */
   gint64  last_seen_us;     /* last packet received; 0 when none yet */
 } KcRelayCounters;
 
@@ -91,6 +92,12 @@ gboolean          kc_relay_call_set_remote    (KcRelayCall      *call,
                                                guint16           rtp_port,
                                                guint16           rtcp_port,
                                                GError          **error);
+/* Whether packets are forwarded at all (TRUE for a new call). The
+ * controller keeps a call closed until both ends acknowledged its key, so no
+ * media flows before FIG. 3's 322 and 328; packets meanwhile still latch
+ * their leg and count as dropped. */
+void              kc_relay_call_set_forwarding (KcRelayCall     *call,
+                                                gboolean         forwarding);
 /* TRUE once @leg learnt its endpoint's RTP source address. */
 gboolean          kc_relay_call_is_latched    (KcRelayCall      *call,
                                                KcRelayLeg        leg);

@@ -168,6 +168,37 @@ START_TEST (test_forwards_both_ways_unchanged)
 }
 END_TEST
 
+/* A closed call (keys not yet acknowledged) forwards nothing, counts what
+ * it drops, still latches; opened, it forwards both ways. */
+START_TEST (test_closed_until_opened)
+{
+  Fixture f;
+  KcRelayCounters c;
+  guint8 buf[1500], pkt[100];
+  guint16 src = 0;
+
+  fixture_init (&f, 47000, FALSE);
+  kc_relay_call_set_forwarding (f.call, FALSE);
+  make_rtp (pkt, sizeof pkt, 1, 0x33);
+  send_to (f.b, f.callee_leg, pkt, sizeof pkt);
+  send_to (f.a, f.caller_leg, pkt, sizeof pkt);
+  ck_assert_int_eq (recv_within (f.a, buf, sizeof buf, &src, QUIET_MS), -1);
+  ck_assert_int_eq (recv_within (f.b, buf, sizeof buf, &src, QUIET_MS), -1);
+  kc_relay_call_get_counters (f.call, KC_RELAY_LEG_CALLEE, &c);
+  ck_assert_uint_eq (c.packets_in, 1);
+  ck_assert_uint_eq (c.dropped, 1);
+  kc_relay_call_get_counters (f.call, KC_RELAY_LEG_CALLER, &c);
+  ck_assert_uint_eq (c.dropped, 1);
+  ck_assert_uint_eq (c.packets_out, 0);
+  ck_assert (kc_relay_call_is_latched (f.call, KC_RELAY_LEG_CALLER));
+
+  kc_relay_call_set_forwarding (f.call, TRUE);
+  assert_forwarded (f.b, f.callee_leg, f.a, f.caller_leg, 90, 4);
+  assert_forwarded (f.a, f.caller_leg, f.b, f.callee_leg, 90, 5);
+  fixture_clear (&f);
+}
+END_TEST
+
 START_TEST (test_latches_real_source)
 {
   Fixture f;
@@ -577,6 +608,7 @@ make_suite (void)
 
   tcase_add_test (tc, test_forwards_both_ways_unchanged);
   tcase_add_test (tc, test_latches_real_source);
+  tcase_add_test (tc, test_closed_until_opened);
   tcase_add_test (tc, test_unknown_peer_drops_until_latched);
   tcase_add_test (tc, test_rtcp_on_rtcp_pair);
   tcase_add_test (tc, test_counters);
