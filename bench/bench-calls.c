@@ -23,10 +23,12 @@
  * process, one thread) and each controller's are printed per step: a
  * generator near 100% means it, not the controller, was the limit.
  *
- * --tap-percent P (issue 7): after the untapped ramp, keycall-lea taps P% of
- * the callers (future taps at the caller's controller, content to a local
- * port, recordings to the temp folder), the ramp is run again, and both
- * results are printed side by side with the drop.
+ * --tap-percent P (issue 7): after the untapped ramp, the controllers and
+ * softphones are restarted, keycall-lea taps P% of the callers (future taps
+ * at the caller's controller, content to a local port, recordings to the
+ * temp folder), the ramp is run again, and both results are printed side by
+ * side with the drop; each tapped step also splits p50/p99 between the
+ * tapped callers' calls and the others'.
  *
  *   bench-calls [--seconds S] [--concurrency N] [--controllers 1|2]
  *               [--tap-percent P] [--rate R] [--quick] [--keep]
@@ -68,10 +70,13 @@ typedef struct {
   KcCtaCall    *out, *in;        /* the pair's current call, both ends */
   gint64        started_us;
   gboolean      busy, counted;   /* counted: as succeeded or failed */
+  gboolean      tapped;          /* its caller is under a tap (--tap-percent) */
 } Pair;
 
 typedef struct {
   double rate, achieved, p50, p99, gen_cpu, ctl_cpu[2], lea_cpu;
+  double p50_tapped, p99_tapped, p50_untapped, p99_untapped;   /* with taps only */
+  guint  ok_tapped;
   guint  started, succeeded, failed, queued, unstarted;
   gboolean clean;
 } Step;
@@ -86,6 +91,7 @@ struct _Bench {
   char     *tmp, *net;
   /* this configuration */
   int       n_controllers;
+  const char *log_suffix;   /* "" for the untapped ramp, "-tapped" after the restart */
   BcProc     *ctl[2];
   BcProc     *lea_proc;
   GPtrArray *pairs;
@@ -93,6 +99,7 @@ struct _Bench {
   /* the step being run */
   gboolean  launching;
   GArray   *latencies;   /* ms of the calls started in the step that succeeded */
+  GArray   *latencies_tapped, *latencies_untapped;   /* the same split, with taps */
   guint     started, succeeded, failed, queued, backlog;
   guint64   total_calls;   /* placed in this configuration */
   char     *first_failure;
@@ -103,7 +110,8 @@ static BcProc *
 spawn (Bench *b, const char *name, const char *const *argv, GError **error)
 {
   g_autofree char *logs = g_build_filename (b->net, "logs", NULL);
-  g_autofree char *log_name = g_strdup_printf ("%s-%dc", name, b->n_controllers);
+  g_autofree char *log_name = g_strdup_printf ("%s-%dc%s", name, b->n_controllers,
+                                               b->log_suffix);
 
   return bc_proc_spawn (logs, log_name, argv, error);
 }
@@ -214,6 +222,7 @@ start_lea (Bench *b, GError **error)
 
         g_ptr_array_add (argv, g_strdup ("--tap"));
         g_ptr_array_add (argv, g_strdup_printf ("%s:future@gc1", number));
+        ((Pair *) b->pairs->pdata[i])->tapped = TRUE;
         taps++;
       }
   g_ptr_array_add (argv, NULL);
@@ -309,6 +318,7 @@ on_out_state (KcCtaCall *call, KcCtaCallState old_state, KcCtaCallState new_stat
       pair->counted = TRUE;
       b->succeeded++;
       g_array_append_val (b->latencies, ms);
+      g_array_append_val (pair->tapped ? b->latencies_tapped : b->latencies_untapped, ms);
       g_idle_add (pair_hangup, pair);
     }
   else if (kc_cta_call_state_is_final (new_state))
@@ -531,6 +541,8 @@ run_step (Bench *b, double rate)
     b->lea_proc->cpu0_ticks = bc_proc_cpu_ticks (b->lea_proc);
   g_clear_pointer (&b->first_failure, g_free);
   g_array_set_size (b->latencies, 0);
+  g_array_set_size (b->latencies_tapped, 0);
+  g_array_set_size (b->latencies_untapped, 0);
   for (int c = 0; c < b->n_controllers; c++)
     b->ctl[c]->cpu0_ticks = bc_proc_cpu_ticks (b->ctl[c]);
   t0 = g_get_monotonic_time ();
@@ -575,6 +587,8 @@ run_step (Bench *b, double rate)
           }
       }
   g_array_sort (b->latencies, compare_double);
+  g_array_sort (b->latencies_tapped, compare_double);
+  g_array_sort (b->latencies_untapped, compare_double);
   step.started = b->started;
   b->total_calls += b->started;
   step.succeeded = b->succeeded;
@@ -584,6 +598,11 @@ run_step (Bench *b, double rate)
   step.achieved = b->succeeded / (elapsed / 1e6);
   step.p50 = percentile (b->latencies, 0.50);
   step.p99 = percentile (b->latencies, 0.99);
+  step.ok_tapped = b->latencies_tapped->len;
+  step.p50_tapped = percentile (b->latencies_tapped, 0.50);
+  step.p99_tapped = percentile (b->latencies_tapped, 0.99);
+  step.p50_untapped = percentile (b->latencies_untapped, 0.50);
+  step.p99_untapped = percentile (b->latencies_untapped, 0.99);
   step.gen_cpu = 100.0 * gen_cpu / (elapsed / 1e6);
   /* Clean: no call failed and the setups kept up with the offered rate
    * (calls that waited for a pair included, but no backlog left over). */
@@ -600,6 +619,10 @@ run_step (Bench *b, double rate)
     printf ("%7.0f%%\n", step.lea_cpu);
   else
     printf ("%8s\n", "-");
+  if (b->lea_proc != NULL)
+    printf ("           tapped callers: %u ok, p50 %.1f ms, p99 %.1f ms; untapped: %u ok, p50 "
+            "%.1f ms, p99 %.1f ms\n", step.ok_tapped, step.p50_tapped, step.p99_tapped,
+            step.succeeded - step.ok_tapped, step.p50_untapped, step.p99_untapped);
   if (step.unstarted > 0)
     printf ("           %u due calls never found a free pair before the step ended\n",
             step.unstarted);
@@ -681,6 +704,26 @@ print_result (const char *label, Step *best)
             best->p50, best->p99, best->gen_cpu);
 }
 
+/* Controllers up, then every pair registered. */
+static gboolean
+start_network (Bench *b, GError **error)
+{
+  for (int c = 0; c < b->n_controllers; c++)
+    if ((b->ctl[c] = start_controller (b, c, error)) == NULL)
+      return FALSE;
+  if (b->n_controllers == 2)
+    g_usleep (1500 * 1000);   /* one keep-alive round: the peering (310) is up */
+  return start_pairs (b, error);
+}
+
+static void
+stop_network (Bench *b)
+{
+  stop_pairs (b);
+  for (int c = 0; c < 2; c++)
+    g_clear_pointer (&b->ctl[c], bc_proc_free);
+}
+
 /* One configuration: controllers up, pairs registered, ramp(s). */
 static gboolean
 run_configuration (Bench *b, int n_controllers, GError **error)
@@ -690,17 +733,13 @@ run_configuration (Bench *b, int n_controllers, GError **error)
   gboolean ok = FALSE;
 
   b->n_controllers = n_controllers;
+  b->log_suffix = "";
   b->total_calls = 0;
   printf ("\n%s: %d pairs (caller at gc1, callee at %s), %.1f s per step\n",
           n_controllers == 1 ? "One controller serving both sides" : "Two controllers",
           b->concurrency, n_controllers == 1 ? "gc1" : "gc2", b->seconds);
   fflush (stdout);
-  for (int c = 0; c < n_controllers; c++)
-    if ((b->ctl[c] = start_controller (b, c, error)) == NULL)
-      goto out;
-  if (n_controllers == 2)
-    g_usleep (1500 * 1000);   /* one keep-alive round: the peering (310) is up */
-  if (!start_pairs (b, error))
+  if (!start_network (b, error))
     goto out;
   for (int c = 0; c < n_controllers; c++)
     rss0[c] = bc_proc_rss_kib (b->ctl[c]);
@@ -727,9 +766,14 @@ run_configuration (Bench *b, int n_controllers, GError **error)
   calls = b->total_calls;
   if (b->tap_percent > 0 && best.rate > 0)
     {
-      printf ("  with %d%% of callers tapped:\n", b->tap_percent);
+      printf ("  with %d%% of callers tapped (controllers and softphones restarted first):\n",
+              b->tap_percent);
       fflush (stdout);
-      if (!start_lea (b, error))
+      /* Fresh processes: whatever the untapped ramp's thousands of calls
+       * left in the controllers must not be charged to the taps. */
+      stop_network (b);
+      b->log_suffix = "-tapped";
+      if (!start_network (b, error) || !start_lea (b, error))
         goto out;
       if (b->fixed_rate > 0)
         {
@@ -761,6 +805,10 @@ run_configuration (Bench *b, int n_controllers, GError **error)
       g_autofree char *label = g_strdup_printf ("%d%% tapped", b->tap_percent);
 
       print_result (label, &tapped);
+      if (tapped.rate > 0)
+        printf ("    there, calls of tapped callers: p50 %.1f ms, p99 %.1f ms (%u); of the "
+                "others: p50 %.1f ms, p99 %.1f ms\n", tapped.p50_tapped, tapped.p99_tapped,
+                tapped.ok_tapped, tapped.p50_untapped, tapped.p99_untapped);
       if (best.rate > 0 && tapped.rate > 0)
         printf ("  setup rate with taps: %.1f%% of the untapped rate (drop %.1f%%; target "
                 "<= 10%%)\n", 100.0 * tapped.achieved / best.achieved,
@@ -775,8 +823,7 @@ run_configuration (Bench *b, int n_controllers, GError **error)
 out:
   stop_pairs (b);
   g_clear_pointer (&b->lea_proc, bc_proc_free);
-  for (int c = 0; c < 2; c++)
-    g_clear_pointer (&b->ctl[c], bc_proc_free);
+  stop_network (b);
   return ok;
 }
 
@@ -860,6 +907,8 @@ main (int argc, char **argv)
     }
   kc_secure_heap_init ();
   b->latencies = g_array_new (FALSE, FALSE, sizeof (double));
+  b->latencies_tapped = g_array_new (FALSE, FALSE, sizeof (double));
+  b->latencies_untapped = g_array_new (FALSE, FALSE, sizeof (double));
 
   printf ("bench-calls: secure call setups (FIG. 3 316-328 over SIP/TLS 1.3), %u CPUs.\n"
           "  latency = INVITE sent -> caller holds the acknowledged key; the caller then "
@@ -885,6 +934,8 @@ main (int argc, char **argv)
     bc_remove_tree (b->tmp);
   g_free (b->first_failure);
   g_array_unref (b->latencies);
+  g_array_unref (b->latencies_tapped);
+  g_array_unref (b->latencies_untapped);
   g_free (b->admin);
   g_free (b->controller);
   g_free (b->lea);

@@ -125,20 +125,140 @@ li_call_update_hook (KcLi *self, LiCall *lc)
 
 /* Audit and events ------------------------------------------------------------ */
 
+/* The main loop never waits for the audit log: records are appended
+ * asynchronously, in order (one writer), and what must not happen before
+ * its record is durable, a delivery to an agency, waits in its
+ * connection's queue for the record's completion (audited_send). */
+
+void
+kc_li_alive_unref (LiAlive *alive)
+{
+  if (--alive->refs == 0)
+    g_free (alive);
+}
+
+static void audited_send (KcLi *self, GPtrArray *conns, const char *line, const char *actor,
+                          const char *action, const char *call_id, const char *detail);
+
+typedef struct {
+  char *actor;
+  char *action;
+  char *detail;
+} LiAuditNote;
+
+static void
+on_audit_done (KcStore *store, const GError *error, gpointer data)
+{
+  LiAuditNote *note = data;
+
+  if (error != NULL)
+    g_warning ("Audit log: cannot record %s by %s (%s): %s", note->action, note->actor,
+               note->detail, error->message);
+  g_free (note->actor);
+  g_free (note->action);
+  g_free (note->detail);
+  g_free (note);
+}
+
 void
 kc_li_audit (KcLi *self, const char *actor, const char *action, const char *format, ...)
 {
-  g_autoptr(GError) error = NULL;
+  LiAuditNote *note = g_new0 (LiAuditNote, 1);
+  va_list ap;
+
+  va_start (ap, format);
+  note->detail = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  note->actor = g_strdup (actor);
+  note->action = g_strdup (action);
+  kc_store_audit_append_async (kc_controller_get_store (self->ctrl), actor, action, note->detail,
+                               on_audit_done, note);
+}
+
+/* A delivery waiting for its audit record: the same line held on each of
+ * the agency's connections. */
+typedef struct {
+  LiAlive   *alive;
+  GPtrArray *conns;      /* LiConn, referenced */
+  GPtrArray *outs;       /* LiOut held on conns[i] */
+  char      *actor;
+  char      *action;
+  char      *detail;
+  char      *call_id;
+} LiAudited;
+
+static void emit_delivered (KcLi *self, const char *actor, const char *action,
+                            const char *call_id, const char *detail);
+
+static void
+on_audited (KcStore *store, const GError *error, gpointer data)
+{
+  LiAudited *a = data;
+  KcLi *self = a->alive->li;
+  gboolean sent = FALSE;
+
+  /* No delivery without a durable audit record (docs/lawful-intercept.md). */
+  if (error != NULL)
+    g_warning ("Lawful intercept: %s to %s withheld, its audit record could not be written "
+               "(%s): %s", a->action, a->actor, a->detail, error->message);
+  for (guint i = 0; i < a->conns->len; i++)
+    sent |= kc_li_conn_release (a->conns->pdata[i], a->outs->pdata[i], error == NULL);
+  if (self != NULL && error != NULL)
+    kc_li_emit (self, KC_EVENT_KIND_ERROR, 516, a->actor, a->call_id,
+                "516 %s withheld: the audit log failed: %s", a->action, error->message);
+  else if (self != NULL && sent)
+    emit_delivered (self, a->actor, a->action, a->call_id, a->detail);
+  g_ptr_array_unref (a->conns);
+  g_ptr_array_unref (a->outs);
+  kc_li_alive_unref (a->alive);
+  g_free (a->actor);
+  g_free (a->action);
+  g_free (a->detail);
+  g_free (a->call_id);
+  g_free (a);
+}
+
+void
+kc_li_conn_send_audited (LiConn *conn, JsonObject *object, const char *actor, const char *action,
+                         const char *format, ...)
+{
+  g_autofree char *line = kc_li_message_to_line (object);
   g_autofree char *detail = NULL;
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
   va_list ap;
 
   va_start (ap, format);
   detail = g_strdup_vprintf (format, ap);
   va_end (ap);
-  if (!kc_store_audit_append (kc_controller_get_store (self->ctrl), actor, action, detail,
-                              &error))
-    g_warning ("Audit log: cannot record %s by %s (%s): %s", action, actor, detail,
-               error->message);
+  g_ptr_array_add (one, conn);
+  audited_send (conn->li, one, line, actor, action, NULL, detail);
+}
+
+/* Queues @line on @conns (LiConn), to be written once its audit record
+ * (@actor, @action, @detail) is durable; nothing queued after it on those
+ * connections is written before. */
+static void
+audited_send (KcLi *self, GPtrArray *conns, const char *line, const char *actor,
+              const char *action, const char *call_id, const char *detail)
+{
+  LiAudited *a = g_new0 (LiAudited, 1);
+
+  a->alive = self->alive;
+  a->alive->refs++;
+  a->conns = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_li_conn_unref);
+  a->outs = g_ptr_array_new ();
+  for (guint i = 0; i < conns->len; i++) {
+    LiConn *conn = conns->pdata[i];
+
+    g_ptr_array_add (a->conns, kc_li_conn_ref (conn));
+    g_ptr_array_add (a->outs, kc_li_conn_hold_line (conn, g_strdup (line)));
+  }
+  a->actor = g_strdup (actor);
+  a->action = g_strdup (action);
+  a->detail = g_strdup (detail);
+  a->call_id = g_strdup (call_id);
+  kc_store_audit_append_async (kc_controller_get_store (self->ctrl), actor, action, detail,
+                               on_audited, a);
 }
 
 static void
@@ -183,6 +303,15 @@ kc_li_lea_actor (const char *lea)
 }
 
 static void
+emit_delivered (KcLi *self, const char *actor, const char *action, const char *call_id,
+                const char *detail)
+{
+  if (g_str_equal (action, "key-delivered"))
+    kc_li_emit (self, KC_EVENT_KIND_KEY_DELIVERED, 516, actor, call_id,
+                "516 sealed key to %s: %s", actor, detail);
+}
+
+static void
 pending_free (LiPending *p)
 {
   g_free (p->line);
@@ -207,21 +336,16 @@ deliver (KcLi *self, const char *lea, JsonObject *object, const char *action,
 {
   g_autofree char *line = kc_li_message_to_line (object);
   g_autofree char *actor = kc_li_lea_actor (lea);
-  gboolean sent = FALSE;
+  g_autoptr(GPtrArray) conns = g_ptr_array_new ();
 
   for (GList *l = self->conns; l != NULL; l = l->next) {
     LiConn *conn = l->data;
 
-    if (conn->ready && !conn->closing && g_strcmp0 (conn->lea, lea) == 0) {
-      kc_li_conn_send_line (conn, g_strdup (line));
-      sent = TRUE;
-    }
+    if (conn->ready && !conn->closing && g_strcmp0 (conn->lea, lea) == 0)
+      g_ptr_array_add (conns, conn);
   }
-  if (sent) {
-    kc_li_audit (self, actor, action, "%s", detail);
-    if (g_str_equal (action, "key-delivered"))
-      kc_li_emit (self, KC_EVENT_KIND_KEY_DELIVERED, 516, actor, call_id,
-                  "516 sealed key to %s: %s", actor, detail);
+  if (conns->len > 0) {
+    audited_send (self, conns, line, actor, action, call_id, detail);
     return;
   }
   {
@@ -249,15 +373,15 @@ void
 kc_li_flush_pending (KcLi *self, LiConn *conn)
 {
   GQueue *queue = g_hash_table_lookup (self->pending, conn->lea);
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
   LiPending *p;
 
+  g_ptr_array_add (one, conn);
   while (queue != NULL && (p = g_queue_pop_head (queue)) != NULL) {
-    kc_li_conn_send_line (conn, g_steal_pointer (&p->line));
-    kc_li_audit (self, conn->lane, p->action, "%s (held while %s was not connected)", p->detail,
-                 conn->lane);
-    if (g_str_equal (p->action, "key-delivered"))
-      kc_li_emit (self, KC_EVENT_KIND_KEY_DELIVERED, 516, conn->lane, p->call_id,
-                  "516 sealed key to %s: %s", conn->lane, p->detail);
+    g_autofree char *detail = g_strdup_printf ("%s (held while %s was not connected)", p->detail,
+                                               conn->lane);
+
+    audited_send (self, one, p->line, conn->lane, p->action, p->call_id, detail);
     pending_free (p);
   }
   g_hash_table_remove (self->pending, conn->lea);
@@ -329,10 +453,11 @@ kc_li_send_key (KcLi *self, LiTap *tap, LiConn *conn, const KcKeyId *key_id,
   detail = g_strdup_printf ("tap=%s call=%s key_id=%s fingerprint=%s", tap->tap->tap_id,
                             key->call_id, hex, key->fingerprint);
   if (conn != NULL) {
-    kc_li_conn_send (conn, object);
-    kc_li_audit (self, conn->lane, "key-delivered", "%s", detail);
-    kc_li_emit (self, KC_EVENT_KIND_KEY_DELIVERED, 516, conn->lane, key->call_id,
-                "516 sealed key to %s: %s", conn->lane, detail);
+    g_autofree char *line = kc_li_message_to_line (object);
+    g_autoptr(GPtrArray) one = g_ptr_array_new ();
+
+    g_ptr_array_add (one, conn);
+    audited_send (self, one, line, conn->lane, "key-delivered", key->call_id, detail);
   }
   else
     deliver (self, tap->tap->lea, object, "key-delivered", key->call_id, detail);

@@ -65,6 +65,21 @@ typedef struct {
 
 typedef struct _LiConn LiConn;
 
+/* Outlives the KcLi for the audit completions still queued when it goes:
+ * @li is NULL then. */
+typedef struct {
+  gint  refs;
+  KcLi *li;
+} LiAlive;
+
+/* A line queued on a connection. One that waits for its audit record is
+ * not written, nor is anything queued after it, until the record is
+ * durable (kc_li_conn_release). */
+typedef struct {
+  GBytes   *bytes;
+  gboolean  ready;
+} LiOut;
+
 struct _KcLi {
   KcController       *ctrl;
   GSocketService     *service;
@@ -78,6 +93,7 @@ struct _KcLi {
   GHashTable         *taps;        /* tap id -> LiTap, active ones */
   GHashTable         *calls;       /* Call-ID -> LiCall */
   GHashTable         *pending;     /* agency -> GQueue of LiPending */
+  LiAlive            *alive;
 };
 
 struct _LiConn {
@@ -93,12 +109,14 @@ struct _LiConn {
   guint              timeout_id;   /* handshake deadline */
   gboolean           closing;
   GBytes            *writing;      /* the line being written */
-  GQueue             out;          /* GBytes */
+  GQueue             out;          /* LiOut, in the order queued */
   GByteArray        *in;
   guint8             chunk[KC_LI_READ_CHUNK];
 };
 
 /* kc-li-deliver.c */
+/* Appends an audit record without waiting for it (in order with every
+ * other record of this controller); a failure is logged. */
 void        kc_li_audit           (KcLi          *self,
                                    const char    *actor,
                                    const char    *action,
@@ -158,11 +176,27 @@ void        kc_li_pending_queue_free (GQueue        *queue);
 void        kc_li_flush_pending   (KcLi          *self,
                                    LiConn        *conn);
 
+void        kc_li_alive_unref     (LiAlive       *alive);
+/* Queues @object on @conn, written once its audit record (@actor, @action,
+ * the formatted detail) is durable; withheld if it cannot be written. */
+void        kc_li_conn_send_audited (LiConn      *conn,
+                                   JsonObject    *object,
+                                   const char    *actor,
+                                   const char    *action,
+                                   const char    *format,
+                                   ...) G_GNUC_PRINTF (5, 6);
+
 /* kc-li.c */
-/* Queues @line (taken) on @conn. */
-void        kc_li_conn_send_line  (LiConn        *conn,
+LiConn     *kc_li_conn_ref        (LiConn        *conn);
+void        kc_li_conn_unref      (LiConn        *conn);
+/* Queues @line (taken) on @conn, held until kc_li_conn_release (@out):
+ * its audit record first. Written after what is queued before it. */
+LiOut      *kc_li_conn_hold_line  (LiConn        *conn,
                                    char          *line);
-void        kc_li_conn_send       (LiConn        *conn,
-                                   JsonObject    *object);
+/* Lets @out be written (@send) or withdraws it; harmless on a connection
+ * already dropped. FALSE when it will not be written. */
+gboolean    kc_li_conn_release    (LiConn        *conn,
+                                   LiOut         *out,
+                                   gboolean       send);
 
 G_END_DECLS

@@ -30,6 +30,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
 static void conn_write_next (LiConn *conn);
 static void conn_drop (LiConn *conn, const char *why);
 
+static void
+li_out_free (LiOut *out)
+{
+  g_clear_pointer (&out->bytes, g_bytes_unref);
+  g_free (out);
+}
+
 static LiConn *
 conn_ref (LiConn *conn)
 {
@@ -42,7 +49,7 @@ conn_unref (LiConn *conn)
 {
   if (--conn->refs > 0)
     return;
-  g_queue_clear_full (&conn->out, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&conn->out, (GDestroyNotify) li_out_free);
   g_clear_pointer (&conn->writing, g_bytes_unref);
   g_clear_object (&conn->cancellable);
   g_clear_object (&conn->tls);
@@ -87,40 +94,67 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   conn_unref (conn);
 }
 
+LiConn *
+kc_li_conn_ref (LiConn *conn)
+{
+  return conn_ref (conn);
+}
+
+void
+kc_li_conn_unref (LiConn *conn)
+{
+  conn_unref (conn);
+}
+
 static void
 conn_write_next (LiConn *conn)
 {
-  GBytes *bytes;
+  LiOut *out;
   gsize size;
   gconstpointer data;
 
-  if (conn->writing != NULL)
+  if (conn->writing != NULL || g_cancellable_is_cancelled (conn->cancellable))
     return;
-  if ((bytes = g_queue_pop_head (&conn->out)) == NULL) {
+  if ((out = g_queue_peek_head (&conn->out)) == NULL) {
     if (conn->closing)
       conn_drop (conn, NULL);
     return;
   }
-  conn->writing = bytes;   /* alive until on_written */
-  data = g_bytes_get_data (bytes, &size);
+  /* Lines keep their order: one waiting for its audit record holds back
+   * those queued after it. */
+  if (!out->ready)
+    return;
+  g_queue_pop_head (&conn->out);
+  conn->writing = g_steal_pointer (&out->bytes);   /* alive until on_written */
+  li_out_free (out);
+  data = g_bytes_get_data (conn->writing, &size);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (conn->tls)),
                                    data, size, G_PRIORITY_DEFAULT, conn->cancellable,
                                    on_written, conn_ref (conn));
 }
 
-void
-kc_li_conn_send_line (LiConn *conn, char *line)
+LiOut *
+kc_li_conn_hold_line (LiConn *conn, char *line)
 {
-  gsize len = strlen (line);
+  LiOut *out = g_new0 (LiOut, 1);
 
-  g_queue_push_tail (&conn->out, g_bytes_new_take (line, len));
-  conn_write_next (conn);
+  out->bytes = g_bytes_new_take (line, strlen (line));
+  g_queue_push_tail (&conn->out, out);
+  return out;
 }
 
-void
-kc_li_conn_send (LiConn *conn, JsonObject *object)
+gboolean
+kc_li_conn_release (LiConn *conn, LiOut *out, gboolean send)
 {
-  kc_li_conn_send_line (conn, kc_li_message_to_line (object));
+  /* Dropped: its queue goes with it, unwritten. */
+  if (g_cancellable_is_cancelled (conn->cancellable))
+    return FALSE;
+  if (send)
+    out->ready = TRUE;
+  else if (g_queue_remove (&conn->out, out))
+    li_out_free (out);
+  conn_write_next (conn);
+  return send;
 }
 
 /* Stops reading and writing; @why is logged when not NULL. */
@@ -152,9 +186,8 @@ answer_error (LiConn *conn, const char *req, const char *reason)
   if (req != NULL)
     json_object_set_string_member (object, "req", req);
   json_object_set_string_member (object, "reason", reason);
-  kc_li_conn_send (conn, object);
-  kc_li_audit (conn->li, conn->lane, "tap-answer", "error req=%s reason=%s", req ? req : "-",
-               reason);
+  kc_li_conn_send_audited (conn, object, conn->lane, "tap-answer", "error req=%s reason=%s",
+                           req ? req : "-", reason);
   kc_li_emit_attrs (conn->li, KC_EVENT_KIND_TAP_REFUSED, 514, conn->lane, NULL,
                     (const char *[]) { "op", "error", NULL },
                     "514 request %s refused: %s", req ? req : "-", reason);
@@ -168,9 +201,8 @@ answer_ok (LiConn *conn, const char *req, const char *tap_id, gint64 calls)
   json_object_set_string_member (object, "req", req);
   json_object_set_string_member (object, "tap", tap_id);
   json_object_set_int_member (object, "calls", calls);
-  kc_li_conn_send (conn, object);
-  kc_li_audit (conn->li, conn->lane, "tap-answer", "ok req=%s tap=%s calls=%" G_GINT64_FORMAT, req,
-               tap_id, calls);
+  kc_li_conn_send_audited (conn, object, conn->lane, "tap-answer",
+                           "ok req=%s tap=%s calls=%" G_GINT64_FORMAT, req, tap_id, calls);
   kc_li_emit_attrs (conn->li, KC_EVENT_KIND_TAP_REQUEST, 514, conn->lane, NULL,
                     (const char *[]) { "op", "ok", "tap", tap_id, NULL },
                     "514 tap %s: ok (%" G_GINT64_FORMAT " calls)", tap_id, calls);
@@ -469,9 +501,8 @@ handle_list (LiConn *conn, const char *req)
     json_array_add_object_element (array, item);
   }
   json_object_set_array_member (object, "taps", array);
-  kc_li_conn_send (conn, object);
-  kc_li_audit (self, conn->lane, "tap-answer", "taps req=%s count=%u", req,
-               json_array_get_length (array));
+  kc_li_conn_send_audited (conn, object, conn->lane, "tap-answer", "taps req=%s count=%u", req,
+                           json_array_get_length (array));
 }
 
 /* FALSE when the connection must close (a malformed line). */
@@ -562,18 +593,21 @@ refuse (LiConn *conn, const char *actor, const char *reason, gboolean can_write)
   KcLi *self = conn->li;
 
   g_message ("Lawful intercept: refused %s (%s): %s", conn->peer, actor, reason);
-  kc_li_audit (self, actor, "li-refused", "peer=%s reason=%s", conn->peer, reason);
   kc_li_emit (self, KC_EVENT_KIND_TAP_REFUSED, 514, actor, NULL, "514 LI port refused %s: %s",
               actor, reason);
   if (can_write) {
     g_autoptr(JsonObject) object = kc_li_message_new ("refused");
 
     json_object_set_string_member (object, "reason", reason);
+    /* Closes once the line, which waits for its audit record, is out. */
     conn->closing = TRUE;
-    kc_li_conn_send (conn, object);
+    kc_li_conn_send_audited (conn, object, actor, "li-refused", "peer=%s reason=%s", conn->peer,
+                             reason);
   }
-  else
+  else {
+    kc_li_audit (self, actor, "li-refused", "peer=%s reason=%s", conn->peer, reason);
     conn_drop (conn, NULL);
+  }
 }
 
 /* The agency's certificate, checked by OpenSSL against the network CA and
@@ -777,6 +811,9 @@ kc_li_new (KcController *ctrl, GError **error)
 
   self = g_new0 (KcLi, 1);
   self->ctrl = ctrl;
+  self->alive = g_new0 (LiAlive, 1);
+  self->alive->refs = 1;
+  self->alive->li = self;
   self->fd4 = self->fd6 = -1;
   self->taps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) kc_li_tap_free);
@@ -841,5 +878,8 @@ kc_li_free (KcLi *self)
   if (self->fd6 >= 0)
     close (self->fd6);
   g_free (self->lane);
+  /* Audit completions still queued in the store find no KcLi. */
+  self->alive->li = NULL;
+  kc_li_alive_unref (self->alive);
   g_free (self);
 }

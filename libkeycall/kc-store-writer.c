@@ -276,12 +276,16 @@ op_new (KcStoreWriteKind kind, gpointer record, KcStoreDoneFunc done, gpointer u
   return op;
 }
 
-/* Queues @op, or completes it at once with @error (taken) or when the
- * store no longer accepts writes. */
+/* Queues @op, or completes it at once when the store no longer accepts
+ * writes. An op already refused (@error, taken) is queued all the same, so
+ * that completions keep the order of the calls (the backend skips it). */
 static void
 enqueue (KcStoreWriter *writer, KcStoreOp *op, GError *error)
 {
+  gboolean refused_now;
+
   g_mutex_lock (&writer->lock);
+  refused_now = writer->closing || writer->readonly;
   if (error == NULL && writer->closing)
     error = g_error_new (KC_ERROR, KC_ERROR_CLOSED,
                          "The store %s is closing and accepts no more writes",
@@ -289,8 +293,8 @@ enqueue (KcStoreWriter *writer, KcStoreOp *op, GError *error)
   if (error == NULL)
     kc_store_writer_check_writable (writer, &error);
 
-  if (error != NULL) {
-    op->write.error = error;
+  op->write.error = error;
+  if (refused_now) {
     complete_op_locked (writer, op);
   } else {
     g_ptr_array_add (writer->queue, op);

@@ -28,9 +28,10 @@ gboolean       kc_store_writer_check_writable (KcStoreWriter    *writer,
                                                GError          **error);
 
 /* Queues a write of @record (taken: a KcSealedKey, KcCdr or KcAuditRecord
- * as @kind says). When @error (taken) is set, the write is not queued and
- * fails with it; @record is then NULL. @done, when not NULL, runs on the
- * thread-default main context of the caller. */
+ * as @kind says). When @error (taken) is set, the write fails with it
+ * (@record is then NULL) but still takes its turn in the queue, so that
+ * completions on one context come in the order of the calls. @done, when
+ * not NULL, runs on the thread-default main context of the caller. */
 void           kc_store_writer_submit         (KcStoreWriter    *writer,
                                                KcStoreWriteKind  kind,
                                                gpointer          record,

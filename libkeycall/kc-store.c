@@ -706,6 +706,24 @@ kc_store_audit_hash (const char          *prev_hash,
   g_strlcpy (out, g_checksum_get_string (sum), KC_STORE_AUDIT_HASH_LEN);
 }
 
+/* The record to queue, or NULL with @error set. Its time is taken now, so
+ * times follow the order of the appends. */
+static KcAuditRecord *
+audit_record_new (const char *actor, const char *action, const char *detail, GError **error)
+{
+  KcAuditRecord *record;
+
+  if (!validate_text_id ("actor of an audit record", actor, error)
+      || !validate_text_id ("action of an audit record", action, error))
+    return NULL;
+  record = g_new0 (KcAuditRecord, 1);
+  record->time = g_get_real_time ();
+  record->actor = g_strdup (actor);
+  record->action = g_strdup (action);
+  record->detail = g_strdup (detail ? detail : "");
+  return record;
+}
+
 gboolean
 kc_store_audit_append (KcStore     *store,
                        const char  *actor,
@@ -714,19 +732,30 @@ kc_store_audit_append (KcStore     *store,
                        GError     **error)
 {
   GError *local_error = NULL;
-  KcAuditRecord *record = NULL;
+  KcAuditRecord *record;
 
   g_return_val_if_fail (store != NULL, FALSE);
 
-  if (validate_text_id ("actor of an audit record", actor, &local_error)
-      && validate_text_id ("action of an audit record", action, &local_error)) {
-    record = g_new0 (KcAuditRecord, 1);
-    record->time = g_get_real_time ();
-    record->actor = g_strdup (actor);
-    record->action = g_strdup (action);
-    record->detail = g_strdup (detail ? detail : "");
-  }
+  record = audit_record_new (actor, action, detail, &local_error);
   return kc_store_writer_run (store->writer, KC_STORE_WRITE_AUDIT, record, local_error, error);
+}
+
+void
+kc_store_audit_append_async (KcStore         *store,
+                             const char      *actor,
+                             const char      *action,
+                             const char      *detail,
+                             KcStoreDoneFunc  done,
+                             gpointer         user_data)
+{
+  GError *local_error = NULL;
+  KcAuditRecord *record;
+
+  g_return_if_fail (store != NULL);
+
+  record = audit_record_new (actor, action, detail, &local_error);
+  kc_store_writer_submit (store->writer, KC_STORE_WRITE_AUDIT, record, local_error, done,
+                          user_data);
 }
 
 static gboolean

@@ -196,6 +196,19 @@ gboolean        kc_store_audit_append       (KcStore           *store,
                                              const char        *action,
                                              const char        *detail,
                                              GError           **error);
+/* The same without waiting: @done (may be NULL) runs on the caller's
+ * thread-default main context once the record is durable, or failed (an
+ * invalid actor or action, a read-only or closing store, a failed commit);
+ * a failed record is not in the chain. Records are chained in the order
+ * the appends were made (sync and async alike: one writer), and the
+ * callbacks of one context run in that order, so a caller may act on a
+ * record's completion knowing every earlier record of its own is durable. */
+void            kc_store_audit_append_async (KcStore           *store,
+                                             const char        *actor,
+                                             const char        *action,
+                                             const char        *detail,
+                                             KcStoreDoneFunc    done,
+                                             gpointer           user_data);
 GPtrArray      *kc_store_audit_list         (KcStore           *store,
                                              GError           **error);
 /* FALSE with KC_ERROR_CORRUPT naming the first record whose chain breaks. */

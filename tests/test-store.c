@@ -1059,6 +1059,152 @@ START_TEST (test_audit_chain)
 }
 END_TEST
 
+/* kc_store_audit_append_async: records are chained in the order of the
+ * appends (async and sync mixed), callbacks run on the appending thread's
+ * context in that order, and a refused record fails alone. */
+#define AUDIT_ASYNC_N 40
+#define AUDIT_ASYNC_BAD 17   /* an empty actor: refused */
+
+typedef struct {
+  KcStore      *store;
+  GMainContext *context;
+  GThread      *thread;
+  int           order[AUDIT_ASYNC_N];
+  int           done;
+  int           wrong_context;
+  int           ran_early;
+  GError       *bad_error;
+} AuditAppender;
+
+typedef struct {
+  AuditAppender *a;
+  int            n;
+} AuditAppend;
+
+static void
+on_audit_appended (KcStore *store, const GError *error, gpointer user_data)
+{
+  AuditAppend *one = user_data;
+  AuditAppender *a = one->a;
+
+  if (g_thread_self () != a->thread || !g_main_context_is_owner (a->context)
+      || g_main_context_get_thread_default () != a->context)
+    a->wrong_context++;
+  if (one->n == AUDIT_ASYNC_BAD)
+    a->bad_error = error ? g_error_copy (error) : NULL;
+  else
+    ck_assert_msg (error == NULL, "record %d failed: %s", one->n, error->message);
+  a->order[a->done++] = one->n;
+  g_free (one);
+}
+
+static gpointer
+audit_appender_thread (gpointer user_data)
+{
+  AuditAppender *a = user_data;
+
+  a->context = g_main_context_new ();
+  a->thread = g_thread_self ();
+  g_main_context_push_thread_default (a->context);
+  for (int n = 0; n < AUDIT_ASYNC_N; n++) {
+    g_autofree char *detail = g_strdup_printf ("n=%d", n);
+    AuditAppend *one = g_new0 (AuditAppend, 1);
+
+    one->a = a;
+    one->n = n;
+    kc_store_audit_append_async (a->store, n == AUDIT_ASYNC_BAD ? "" : "lea:berlin",
+                                 "key-delivered", detail, on_audit_appended, one);
+    /* Never from inside the call, even for a refused record. */
+    if (a->done > 0 && n < 3)
+      a->ran_early++;
+    /* A synchronous append now and then takes its place in the same order. */
+    if (n % 10 == 5) {
+      g_autofree char *sync_detail = g_strdup_printf ("sync after n=%d", n);
+
+      ck_assert (kc_store_audit_append (a->store, "admin", "login", sync_detail, NULL));
+    }
+  }
+  while (a->done < AUDIT_ASYNC_N)
+    g_main_context_iteration (a->context, TRUE);
+  g_main_context_pop_thread_default (a->context);
+  g_main_context_unref (a->context);
+  return NULL;
+}
+
+START_TEST (test_audit_async)
+{
+  g_autofree char *path = path_in_dir ("store.db");
+  KcStore *store = open_store (path, KC_STORE_OPEN_CREATE);
+  AuditAppender a = { .store = store };
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+  gint64 bad = -1;
+  guint r = 0;
+
+  thread = g_thread_new ("audit-appender", audit_appender_thread, &a);
+  g_thread_join (thread);
+  ck_assert_int_eq (a.done, AUDIT_ASYNC_N);
+  ck_assert_int_eq (a.wrong_context, 0);
+  ck_assert_int_eq (a.ran_early, 0);
+  for (int i = 0; i < AUDIT_ASYNC_N; i++)
+    ck_assert_int_eq (a.order[i], i);
+  assert_error (a.bad_error, KC_ERROR_INVALID, "actor of an audit record");
+  g_clear_error (&a.bad_error);
+
+  /* Every accepted record, in the order appended, chained. */
+  ck_assert (kc_store_audit_verify (store, &bad, &error));
+  ck_assert_int_eq (bad, 0);
+  list = kc_store_audit_list (store, NULL);
+  ck_assert_uint_eq (list->len, AUDIT_ASYNC_N - 1 + AUDIT_ASYNC_N / 10);
+  for (int n = 0; n < AUDIT_ASYNC_N; n++) {
+    KcAuditRecord *record;
+    g_autofree char *want = g_strdup_printf ("n=%d", n);
+
+    if (n == AUDIT_ASYNC_BAD)
+      continue;
+    record = list->pdata[r++];
+    ck_assert_int_eq (record->seq, r);
+    ck_assert_str_eq (record->detail, want);
+    ck_assert_str_eq (record->actor, "lea:berlin");
+    if (n % 10 == 5) {
+      g_autofree char *sync_want = g_strdup_printf ("sync after n=%d", n);
+
+      record = list->pdata[r++];
+      ck_assert_str_eq (record->detail, sync_want);
+      ck_assert_str_eq (record->action, "login");
+    }
+  }
+  ck_assert_uint_eq (r, list->len);
+  kc_store_close (store);
+
+  /* A read-only store refuses the record through the callback. */
+  store = open_store (path, KC_STORE_OPEN_READONLY);
+  {
+    AuditAppender ro = { .store = store, .context = g_main_context_new (),
+                         .thread = g_thread_self () };
+    AuditAppend *one = g_new0 (AuditAppend, 1);
+
+    g_main_context_push_thread_default (ro.context);
+    one->a = &ro;
+    one->n = AUDIT_ASYNC_BAD;
+    kc_store_audit_append_async (store, "admin", "login", NULL, on_audit_appended, one);
+    ck_assert_int_eq (ro.done, 0);
+    while (ro.done < 1)
+      g_main_context_iteration (ro.context, TRUE);
+    ck_assert_int_eq (ro.wrong_context, 0);
+    assert_error (ro.bad_error, KC_ERROR_PERMISSION, "read-only");
+    g_clear_error (&ro.bad_error);
+    g_main_context_pop_thread_default (ro.context);
+    g_main_context_unref (ro.context);
+  }
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = kc_store_audit_list (store, NULL);
+  ck_assert_uint_eq (list->len, AUDIT_ASYNC_N - 1 + AUDIT_ASYNC_N / 10);
+  kc_store_close (store);
+}
+END_TEST
+
 /* The complete list of columns: a new one (say, a plaintext "key") fails
  * here and has to be argued for. Key bytes live only in the sealed form. */
 START_TEST (test_schema_columns)
@@ -1128,6 +1274,7 @@ make_suite (void)
   tcase_add_test (tc, test_cdrs_and_csv);
   tcase_add_test (tc, test_taps);
   tcase_add_test (tc, test_audit_chain);
+  tcase_add_test (tc, test_audit_async);
   tcase_add_test (tc, test_schema_columns);
   suite_add_tcase (suite, tc);
   return suite;
