@@ -12,7 +12,11 @@
  *
  * PortAudio is loaded (Pa_Initialize) while any device object or device
  * listing needs it, and reloaded the next time after that, so a device
- * plugged in meanwhile, or a JACK server started, shows up.
+ * plugged in meanwhile, or a JACK server started, shows up. PortAudio reads
+ * its device list only when it loads, and cannot reload under an open
+ * stream: kc_audio_refresh_devices() reloads it at once when no stream is
+ * open, else when the last one closes; device objects made before a reload
+ * find their device again by name when they start.
  */
 #define G_LOG_DOMAIN "keycall-audio"
 
@@ -71,6 +75,7 @@ struct _KcAudioDevice
   GSource       *wake_source;      /* the callback's eventfd */
   gboolean       running;
   gboolean       holds_pa;
+  guint          generation;       /* of PortAudio's device list, for index */
   guint64        last_periods;
   gint64         last_progress_us;
   gint16         frame[KC_AUDIO_FRAME_SAMPLES];
@@ -95,6 +100,12 @@ static guint pa_refs;
  * here). So PortAudio stays loaded for good, and its JACK devices are hidden:
  * JACK audio needs a new Keycall process after that. */
 static gboolean jack_lost;
+/* Streams open now; a reload asked for meanwhile waits for none. */
+static guint open_streams;
+static gboolean reload_pending;
+/* Bumped each time the device list may have changed (a reload). */
+static guint generation = 1;
+static GHookList reload_hooks;
 
 typedef void (*KcAlsaErrorHandler) (const char *file, int line, const char *function,
                                     int err, const char *fmt, ...);
@@ -370,6 +381,137 @@ find_device_by_name (const char *name,
   return best;
 }
 
+/* ---- Reloading the device list ---- */
+
+static void
+run_reload_hook (GHook    *hook,
+                 gpointer  data)
+{
+  (void) data;
+  ((KcAudioReloadFunc) hook->func) (hook->data);
+}
+
+/* Re-reads PortAudio's device list (no stream is open) and tells who asked
+ * to be told. Unloaded, PortAudio has nothing to re-read: the next listing
+ * loads it afresh. */
+static void
+reload_now (void)
+{
+  reload_pending = FALSE;
+  if (pa_refs > 0)
+    {
+      PaError err;
+
+      Pa_Terminate ();
+      silence_backends ();
+      PaJack_SetClientName (KC_AUDIO_JACK_CLIENT);
+      err = Pa_Initialize ();
+      if (err != paNoError)
+        {
+          /* Devices (and listings) still hold references; they fail with
+           * PortAudio's own error until it loads again. Nothing better to
+           * do than say so and try at the next reload. */
+          g_autofree char *text = pa_error_text (err);
+
+          g_warning ("Audio: reloading the audio system (PortAudio) failed: %s", text);
+        }
+    }
+  generation++;
+  g_debug ("audio device list reloaded (generation %u)", generation);
+  if (reload_hooks.is_setup)
+    g_hook_list_marshal (&reload_hooks, FALSE, run_reload_hook, NULL);
+}
+
+/**
+ * kc_audio_refresh_devices:
+ *
+ * Makes PortAudio read its device list again, so devices plugged in or
+ * removed since it loaded show up in kc_audio_list_devices(). PortAudio can
+ * only do that while no stream is open: with one open, the reload waits
+ * until the last stream stops. The functions added with
+ * kc_audio_add_reload_notify() run after the reload either way. After a
+ * JACK server was lost mid-call PortAudio cannot reload at all (see
+ * jack_lost), and nothing happens.
+ *
+ * Returns: %TRUE when the list was read again now, %FALSE when the reload
+ *   waits for a stream to stop (or cannot happen)
+ */
+gboolean
+kc_audio_refresh_devices (void)
+{
+  if (jack_lost)
+    {
+      g_debug ("not reloading the audio devices: a lost JACK server holds PortAudio");
+      return FALSE;
+    }
+  if (open_streams > 0)
+    {
+      reload_pending = TRUE;
+      return FALSE;
+    }
+  reload_now ();
+  return TRUE;
+}
+
+gboolean
+kc_audio_refresh_is_pending (void)
+{
+  return reload_pending;
+}
+
+guint
+kc_audio_get_open_streams (void)
+{
+  return open_streams;
+}
+
+guint
+kc_audio_get_generation (void)
+{
+  return generation;
+}
+
+/**
+ * kc_audio_add_reload_notify:
+ * @func: called on the main thread after each reload of the device list
+ *
+ * Returns: an id for kc_audio_remove_reload_notify()
+ */
+gulong
+kc_audio_add_reload_notify (KcAudioReloadFunc func,
+                            gpointer          user_data)
+{
+  GHook *hook;
+
+  g_return_val_if_fail (func != NULL, 0);
+
+  if (!reload_hooks.is_setup)
+    g_hook_list_init (&reload_hooks, sizeof (GHook));
+  hook = g_hook_alloc (&reload_hooks);
+  hook->func = (gpointer) func;
+  hook->data = user_data;
+  g_hook_append (&reload_hooks, hook);
+  return hook->hook_id;
+}
+
+void
+kc_audio_remove_reload_notify (gulong id)
+{
+  if (id != 0 && reload_hooks.is_setup)
+    g_hook_destroy (&reload_hooks, id);
+}
+
+/* A stream was closed (or abandoned): the last one lets a waiting reload
+ * happen. */
+static void
+stream_closed (void)
+{
+  g_return_if_fail (open_streams > 0);
+
+  if (--open_streams == 0 && reload_pending)
+    reload_now ();
+}
+
 /* ---- The real-time side ---- */
 
 static int
@@ -470,10 +612,12 @@ release_dead_stream (KcAudioDevice *self)
       self->stream = NULL;
       self->shared = shared_new ();
       jack_lost = TRUE;
+      stream_closed ();
       return;
     }
   Pa_CloseStream (self->stream);
   self->stream = NULL;
+  stream_closed ();
 }
 
 static void
@@ -609,6 +753,7 @@ device_new (PaDeviceIndex index)
 
   self->holds_pa = TRUE;
   self->index = index;
+  self->generation = generation;
   self->name = g_strdup (info->name);
   self->host_api = g_strdup (api ? api->name : "?");
   self->is_jack = api != NULL && api->type == paJACK;
@@ -729,6 +874,35 @@ kc_audio_device_get_jack_client_name (KcAudioDevice *self)
   return name;
 }
 
+/* PortAudio was reloaded since @self was made: its index may name another
+ * device now, or none. The same name on the same host API is the device. */
+static gboolean
+find_again (KcAudioDevice  *self,
+            GError        **error)
+{
+  int count = Pa_GetDeviceCount ();
+
+  for (int i = 0; i < count; i++)
+    {
+      const PaDeviceInfo *info = Pa_GetDeviceInfo (i);
+      const PaHostApiInfo *api = info ? Pa_GetHostApiInfo (info->hostApi) : NULL;
+
+      if (is_duplex (i) && api != NULL && g_strcmp0 (info->name, self->name) == 0
+          && g_strcmp0 (api->name, self->host_api) == 0)
+        {
+          self->index = i;
+          self->generation = generation;
+          return TRUE;
+        }
+    }
+  g_autofree char *devices = describe_devices ();
+  g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+               "The audio device “%s” (%s) is gone (unplugged, or its sound server "
+               "stopped); choose another. Devices: %s", self->name, self->host_api,
+               devices);
+  return FALSE;
+}
+
 /**
  * kc_audio_device_start:
  *
@@ -763,6 +937,8 @@ kc_audio_device_start (KcAudioDevice  *self,
       return FALSE;
     }
 
+  if (self->generation != generation && !find_again (self, error))
+    return FALSE;
   info = Pa_GetDeviceInfo (self->index);
   in.device = out.device = self->index;
   in.channelCount = out.channelCount = 1;
@@ -801,6 +977,7 @@ kc_audio_device_start (KcAudioDevice  *self,
     }
 
   self->stream = stream;
+  open_streams++;
   stream_info = Pa_GetStreamInfo (stream);
   self->input_latency = stream_info ? stream_info->inputLatency : 0;
   self->output_latency = stream_info ? stream_info->outputLatency : 0;
@@ -854,11 +1031,13 @@ kc_audio_device_stop (KcAudioDevice *self)
       Pa_StopStream (self->stream);
       Pa_CloseStream (self->stream);
       self->stream = NULL;
+      /* No callback any more: this thread is both sides of both rings now. */
+      kc_ring_drop (self->shared->capture);
+      kc_ring_drop (self->shared->playback);
+      stream_closed ();
+      return;
     }
-  else
-    release_dead_stream (self);
-
-  /* No callback any more: this thread is both sides of both rings now. */
+  release_dead_stream (self);
   kc_ring_drop (self->shared->capture);
   kc_ring_drop (self->shared->playback);
 }

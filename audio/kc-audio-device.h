@@ -40,6 +40,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KcAudioDeviceInfo, kc_audio_device_info_free)
 
 GPtrArray  *kc_audio_list_devices     (GError           **error);
 
+/* PortAudio reads its device list when it loads and can read it again only
+ * while no stream is open. kc_audio_refresh_devices() does it now (TRUE) or,
+ * with a stream open, when the last stream stops (FALSE, and
+ * kc_audio_refresh_is_pending() says so); either way the reload notifies
+ * run afterwards, on the thread that stopped the stream. A device object
+ * made before a reload finds its device again by name when it starts
+ * (KC_ERROR_NOT_FOUND if it is gone). KcAudioMonitor (kc-audio-monitor.h)
+ * calls this when the system says devices changed. */
+typedef void (*KcAudioReloadFunc) (gpointer user_data);
+
+gboolean    kc_audio_refresh_devices       (void);
+gboolean    kc_audio_refresh_is_pending    (void);
+guint       kc_audio_get_open_streams      (void);
+/* Changes at each reload of the list. */
+guint       kc_audio_get_generation        (void);
+gulong      kc_audio_add_reload_notify     (KcAudioReloadFunc func,
+                                            gpointer          user_data);
+void        kc_audio_remove_reload_notify  (gulong            id);
+
 typedef struct {
   guint64 periods;                  /* 20 ms periods the callback ran */
   guint64 capture_overruns;         /* captured frames lost: the main loop fell behind */

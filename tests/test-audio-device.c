@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "kc-audio-device.h"
+#include "kc-audio-monitor.h"
 #include "kc-error.h"
 
 #include "kc-test.h"
@@ -590,6 +591,89 @@ START_TEST (test_server_hangs)
 }
 END_TEST
 
+static void
+on_reload_count (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+on_changed_count (KcAudioMonitor *monitor,
+                  gpointer        user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* PortAudio re-reads its devices only with no stream open: a refresh asked
+ * for during a call waits for the call's stream to stop, then happens once;
+ * a device object made before the reload still opens its device. */
+START_TEST (test_refresh_deferred)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KcAudioDevice) device = NULL;
+  g_autoptr(KcAudioDevice) older = NULL;
+  g_autoptr(KcAudioMonitor) monitor = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  guint reloads = 0, changes = 0, count = 0, generation;
+  gulong id = kc_audio_add_reload_notify (on_reload_count, &reloads);
+
+  /* Nothing open: at once. */
+  generation = kc_audio_get_generation ();
+  ck_assert (kc_audio_refresh_devices ());
+  ck_assert_uint_eq (reloads, 1);
+  ck_assert_uint_ne (kc_audio_get_generation (), generation);
+  ck_assert (!kc_audio_refresh_is_pending ());
+
+  device = kc_audio_device_new (NULL, &error);
+  ck_assert_msg (device != NULL, "%s", error ? error->message : "?");
+  older = kc_audio_device_new (NULL, &error);
+  ck_assert_msg (older != NULL, "%s", error ? error->message : "?");
+  /* Loaded but no stream open (device objects only): still at once. */
+  ck_assert (kc_audio_refresh_devices ());
+  ck_assert_uint_eq (reloads, 2);
+
+  monitor = kc_audio_monitor_new ();
+  printf ("# monitor watches %s\n", kc_audio_monitor_describe (monitor));
+  fflush (stdout);
+  g_signal_connect (monitor, "changed", G_CALLBACK (on_changed_count), &changes);
+
+  ck_assert_msg (kc_audio_device_start (device, &error), "%s", error ? error->message : "?");
+  ck_assert_uint_eq (kc_audio_get_open_streams (), 1);
+  generation = kc_audio_get_generation ();
+  /* A stream is open: deferred, twice over, and the list still reads. */
+  ck_assert (!kc_audio_refresh_devices ());
+  kc_audio_monitor_poke (monitor);
+  run_for (800);
+  ck_assert (kc_audio_refresh_is_pending ());
+  ck_assert_uint_eq (reloads, 2);
+  ck_assert_uint_eq (changes, 0);
+  ck_assert_uint_eq (kc_audio_get_generation (), generation);
+  list = kc_audio_list_devices (&error);
+  ck_assert_msg (list != NULL && find_jack_device (list) != NULL, "no JACK device listed");
+  ck_assert (kc_audio_device_is_running (device));
+
+  /* The last stream stops: one reload, and the monitor says so. */
+  kc_audio_device_stop (device);
+  ck_assert_uint_eq (kc_audio_get_open_streams (), 0);
+  ck_assert (!kc_audio_refresh_is_pending ());
+  ck_assert_uint_eq (reloads, 3);
+  ck_assert_uint_eq (changes, 1);
+  ck_assert_uint_ne (kc_audio_get_generation (), generation);
+
+  /* Made before two reloads, it finds its device again by name. */
+  g_signal_connect (older, "frame", G_CALLBACK (on_count), &count);
+  ck_assert_msg (kc_audio_device_start (older, &error), "%s", error ? error->message : "?");
+  run_for (300);
+  kc_audio_device_stop (older);
+  ck_assert_msg (count >= 5, "%u frames in 300 ms after a reload", count);
+  ck_assert_str_eq (kc_audio_device_get_name (older), kc_audio_device_get_name (device));
+
+  kc_audio_remove_reload_notify (id);
+  ck_assert (kc_audio_refresh_devices ());
+  ck_assert_uint_eq (reloads, 3);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -601,6 +685,7 @@ make_suite (void)
   tcase_add_test (tc, test_choose_device);
   tcase_add_test (tc, test_loopback_tone);
   tcase_add_test (tc, test_restart);
+  tcase_add_test (tc, test_refresh_deferred);
   tcase_add_test (tc, test_server_terminated);
   tcase_add_test (tc, test_server_hangs);
   suite_add_tcase (s, tc);

@@ -6,16 +6,22 @@
 #include "kc-preferences.h"
 
 #include "kc-audio-device.h"
+#include "kc-audio-monitor.h"
 #include "kc-host.h"
 #include "kc-ringtone.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <string.h>
 
+/* A device row's state: the setting it writes, and the setting value of
+ * each item, rebuilt whenever the device list changes. */
 typedef struct {
-  GSettings *settings;
-  char      *key;
-  GPtrArray *values;      /* setting value of each combo item */
+  GSettings   *settings;
+  char        *key;
+  gboolean     input;
+  GPtrArray   *values;      /* setting value of each combo item */
+  gboolean     filling;     /* the model is being replaced: not a choice */
 } DeviceChoice;
 
 static void
@@ -34,27 +40,25 @@ on_device_selected (AdwComboRow  *row,
 {
   guint i = adw_combo_row_get_selected (row);
 
-  if (i < choice->values->len)
+  if (!choice->filling && i < choice->values->len)
     g_settings_set_string (choice->settings, choice->key, g_ptr_array_index (choice->values, i));
 }
 
-static GtkWidget *
-device_row (GSettings  *settings,
-            const char *key,
-            const char *title,
-            GPtrArray  *devices,
-            gboolean    input)
+/* (Re)builds @row's items from @devices, keeping the current choice. A
+ * chosen device that is not in the list stays chosen (it may be plugged
+ * back in) and the row says it is missing. */
+static void
+fill_device_row (AdwComboRow  *row,
+                 DeviceChoice *choice,
+                 GPtrArray    *devices)
 {
-  GtkWidget *row = adw_combo_row_new ();
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
-  DeviceChoice *choice = g_new0 (DeviceChoice, 1);
-  g_autofree char *current = g_settings_get_string (settings, key);
+  g_autofree char *current = g_settings_get_string (choice->settings, choice->key);
+  const char *subtitle = NULL;
+  g_autofree char *missing = NULL;
   guint selected = 0;
 
-  choice->settings = g_object_ref (settings);
-  choice->key = g_strdup (key);
-  choice->values = g_ptr_array_new_with_free_func (g_free);
-
+  g_ptr_array_set_size (choice->values, 0);
   gtk_string_list_append (labels, _("Default device"));
   g_ptr_array_add (choice->values, g_strdup ("default"));
   gtk_string_list_append (labels, _("None (silence)"));
@@ -63,7 +67,7 @@ device_row (GSettings  *settings,
     const KcAudioDeviceInfo *info = g_ptr_array_index (devices, i);
     g_autofree char *label = NULL;
 
-    if ((input ? info->max_input_channels : info->max_output_channels) <= 0)
+    if ((choice->input ? info->max_input_channels : info->max_output_channels) <= 0)
       continue;
     label = g_strdup_printf ("%s (%s)", info->name, info->host_api);
     gtk_string_list_append (labels, label);
@@ -74,21 +78,106 @@ device_row (GSettings  *settings,
       selected = i;
   /* A value set elsewhere (a file, a device not plugged in) stays choosable. */
   if (selected == 0 && g_strcmp0 (current, "default") != 0 && *current != '\0') {
-    g_autofree char *label = g_strdup_printf (_("%s (not available)"), current);
+    const char *shown = g_str_has_prefix (current, "device:") ? current + strlen ("device:")
+                                                               : current;
+    g_autofree char *label = g_strdup_printf (_("%s (not available)"), shown);
 
     gtk_string_list_append (labels, label);
     g_ptr_array_add (choice->values, g_strdup (current));
     selected = choice->values->len - 1;
+    if (g_str_has_prefix (current, "device:")) {
+      missing = g_strdup_printf (_("“%s” is not connected. Calls cannot use it until it is "
+                                   "back; choose another device or plug it in again."),
+                                 current + strlen ("device:"));
+      subtitle = missing;
+    }
   }
+
+  choice->filling = TRUE;
+  adw_combo_row_set_model (row, G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (row, selected);
+  choice->filling = FALSE;
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle != NULL ? subtitle : "");
+  if (subtitle != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (row), "warning");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (row), "warning");
+}
+
+static GtkWidget *
+device_row (GSettings  *settings,
+            const char *key,
+            const char *title,
+            GPtrArray  *devices,
+            gboolean    input)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  DeviceChoice *choice = g_new0 (DeviceChoice, 1);
+
+  choice->settings = g_object_ref (settings);
+  choice->key = g_strdup (key);
+  choice->input = input;
+  choice->values = g_ptr_array_new_with_free_func (g_free);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   gtk_widget_set_name (row, key);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
-  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
+  fill_device_row (ADW_COMBO_ROW (row), choice, devices);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
+  g_object_set_data (G_OBJECT (row), "kc-device-choice", choice);
   g_signal_connect_data (row, "notify::selected", G_CALLBACK (on_device_selected), choice,
                          (GClosureNotify) (void (*) (void)) device_choice_free, 0);
   return row;
+}
+
+/* The sound group's description: when calls use the choice, or why there
+ * is no device list. */
+static void
+describe_sound (GtkWidget    *group,
+                const GError *error)
+{
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                         error != NULL ? error->message
+                                                       : _("Used from the next call on."));
+}
+
+/* Devices came or went (KcAudioMonitor): both rows get the new list. */
+static void
+on_devices_changed (KcAudioMonitor *monitor,
+                    GtkWidget      *group)
+{
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *keys[] = { "audio-input", "audio-output" };
+
+  devices = kc_audio_list_devices (&error);
+  describe_sound (group, error);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++) {
+    GtkWidget *row = g_object_get_data (G_OBJECT (group), keys[i]);
+    DeviceChoice *choice = g_object_get_data (G_OBJECT (row), "kc-device-choice");
+
+    fill_device_row (ADW_COMBO_ROW (row), choice, devices);
+  }
+  g_debug ("device lists updated: %u devices", devices != NULL ? devices->len : 0);
+}
+
+/* The choice changed elsewhere (another window, gsettings): show it. */
+static void
+on_device_setting_changed (GSettings  *settings,
+                           const char *key,
+                           GtkWidget  *row)
+{
+  DeviceChoice *choice = g_object_get_data (G_OBJECT (row), "kc-device-choice");
+  guint selected = adw_combo_row_get_selected (ADW_COMBO_ROW (row));
+  g_autofree char *current = g_settings_get_string (settings, key);
+
+  if (selected < choice->values->len
+      && g_strcmp0 (g_ptr_array_index (choice->values, selected), current) == 0)
+    return;
+  {
+    g_autoptr(GPtrArray) devices = kc_audio_list_devices (NULL);
+
+    fill_device_row (ADW_COMBO_ROW (row), choice, devices);
+  }
 }
 
 /* The ringtone: one combo row over kc_ringtone_styles(). */
@@ -309,6 +398,7 @@ kc_preferences_new (GSettings *settings,
   GtkWidget *codecs = adw_preferences_group_new ();
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GError) error = NULL;
+  KcAudioMonitor *monitor;
 
   g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
 
@@ -316,14 +406,24 @@ kc_preferences_new (GSettings *settings,
   adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "call-start-symbolic");
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (audio), _("Sound"));
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (audio),
-                                         _("Used from the next call on."));
-  if ((devices = kc_audio_list_devices (&error)) == NULL)
-    adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (audio), error->message);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio),
-                             device_row (settings, "audio-input", _("Microphone"), devices, TRUE));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio),
-                             device_row (settings, "audio-output", _("Speaker"), devices, FALSE));
+  devices = kc_audio_list_devices (&error);
+  describe_sound (audio, error);
+  for (guint i = 0; i < 2; i++) {
+    const char *key = i == 0 ? "audio-input" : "audio-output";
+    GtkWidget *row = device_row (settings, key, i == 0 ? _("Microphone") : _("Speaker"),
+                                 devices, i == 0);
+    g_autofree char *signal = g_strconcat ("changed::", key, NULL);
+
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio), row);
+    g_object_set_data (G_OBJECT (audio), key, row);
+    g_signal_connect_object (settings, signal, G_CALLBACK (on_device_setting_changed), row, 0);
+  }
+  /* Devices plugged in or removed while the window is open show up (after
+   * the call's audio stops, when one runs: PortAudio cannot re-read its
+   * list under an open stream). */
+  monitor = kc_audio_monitor_new ();
+  g_signal_connect_object (monitor, "changed", G_CALLBACK (on_devices_changed), audio, 0);
+  g_object_set_data_full (G_OBJECT (window), "kc-audio-monitor", monitor, g_object_unref);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (audio), ringtone_row (settings));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (audio));
 
