@@ -464,10 +464,14 @@ direction_counts (JsonObject *packets, const char *direction)
 
   if (d == NULL)
     return g_strdup ("—");
+  /* The numbers as text first: xgettext cannot see through G_GINT64_FORMAT. */
+  g_autofree char *rtp = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                          json_object_get_int_member_with_default (d, "rtp", 0));
+  g_autofree char *rtcp = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                           json_object_get_int_member_with_default (d, "rtcp", 0));
+
   /* Translators: packets recorded in one direction: media (RTP), then control (RTCP). */
-  return g_strdup_printf (_("%" G_GINT64_FORMAT " RTP, %" G_GINT64_FORMAT " RTCP"),
-                          json_object_get_int_member_with_default (d, "rtp", 0),
-                          json_object_get_int_member_with_default (d, "rtcp", 0));
+  return g_strdup_printf (_("%s RTP, %s RTCP"), rtp, rtcp);
 }
 
 /* The record beside the WAV holds what the event does not: each
