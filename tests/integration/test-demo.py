@@ -7,6 +7,7 @@ Prints TAP."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -65,7 +66,7 @@ def window_demo(tap):
         tap.skip("the demo with its controller window", "no DISPLAY")
         return
     p = subprocess.Popen([DEMO, "--keep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, start_new_session=True)
     lines, pid, net = [], None, None
     deadline = time.monotonic() + 120
     try:
@@ -105,8 +106,18 @@ def window_demo(tap):
         if p.poll() is None:
             p.kill()
             p.wait()
+        kill_group(p)
         if net:
             subprocess.run(["rm", "-rf", os.path.dirname(net)])
+
+
+def kill_group(p):
+    """A demo that failed or was killed may leave its controllers and
+    softphones behind: they share its process group."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def drain(sock):
@@ -129,7 +140,7 @@ def step_demo(tap):
         return
     import socket
     p = subprocess.Popen([DEMO, "--step", "--keep"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
     net, sock = None, None
     try:
         for line in p.stdout:
@@ -184,6 +195,7 @@ def step_demo(tap):
         except subprocess.TimeoutExpired:
             p.kill()
             p.communicate()
+        kill_group(p)
         tap.ok(p.returncode == 0, "closing the window ends the step demo, exit 0",
                f"exit {p.returncode}")
         if net:
