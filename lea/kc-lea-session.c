@@ -44,6 +44,7 @@ typedef struct {
   char         *req;         /* id of the request in flight */
   char         *tap;         /* the controller's tap id, once known */
   char         *stop_req;    /* id of our `stop` in flight */
+  gboolean      stop_counted; /* part of kc_lea_session_stop_taps() */
   char         *superseded;  /* a tap of ours that lost its content, to stop
                               * once its replacement is answered */
 } Request;
@@ -81,6 +82,9 @@ struct _KcLeaSession {
   char             *list_req;
   guint             stops_pending;
   GHashTable       *quiet_stops;  /* req ids of stops of superseded taps */
+  GHashTable       *loose_stops;  /* req id → tap id: stops of taps this run
+                                   * does not hold (the controller decides) */
+  gboolean          started;
 };
 
 static void session_connect (KcLeaSession *self);
@@ -257,10 +261,17 @@ member_int (JsonObject *obj, const char *name, gint64 fallback)
 static void
 stop_answered (KcLeaSession *self, Request *r, gboolean ok)
 {
-  g_clear_pointer (&r->stop_req, g_free);
-  if (ok)
+  g_autofree char *req = g_steal_pointer (&r->stop_req);
+  gboolean counted = r->stop_counted;
+
+  r->stop_counted = FALSE;
+  if (ok) {
     r->state = REQ_DONE;
-  if (self->stops_pending > 0 && --self->stops_pending == 0 && self->funcs.stopped != NULL)
+    if (self->funcs.tap_stopped != NULL)
+      self->funcs.tap_stopped (self, req, r->tap, r->kind, r->number, self->user_data);
+  }
+  if (counted && self->stops_pending > 0 && --self->stops_pending == 0
+      && self->funcs.stopped != NULL)
     self->funcs.stopped (self, self->user_data);
 }
 
@@ -411,6 +422,18 @@ on_message (KcLeaSession *self, JsonObject *msg)
   const char *req = member_string (msg, "req");
   Request *r = req ? find_request (self, req, NULL) : NULL;
 
+  if (req != NULL && g_hash_table_contains (self->loose_stops, req)) {
+    g_autofree char *tap = NULL;
+
+    g_hash_table_steal_extended (self->loose_stops, req, NULL, (gpointer *) &tap);
+    if (g_strcmp0 (op, "ok") == 0 && self->funcs.tap_stopped != NULL)
+      self->funcs.tap_stopped (self, req, tap, KC_LEA_TAP_FUTURE, NULL, self->user_data);
+    else if (g_strcmp0 (op, "ok") != 0 && self->funcs.error != NULL)
+      self->funcs.error (self, req, member_string (msg, "reason") ? member_string (msg, "reason")
+                                                                   : "no reason given",
+                         self->user_data);
+    return;
+  }
   if (req != NULL && g_hash_table_remove (self->quiet_stops, req)) {
     if (g_strcmp0 (op, "error") == 0 && self->funcs.error != NULL)
       self->funcs.error (self, req, member_string (msg, "reason") ? member_string (msg, "reason")
@@ -718,6 +741,7 @@ session_close (KcLeaSession *self)
   g_byte_array_set_size (self->in, 0);
   g_clear_pointer (&self->list_req, g_free);
   g_hash_table_remove_all (self->quiet_stops);
+  g_hash_table_remove_all (self->loose_stops);
   for (guint i = 0; i < self->requests->len; i++) {
     Request *r = self->requests->pdata[i];
 
@@ -725,6 +749,7 @@ session_close (KcLeaSession *self)
     if (r->state == REQ_SENT || r->state == REQ_ACTIVE)
       r->state = REQ_NEW;
     g_clear_pointer (&r->stop_req, g_free);
+    r->stop_counted = FALSE;
   }
 }
 
@@ -780,6 +805,7 @@ kc_lea_session_new (const char              *name,
   self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) request_free);
   self->in = g_byte_array_new ();
   self->quiet_stops = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->loose_stops = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->backoff_s = BACKOFF_FIRST_S;
   g_queue_init (&self->out);
   return self;
@@ -795,6 +821,7 @@ kc_lea_session_free (KcLeaSession *self)
   g_ptr_array_unref (self->requests);
   g_byte_array_unref (self->in);
   g_hash_table_unref (self->quiet_stops);
+  g_hash_table_unref (self->loose_stops);
   g_object_unref (self->own);
   X509_free (self->ca);
   X509_CRL_free (self->crl);
@@ -827,6 +854,14 @@ kc_lea_session_add_tap (KcLeaSession *self,
   r->until_us = until_us;
   r->state = REQ_NEW;
   g_ptr_array_add (self->requests, r);
+  if (!self->started)
+    return;
+  /* Once connected and the list is answered, new requests go at once;
+   * before that, on_taps() sends them; idle, connect now. */
+  if (self->conn != NULL && self->verified && self->list_req == NULL)
+    send_request (self, r);
+  else if (self->conn == NULL && self->retry_id == 0)
+    session_connect (self);
 }
 
 void
@@ -834,8 +869,17 @@ kc_lea_session_start (KcLeaSession *self)
 {
   g_return_if_fail (self != NULL);
 
+  self->started = TRUE;
   if (self->conn == NULL && self->retry_id == 0)
     session_connect (self);
+}
+
+gboolean
+kc_lea_session_is_started (KcLeaSession *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->started;
 }
 
 gboolean
@@ -869,7 +913,72 @@ kc_lea_session_stop_taps (KcLeaSession *self)
     obj = request_object (self, "stop", &r->stop_req);
     json_object_set_string_member (obj, "tap", r->tap);
     send_object (self, obj);
+    r->stop_counted = TRUE;
     self->stops_pending++;
+    if (self->funcs.stop_sent != NULL)
+      self->funcs.stop_sent (self, r->stop_req, r->tap, r->kind, r->number, self->user_data);
   }
   return self->stops_pending > 0;
+}
+
+gboolean
+kc_lea_session_stop_tap (KcLeaSession *self, const char *tap_id_or_request, GError **error)
+{
+  g_autoptr(JsonObject) obj = NULL;
+  Request *r = NULL;
+  char *req = NULL;
+
+  g_return_val_if_fail (self != NULL && tap_id_or_request != NULL, FALSE);
+
+  for (guint i = 0; i < self->requests->len && r == NULL; i++) {
+    Request *q = self->requests->pdata[i];
+
+    if (g_strcmp0 (q->tap, tap_id_or_request) == 0 || g_strcmp0 (q->req, tap_id_or_request) == 0)
+      r = q;
+  }
+  if (r == NULL && !g_str_has_prefix (tap_id_or_request, "T-")) {
+    g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+                 "No tap or request “%s” in this run at %s; a tap id looks like T-…",
+                 tap_id_or_request, self->name);
+    return FALSE;
+  }
+  if (r != NULL && (r->kind == KC_LEA_TAP_PAST || r->state == REQ_DONE
+                    || r->state == REQ_FAILED)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The %s request for %s at %s is no longer active: nothing to stop",
+                 kc_lea_tap_kind_to_string (r->kind), r->number, self->name);
+    return FALSE;
+  }
+  if (r != NULL && r->stop_req != NULL) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The tap %s at %s is being stopped already; waiting for the answer",
+                 r->tap ? r->tap : r->number, self->name);
+    return FALSE;
+  }
+  if (self->conn == NULL || !self->verified || (r != NULL && r->state == REQ_NEW)) {
+    g_set_error (error, KC_ERROR, KC_ERROR_CLOSED,
+                 "Not connected to %s; stop the tap once it is connected again", self->name);
+    return FALSE;
+  }
+  if (r != NULL && r->state != REQ_ACTIVE) {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "%s has not answered the tap on %s yet; stop it once it is active",
+                 self->name, r->number);
+    return FALSE;
+  }
+  obj = request_object (self, "stop", &req);
+  if (r != NULL) {
+    r->stop_req = req;
+    json_object_set_string_member (obj, "tap", r->tap);
+  } else {
+    /* Not ours in this run (an earlier run's): the controller decides. */
+    g_hash_table_insert (self->loose_stops, req, g_strdup (tap_id_or_request));
+    json_object_set_string_member (obj, "tap", tap_id_or_request);
+  }
+  send_object (self, obj);
+  if (self->funcs.stop_sent != NULL)
+    self->funcs.stop_sent (self, req, r ? r->tap : tap_id_or_request,
+                           r ? r->kind : KC_LEA_TAP_FUTURE, r ? r->number : NULL,
+                           self->user_data);
+  return TRUE;
 }

@@ -84,6 +84,14 @@ typedef struct {
   /* The stops asked by kc_lea_session_stop_taps() are answered (or the
    * connection is gone). */
   void (*stopped)      (KcLeaSession *session, gpointer user_data);
+  /* A `stop` was sent (@req its id) for @tap; @number NULL when the tap is
+   * not one of this run's (then @kind means nothing). */
+  void (*stop_sent)    (KcLeaSession *session, const char *req, const char *tap,
+                        KcLeaTapKind kind, const char *number, gpointer user_data);
+  /* `ok` for a stop: the controller ended @tap. A refused stop comes as
+   * `error` with the stop's @req; the tap stays active. */
+  void (*tap_stopped)  (KcLeaSession *session, const char *req, const char *tap,
+                        KcLeaTapKind kind, const char *number, gpointer user_data);
 } KcLeaSessionFuncs;
 
 /* @name: the controller name its certificate must carry (role controller);
@@ -106,13 +114,16 @@ const char   *kc_lea_session_get_name  (KcLeaSession            *session);
 /* Requests are sent once connected and kept across reconnects: a future or
  * current tap the controller still lists is adopted, any other is asked
  * again; a past request is asked until it is answered. @from_us, @until_us:
- * UNIX µs, 0 for none. Call before kc_lea_session_start(). */
+ * UNIX µs, 0 for none. After kc_lea_session_start() the request goes at
+ * once when connected (and verified), else with the next connection; an
+ * idle session starts connecting. */
 void          kc_lea_session_add_tap   (KcLeaSession            *session,
                                         KcLeaTapKind             kind,
                                         const char              *number,
                                         gint64                   from_us,
                                         gint64                   until_us);
 void          kc_lea_session_start     (KcLeaSession            *session);
+gboolean      kc_lea_session_is_started (KcLeaSession           *session);
 /* Every request answered for good: past keys sent, or refused with `error`
  * (a future or current tap is never done). */
 gboolean      kc_lea_session_is_done   (KcLeaSession            *session);
@@ -120,5 +131,15 @@ gboolean      kc_lea_session_is_done   (KcLeaSession            *session);
  * they are answered. Returns FALSE (and reports nothing) when there is
  * nothing to stop or no connection. */
 gboolean      kc_lea_session_stop_taps (KcLeaSession            *session);
+/* Sends `stop` for one tap: this run's, named by the controller's tap id or
+ * by the id of the request that made it; or a tap id ("T-…") this run does
+ * not hold (an earlier run's), which the controller accepts or refuses.
+ * `stop_sent` reports it, `tap_stopped` or `error` (with its req) the
+ * answer. FALSE with @error when there is nothing to send: unknown here
+ * and not a tap id, not active (past, refused, stopped), already being
+ * stopped, or not connected. */
+gboolean      kc_lea_session_stop_tap  (KcLeaSession            *session,
+                                        const char              *tap_id_or_request,
+                                        GError                 **error);
 
 G_END_DECLS

@@ -23,7 +23,10 @@ typedef struct {
   char       *kind;
   char       *number;
   char       *req;           /* the request in flight */
+  char       *tap_id;        /* the controller's, once active */
+  char       *stop_req;      /* our stop in flight */
   GtkWidget  *row;
+  GtkWidget  *stop;          /* NULL without tap actions */
 } Tap;
 
 typedef struct {
@@ -51,6 +54,18 @@ struct _KcLeaWindow {
   GtkWidget            *player;        /* GtkMediaControls */
   GtkWidget            *player_title;
   GtkWidget            *player_box;
+
+  /* kc_lea_window_set_tap_actions() */
+  KcLeaWindowAddTap     add_tap;
+  KcLeaWindowStopTap    stop_tap;
+  gpointer              actions_data;
+  AdwPreferencesGroup  *add_group;
+  GtkWidget            *add_number;    /* AdwEntryRow */
+  GtkWidget            *add_kind;      /* AdwComboRow */
+  GtkWidget            *add_controller;
+  GtkWidget            *add_button;
+  GtkWidget            *add_error;     /* GtkLabel: plain text */
+  GStrv                 controller_names;
 };
 
 G_DEFINE_TYPE (KcLeaWindow, kc_lea_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -62,6 +77,8 @@ tap_free (Tap *t)
   g_free (t->kind);
   g_free (t->number);
   g_free (t->req);
+  g_free (t->tap_id);
+  g_free (t->stop_req);
   g_free (t);
 }
 
@@ -255,11 +272,56 @@ find_tap (KcLeaWindow *self, const char *controller, const char *kind, const cha
 
     if (g_strcmp0 (t->controller, controller) != 0)
       continue;
-    if (req != NULL ? g_strcmp0 (t->req, req) == 0
+    if (req != NULL ? g_strcmp0 (t->req, req) == 0 || g_strcmp0 (t->stop_req, req) == 0
                     : g_strcmp0 (t->kind, kind) == 0 && g_strcmp0 (t->number, number) == 0)
       return t;
   }
   return NULL;
+}
+
+static Tap *
+find_tap_id (KcLeaWindow *self, const char *controller, const char *tap_id)
+{
+  for (guint i = 0; tap_id != NULL && i < self->taps->len; i++) {
+    Tap *t = self->taps->pdata[i];
+
+    if (g_strcmp0 (t->controller, controller) == 0 && g_strcmp0 (t->tap_id, tap_id) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+static void on_stop_clicked (GtkButton *button, KcLeaWindow *self);
+
+static void
+add_stop_button (KcLeaWindow *self, Tap *t)
+{
+  g_autofree char *name = widget_name ("stop", t->controller, t->kind, t->number, NULL);
+  /* Translators: %s is a subscriber number. */
+  g_autofree char *label = g_strdup_printf (_("Stop the tap on %s"), t->number);
+
+  t->stop = gtk_button_new_with_mnemonic (_("_Stop"));
+  gtk_widget_set_name (t->stop, name);
+  gtk_widget_set_valign (t->stop, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (t->stop, "destructive-action");
+  gtk_widget_set_tooltip_text (t->stop, label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (t->stop), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  label, -1);
+  gtk_widget_set_visible (t->stop, FALSE);
+  g_object_set_data (G_OBJECT (t->stop), "kc-tap", t);
+  g_signal_connect (t->stop, "clicked", G_CALLBACK (on_stop_clicked), self);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (t->row), t->stop);
+}
+
+/* Offered only for a tap the controller holds and no stop is in flight. */
+static void
+update_stop (Tap *t, gboolean active)
+{
+  if (t->stop == NULL)
+    return;
+  gtk_widget_set_visible (t->stop, active && t->tap_id != NULL
+                                   && g_strcmp0 (t->kind, "past") != 0);
+  gtk_widget_set_sensitive (t->stop, t->stop_req == NULL);
 }
 
 static Tap *
@@ -279,6 +341,8 @@ tap_row (KcLeaWindow *self, const char *controller, const char *kind, const char
   /* Translators: a number, what is tapped ("future calls", …) and the controller. */
   title = g_strdup_printf (_("%s, %s, at %s"), number, kind_label (kind), controller);
   t->row = action_row (wname, title);
+  if (self->stop_tap != NULL)
+    add_stop_button (self, t);
   gtk_widget_set_visible (self->no_taps, FALSE);
   adw_preferences_group_add (self->tap_group, t->row);
   g_ptr_array_add (self->taps, t);
@@ -286,12 +350,42 @@ tap_row (KcLeaWindow *self, const char *controller, const char *kind, const char
 }
 
 static void
+on_tap_stop (KcLeaWindow *self, KcEvent *e, const char *op)
+{
+  Tap *t = find_tap_id (self, controller_of (e), attr (e, "tap"));
+  g_autofree char *text = NULL;
+
+  if (t == NULL)
+    return;   /* not a tap this window shows (an earlier run's) */
+  if (g_strcmp0 (op, "stop") == 0) {
+    g_free (t->stop_req);
+    t->stop_req = g_strdup (attr (e, "req"));
+    /* Translators: %s is the controller's tap id. */
+    text = g_strdup_printf (_("Stopping (tap %s); waiting for the controller's answer"),
+                            t->tap_id);
+    update_stop (t, TRUE);
+  } else {
+    g_clear_pointer (&t->stop_req, g_free);
+    /* Translators: %s is the controller's tap id. */
+    text = g_strdup_printf (_("Stopped (tap %s): no more keys for new calls"), t->tap_id);
+    set_state (t->row, "media-playback-stop-symbolic", NULL);
+    update_stop (t, FALSE);
+  }
+  set_subtitle (t->row, text);
+}
+
+static void
 on_tap_request (KcLeaWindow *self, KcEvent *e)
 {
   const char *op = attr (e, "op");
-  Tap *t = tap_row (self, controller_of (e), attr (e, "kind"), attr (e, "number"));
+  Tap *t;
   g_autofree char *text = NULL;
 
+  if (g_strcmp0 (op, "stop") == 0 || g_strcmp0 (op, "stopped") == 0) {
+    on_tap_stop (self, e, op);
+    return;
+  }
+  t = tap_row (self, controller_of (e), attr (e, "kind"), attr (e, "number"));
   if (t == NULL)
     return;
   if (g_strcmp0 (op, "ok") != 0) {
@@ -299,8 +393,12 @@ on_tap_request (KcLeaWindow *self, KcEvent *e)
     t->req = g_strdup (attr (e, "req"));
     set_state (t->row, "mail-send-symbolic", NULL);
     set_subtitle (t->row, _("Asked; waiting for the controller's answer"));
+    update_stop (t, FALSE);
     return;
   }
+  g_free (t->tap_id);
+  t->tap_id = g_strdup (attr (e, "tap"));
+  g_clear_pointer (&t->stop_req, g_free);
   if (g_strcmp0 (t->kind, "past") == 0) {
     /* Translators: %s is how many keys the controller sent. */
     text = g_strdup_printf (_("Answered: %s keys sent"), attr (e, "calls") ? attr (e, "calls") : "?");
@@ -309,6 +407,9 @@ on_tap_request (KcLeaWindow *self, KcEvent *e)
     /* The controller ends a current tap that found no call at once. */
     text = g_strdup (_("No call in progress: the tap ended at once"));
     set_state (t->row, "emblem-ok-symbolic", NULL);
+    update_stop (t, FALSE);
+    set_subtitle (t->row, text);
+    return;
   } else if (g_strcmp0 (t->kind, "current") == 0) {
     /* Translators: how many calls are in progress, then the controller's tap id. */
     text = g_strdup_printf (_("Active for %s calls in progress (tap %s)"), attr (e, "calls"),
@@ -322,6 +423,7 @@ on_tap_request (KcLeaWindow *self, KcEvent *e)
     text = g_strdup_printf (_("Active (tap %s)"), attr (e, "tap") ? attr (e, "tap") : "?");
     set_state (t->row, "media-record-symbolic", "success");
   }
+  update_stop (t, g_strcmp0 (t->kind, "past") != 0);
   set_subtitle (t->row, text);
 }
 
@@ -336,6 +438,16 @@ on_refused (KcLeaWindow *self, KcEvent *e)
 
   if (row == NULL)
     return;
+  if (t != NULL && t->stop_req != NULL && g_strcmp0 (t->stop_req, attr (e, "req")) == 0) {
+    /* A refused stop leaves the tap as it was: active. */
+    g_clear_pointer (&t->stop_req, g_free);
+    /* Translators: the controller's tap id, then its reason for refusing the stop. */
+    text = g_strdup_printf (_("Still active (tap %s): the stop was refused: %s"), t->tap_id,
+                            reason);
+    update_stop (t, TRUE);
+    set_subtitle (row, text);
+    return;
+  }
   /* An `error` that names no request of ours is a protocol problem of the
    * connection, not a refusal of this LEA. */
   if (t == NULL && g_strcmp0 (attr (e, "op"), "error") == 0)
@@ -344,6 +456,161 @@ on_refused (KcLeaWindow *self, KcEvent *e)
     text = g_strdup_printf (_("Refused: %s"), reason);
   set_state (row, "dialog-error-symbolic", "error");
   set_subtitle (row, text);
+}
+
+/* Adding and stopping ------------------------------------------------------- */
+
+static void
+show_add_error (KcLeaWindow *self, const char *text)
+{
+  /* Plain text: the reasons come from the program and the network. */
+  gtk_label_set_text (GTK_LABEL (self->add_error), text ? text : "");
+  gtk_widget_set_visible (self->add_error, text != NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->add_number),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text ? text : "", -1);
+  if (text != NULL)
+    gtk_widget_add_css_class (self->add_number, "error");
+  else
+    gtk_widget_remove_css_class (self->add_number, "error");
+}
+
+static gboolean
+number_valid (const char *number)
+{
+  const char *p = number[0] == '+' ? number + 1 : number;
+  gsize n = strlen (p);
+
+  if (n < 1 || n > 15)
+    return FALSE;
+  for (; *p; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+on_add_clicked (KcLeaWindow *self)
+{
+  g_autofree char *number = g_strstrip (g_strdup (gtk_editable_get_text (
+                                                    GTK_EDITABLE (self->add_number))));
+  guint kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->add_kind));
+  guint ci = adw_combo_row_get_selected (ADW_COMBO_ROW (self->add_controller));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->add_tap == NULL)
+    return;
+  if (!number_valid (number)) {
+    /* Translators: %s is what was typed. */
+    text = g_strdup_printf (_("Not added: “%s” is not a subscriber number (1 to 15 digits, "
+                              "optionally after a +)."), number);
+    show_add_error (self, text);
+    gtk_widget_grab_focus (self->add_number);
+    return;
+  }
+  if (self->controller_names == NULL || ci >= g_strv_length (self->controller_names)) {
+    show_add_error (self, _("Not added: choose a controller."));
+    return;
+  }
+  if (!self->add_tap (self->controller_names[ci], kind == 1 ? "current" : "future", number,
+                      self->actions_data, &error)) {
+    /* Translators: %s is why the tap could not be asked. */
+    text = g_strdup_printf (_("Not added: %s"), error->message);
+    show_add_error (self, text);
+    return;
+  }
+  show_add_error (self, NULL);
+  gtk_editable_set_text (GTK_EDITABLE (self->add_number), "");
+}
+
+static void
+on_stop_clicked (GtkButton *button, KcLeaWindow *self)
+{
+  Tap *t = g_object_get_data (G_OBJECT (button), "kc-tap");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (t == NULL || t->tap_id == NULL || self->stop_tap == NULL)
+    return;
+  if (!self->stop_tap (t->controller, t->tap_id, self->actions_data, &error)) {
+    /* Translators: the controller's tap id, then why it could not be stopped. */
+    text = g_strdup_printf (_("Not stopped (tap %s): %s"), t->tap_id, error->message);
+    set_subtitle (t->row, text);
+  }
+}
+
+static GtkWidget *
+combo_row (const char *name, const char *title, const char *const *items)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr(GtkStringList) model = gtk_string_list_new (items);
+
+  gtk_widget_set_name (row, name);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+  return row;
+}
+
+void
+kc_lea_window_set_tap_actions (KcLeaWindow        *self,
+                               const char *const  *controllers,
+                               KcLeaWindowAddTap   add,
+                               KcLeaWindowStopTap  stop,
+                               gpointer            user_data)
+{
+  const char *kinds[] = { _("Future calls"), _("Current calls"), NULL };
+  GtkWidget *box;
+
+  g_return_if_fail (KC_IS_LEA_WINDOW (self) && controllers != NULL && self->add_tap == NULL);
+
+  self->add_tap = add;
+  self->stop_tap = stop;
+  self->actions_data = user_data;
+  self->controller_names = g_strdupv ((char **) controllers);
+  for (guint i = 0; stop != NULL && i < self->taps->len; i++) {
+    Tap *t = self->taps->pdata[i];
+
+    if (t->stop == NULL)
+      add_stop_button (self, t);
+  }
+  adw_preferences_group_set_description (self->tap_group,
+    _("Asked on the command line or with the form below; kept across reconnects. "
+      "Stop ends a tap at its controller."));
+
+  self->add_number = adw_entry_row_new ();
+  gtk_widget_set_name (self->add_number, "add-tap-number");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->add_number),
+                                 _("Subscriber number"));
+  gtk_editable_set_max_width_chars (GTK_EDITABLE (self->add_number), 16);
+  g_signal_connect_swapped (self->add_number, "entry-activated", G_CALLBACK (on_add_clicked),
+                            self);
+  self->add_kind = combo_row ("add-tap-kind", _("Calls to tap"), kinds);
+  self->add_controller = combo_row ("add-tap-controller", _("Controller"), controllers);
+  self->add_error = gtk_label_new (NULL);
+  gtk_widget_set_name (self->add_error, "add-tap-error");
+  gtk_label_set_use_markup (GTK_LABEL (self->add_error), FALSE);
+  gtk_label_set_wrap (GTK_LABEL (self->add_error), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->add_error), 0);
+  gtk_label_set_selectable (GTK_LABEL (self->add_error), TRUE);
+  gtk_widget_add_css_class (self->add_error, "error");
+  gtk_widget_set_visible (self->add_error, FALSE);
+  self->add_button = gtk_button_new_with_mnemonic (_("_Add tap"));
+  gtk_widget_set_name (self->add_button, "add-tap-button");
+  gtk_widget_add_css_class (self->add_button, "suggested-action");
+  gtk_widget_set_halign (self->add_button, GTK_ALIGN_END);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->add_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Ask the chosen controller for this tap"), -1);
+  g_signal_connect_swapped (self->add_button, "clicked", G_CALLBACK (on_add_clicked), self);
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_margin_top (box, 12);
+  gtk_box_append (GTK_BOX (box), self->add_error);
+  gtk_box_append (GTK_BOX (box), self->add_button);
+  adw_preferences_group_add (self->add_group, self->add_number);
+  adw_preferences_group_add (self->add_group, self->add_kind);
+  adw_preferences_group_add (self->add_group, self->add_controller);
+  adw_preferences_group_add (self->add_group, box);
+  gtk_widget_set_visible (GTK_WIDGET (self->add_group), TRUE);
 }
 
 /* Calls --------------------------------------------------------------------- */
@@ -662,6 +929,7 @@ kc_lea_window_finalize (GObject *object)
   g_hash_table_unref (self->controllers);
   g_ptr_array_unref (self->taps);
   g_hash_table_unref (self->calls);
+  g_strfreev (self->controller_names);
   G_OBJECT_CLASS (kc_lea_window_parent_class)->finalize (object);
 }
 
@@ -697,6 +965,11 @@ kc_lea_window_init (KcLeaWindow *self)
   adw_preferences_group_set_description (self->tap_group,
     _("Asked on the command line (--tap, --past); kept across reconnects."));
   self->no_taps = placeholder (self->tap_group, _("No tap asked yet."));
+  self->add_group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  adw_preferences_group_set_title (self->add_group, _("Add a tap"));
+  adw_preferences_group_set_description (self->add_group,
+    _("Sent to the controller at once; the controller writes every request to its audit log."));
+  gtk_widget_set_visible (GTK_WIDGET (self->add_group), FALSE);
   self->call_group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
   adw_preferences_group_set_title (self->call_group, _("Intercepted calls"));
   self->no_calls = placeholder (self->call_group, _("No key delivered yet."));
@@ -718,6 +991,7 @@ kc_lea_window_init (KcLeaWindow *self)
 
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->controller_group);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->tap_group);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->add_group);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), self->call_group);
   gtk_widget_set_vexpand (page, TRUE);
   gtk_box_append (GTK_BOX (box), page);

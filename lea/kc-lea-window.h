@@ -28,4 +28,21 @@ void         kc_lea_window_add_controller (KcLeaWindow    *self,
 void         kc_lea_window_set_record_dir (KcLeaWindow    *self,
                                            const char     *dir);
 
+/* What the window's "Add a tap" form and Stop buttons ask the program to
+ * do (keycall-lea: the same as --commands). FALSE with @error to show. */
+typedef gboolean (*KcLeaWindowAddTap)  (const char *controller, const char *kind,
+                                        const char *number, gpointer user_data,
+                                        GError **error);
+typedef gboolean (*KcLeaWindowStopTap) (const char *controller, const char *tap,
+                                        gpointer user_data, GError **error);
+
+/* Shows the "Add a tap" form (kind future or current, one of
+ * @controllers, NULL-terminated) and a Stop button on each active tap.
+ * Without it the window only shows taps (a window fed from another bus). */
+void         kc_lea_window_set_tap_actions (KcLeaWindow        *self,
+                                            const char *const  *controllers,
+                                            KcLeaWindowAddTap   add,
+                                            KcLeaWindowStopTap  stop,
+                                            gpointer            user_data);
+
 G_END_DECLS

@@ -11,6 +11,7 @@
 
 #include "config.h"
 
+#include "kc-lea-commands.h"
 #include "kc-lea-recorder.h"
 #include "kc-lea-session.h"
 #include "kc-lea-window.h"
@@ -55,6 +56,8 @@ typedef struct {
   guint          stops_waiting;
   guint          stop_timer;
   KcLeaWindow   *window;       /* --window */
+  GHashTable    *addresses;    /* controller name → "HOST:PORT" */
+  KcLeaCommands *commands;     /* --commands */
 } Lea;
 
 static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
@@ -281,6 +284,40 @@ on_end (KcLeaSession *s, const KcLeaEndDelivery *end, gpointer user_data)
   say ("end %s %s", end->call_id, end->outcome ? end->outcome : "-");
 }
 
+static void
+on_stop_sent (KcLeaSession *s, const char *req, const char *tap, KcLeaTapKind kind,
+              const char *number, gpointer user_data)
+{
+  Lea *lea = user_data;
+  g_autofree char *summary = g_strdup_printf ("stop request %s: tap %s", req, tap);
+  const char *attrs[] = { "op", "stop", "req", req, "tap", tap,
+                          "kind", kc_lea_tap_kind_to_string (kind),
+                          number ? "number" : NULL, number, NULL };
+
+  say ("stop %s tap %s at %s", req, tap, kc_lea_session_get_name (s));
+  if (number == NULL)
+    attrs[6] = NULL;    /* not this run's tap: its kind is unknown */
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary,
+              attrs);
+}
+
+static void
+on_tap_stopped (KcLeaSession *s, const char *req, const char *tap, KcLeaTapKind kind,
+                const char *number, gpointer user_data)
+{
+  Lea *lea = user_data;
+  g_autofree char *summary = g_strdup_printf ("tap %s stopped", tap);
+  const char *attrs[] = { "op", "stopped", "req", req, "tap", tap,
+                          "kind", kc_lea_tap_kind_to_string (kind),
+                          number ? "number" : NULL, number, NULL };
+
+  say ("stopped tap %s at %s", tap, kc_lea_session_get_name (s));
+  if (number == NULL)
+    attrs[6] = NULL;
+  emit_attrs (lea, KC_EVENT_KIND_TAP_REQUEST, 514, kc_lea_session_get_name (s), NULL, summary,
+              attrs);
+}
+
 static gboolean on_quit_now (gpointer user_data);
 
 static void
@@ -371,6 +408,67 @@ on_quit (gpointer user_data)
   else
     g_main_loop_quit (lea->loop);
   return G_SOURCE_CONTINUE;
+}
+
+/* Taps asked while running (the window, --commands) ------------------------ */
+
+static KcLeaSession *
+session_named (Lea *lea, const char *name, GError **error)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  for (guint i = 0; i < lea->sessions->len; i++) {
+    KcLeaSession *s = lea->sessions->pdata[i];
+
+    if (g_strcmp0 (kc_lea_session_get_name (s), name) == 0)
+      return s;
+    g_string_append_printf (names, "%s%s", names->len ? ", " : "", kc_lea_session_get_name (s));
+  }
+  g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND,
+               "No controller “%s” in this run (it has: %s)", name ? name : "", names->str);
+  return NULL;
+}
+
+static gboolean
+lea_add_tap (const char *controller, const char *kind, const char *number, gpointer user_data,
+             GError **error)
+{
+  Lea *lea = user_data;
+  KcLeaSession *s = session_named (lea, controller, error);
+  KcLeaTapKind k;
+
+  if (s == NULL || !kc_pki_check_number (number, error))
+    return FALSE;
+  if (g_strcmp0 (kind, "future") == 0)
+    k = KC_LEA_TAP_FUTURE;
+  else if (g_strcmp0 (kind, "current") == 0)
+    k = KC_LEA_TAP_CURRENT;
+  else {
+    g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
+                 "The kind of a tap is future or current, not “%s”", kind ? kind : "");
+    return FALSE;
+  }
+  if (!kc_lea_session_is_started (s) && lea->window != NULL)
+    kc_lea_window_add_controller (lea->window, controller,
+                                  g_hash_table_lookup (lea->addresses, controller));
+  kc_lea_session_add_tap (s, k, number, 0, 0);
+  kc_lea_session_start (s);
+  return TRUE;
+}
+
+static gboolean
+lea_stop_tap (const char *controller, const char *tap, gpointer user_data, GError **error)
+{
+  Lea *lea = user_data;
+  KcLeaSession *s = session_named (lea, controller, error);
+
+  return s != NULL && kc_lea_session_stop_tap (s, tap, error);
+}
+
+static void
+on_command_refused (const char *line, const char *reason, gpointer user_data)
+{
+  say ("command refused: %s", reason);
 }
 
 /* Options ------------------------------------------------------------------ */
@@ -627,6 +725,7 @@ main (int argc, char **argv)
   g_auto(GStrv) controllers = NULL, taps = NULL, pasts = NULL;
   int timeout = 0;
   gboolean stop_on_exit = FALSE, window = FALSE;
+  g_autofree char *commands = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
       "The LEA's lea.ini (written by keycall-admin lea add)", "FILE" },
@@ -656,6 +755,9 @@ main (int argc, char **argv)
       "The private key of --cert", "FILE" },
     { "window", 0, 0, G_OPTION_ARG_NONE, &window,
       "Also show controllers, taps and recorded calls in a window (needs a display)", NULL },
+    { "commands", 0, 0, G_OPTION_ARG_FILENAME, &commands,
+      "Read “tap NUMBER[:KIND]@CONTROLLER” and “stop TAP@CONTROLLER” lines from PATH "
+      "(a FIFO, a file, or - for stdin)", "PATH" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- lawful-intercept receiver");
@@ -668,7 +770,7 @@ main (int argc, char **argv)
   LeaConfig cfg = { 0 };
   KcLeaSessionFuncs sfuncs = {
     on_connected, on_disconnected, on_refused, on_requested, on_tap_ok, on_error,
-    on_key, on_call, on_end, on_stopped,
+    on_key, on_call, on_end, on_stopped, on_stop_sent, on_tap_stopped,
   };
   KcLeaRecorderFuncs rfuncs = { on_recording, on_recorded, on_problem };
   Lea lea = { 0 };
@@ -683,8 +785,8 @@ main (int argc, char **argv)
     return usage_error (error->message);
   if (config == NULL)
     return usage_error ("--config lea.ini is required");
-  if (taps == NULL && pasts == NULL)
-    return usage_error ("nothing to ask: give --tap or --past");
+  if (taps == NULL && pasts == NULL && !window && commands == NULL)
+    return usage_error ("nothing to ask: give --tap or --past (or --window, --commands)");
   if ((cert_override == NULL) != (key_override == NULL))
     return usage_error ("--cert and --key go together");
   if (timeout < 0)
@@ -758,7 +860,8 @@ main (int argc, char **argv)
   lea.lane = g_strconcat ("lea:", cfg.name, NULL);
   lea.stop_on_exit = stop_on_exit;
   /* A window stays open after the past keys came: a person is reading it. */
-  lea.past_only = taps == NULL && !window;
+  lea.past_only = taps == NULL && !window && commands == NULL;
+  lea.addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   lea.loop = g_main_loop_new (NULL, FALSE);
   lea.sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_lea_session_free);
   if (events != NULL || event_socket != NULL || window)
@@ -820,8 +923,9 @@ main (int argc, char **argv)
       }
     }
     g_ptr_array_add (lea.sessions, s);
+    g_hash_table_insert (lea.addresses, g_strdup (name), g_strdup_printf ("%s:%u", host, port));
     if (n > 0) {
-      g_autofree char *address = g_strdup_printf ("%s:%u", host, port);
+      const char *address = g_hash_table_lookup (lea.addresses, name);
 
       if (lea.window != NULL)
         kc_lea_window_add_controller (lea.window, name, address);
@@ -831,10 +935,29 @@ main (int argc, char **argv)
   if (lea.window != NULL) {
     /* Closing the window stops the program, as SIGTERM does. */
     g_signal_connect_swapped (lea.window, "close-request", G_CALLBACK (on_quit), &lea);
+    {
+      g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+      for (guint i = 0; i < lea.sessions->len; i++)
+        g_ptr_array_add (names, (gpointer) kc_lea_session_get_name (lea.sessions->pdata[i]));
+      g_ptr_array_add (names, NULL);
+      kc_lea_window_set_tap_actions (lea.window, (const char *const *) names->pdata, lea_add_tap,
+                                     lea_stop_tap, &lea);
+    }
     gtk_window_present (GTK_WINDOW (lea.window));
     say ("window open");
   }
 
+  if (commands != NULL) {
+    lea.commands = kc_lea_commands_new (commands, lea.sessions->len == 1
+                                        ? kc_lea_session_get_name (lea.sessions->pdata[0]) : NULL,
+                                        lea_add_tap, lea_stop_tap, on_command_refused, &lea,
+                                        &error);
+    if (lea.commands == NULL) {
+      status = fail ("--commands", error);
+      goto out;
+    }
+  }
   g_unix_signal_add (SIGTERM, on_quit, &lea);
   g_unix_signal_add (SIGINT, on_quit, &lea);
   if (timeout > 0)
@@ -842,6 +965,7 @@ main (int argc, char **argv)
   g_main_loop_run (lea.loop);
 
 out:
+  g_clear_pointer (&lea.commands, kc_lea_commands_free);
   /* Sessions first: no delivery may reach a recorder being closed. */
   g_clear_pointer (&lea.sessions, g_ptr_array_unref);
   g_clear_handle_id (&lea.stop_timer, g_source_remove);
@@ -867,6 +991,7 @@ out:
     kc_event_server_close (server);
   g_clear_pointer (&lea.bus, kc_event_bus_unref);
   g_free (lea.lane);
+  g_clear_pointer (&lea.addresses, g_hash_table_unref);
   lea_config_clear (&cfg);
   if (status == EXIT_OK)
     say ("exiting");

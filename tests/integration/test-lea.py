@@ -37,6 +37,13 @@ TONE_B one (the direction tells which), through the relays (the default).
    the LEA reconnects and keeps running.
 8. A controller whose certificate the network revoked is refused by the LEA
    (the network's crl.pem).
+9. Taps while running (--commands FIFO, the window's own actions): an LEA
+   started with no tap adds a future tap on 1001 at gc1; it becomes active,
+   the next call's key arrives under its id and the call is recorded;
+   `stop` ends it (the controller answers, the events say op=stop and
+   op=stopped) and the call after gets no key; a stop for a tap gc1 does
+   not hold is refused by gc1 with its reason, a stop for something that is
+   no tap id and a malformed number are refused by the LEA itself.
 
 Key bytes are never printed. Prints TAP.
 """
@@ -653,6 +660,104 @@ def revoked_controller(h, net):
     lea.stop()
 
 
+def runtime_taps(h, net, tones, calls):
+    """Section 9."""
+    tap = h.tap
+    label = "tap added while running"
+    fifo = h.path(h.unique("lea-commands"))
+    os.mkfifo(fifo, 0o600)
+    lea = start_lea(h, net, ["gc1"], extra=["--commands", fifo])
+    if not tap.ok(lea.wait_content(10), f"{label}: keycall-lea starts with no tap",
+                  lea.proc.describe()):
+        lea.stop()
+        return
+    # keycall-lea holds the FIFO open read-write: this open does not block.
+    cmd = open(fifo, "w", buffering=1)
+    try:
+        tap.ok(lea.proc.wait_line(r"^connected gc1 ", 2) is None,
+               f"{label}: with nothing asked, no connection is made", lea.proc.describe())
+        cmd.write("tap 1001:future@gc1\n")
+        conn = lea.wait_connected("gc1")
+        tap_id = lea.wait_tap("future", "1001")
+        if not tap.ok(conn and tap_id and tap_id.startswith("T-"),
+                      f"{label}: the request connects to gc1 and gc1 answers with a tap id",
+                      lea.proc.describe()):
+            return
+        a, b, ok = run_call(h, net, tones, 3, f"{label} (call 1)")
+        calls.append((a, b))
+        if not ok:
+            return
+        kid = key_id_prefix(a)
+        mine = [(cid, k) for cid, k in lea.keys().items() if k["key_id"].startswith(kid or "-")]
+        tap.ok(len(mine) == 1 and mine[0][1]["tap"] == tap_id
+               and mine[0][1]["fingerprint"] == a.fingerprint()[1],
+               f"{label}: the next call's key arrives under the new tap, with the fingerprint "
+               "A printed", f"{mine}\n{lea.proc.describe()}")
+        if mine:
+            tap.ok(lea.wait_recorded(mine[0][0], 20),
+                   f"{label}: the call is recorded", lea.proc.describe())
+
+        n = len(lea.proc.lines)
+        cmd.write(f"stop {tap_id}@gc1\n")
+        sent = lea.proc.wait_line(rf"^stop (r\d+) tap {re.escape(tap_id)} at gc1$", 10, start=n)
+        done = lea.proc.wait_line(rf"^stopped tap {re.escape(tap_id)} at gc1$", 10, start=n)
+        tap.ok(sent and done, f"{label}: stop is sent and gc1 answers it", lea.proc.describe())
+        evs = [e.get("attrs") or {} for e in lea.events() if e.get("kind") == "tap-request"
+               and (e.get("attrs") or {}).get("tap") == tap_id]
+        ops = {e.get("op") for e in evs}
+        tap.ok({"ok", "stop", "stopped"} <= ops
+               and any(e.get("op") == "stopped" and e.get("number") == "1001" for e in evs),
+               f"{label}: the events show the stop sent and answered (op=stop, op=stopped)",
+               str(evs))
+        again = [e for e in evs if e.get("op") == "stopped"]
+        n = len(lea.proc.lines)
+        cmd.write(f"stop {tap_id}@gc1\n")
+        tap.ok(lea.proc.wait_line(r"^command refused: .*no longer active", 10, start=n)
+               and len(again) == 1,
+               f"{label}: stopping it again is refused by the LEA (no longer active)",
+               lea.proc.describe())
+
+        a2, b2, ok = run_call(h, net, tones, 2, f"{label} (call 2, after the stop)")
+        calls.append((a2, b2))
+        if ok:
+            kid2 = key_id_prefix(a2)
+            got = [k for k in lea.keys().values() if k["key_id"].startswith(kid2 or "-")]
+            tap.ok(kid2 and not got,
+                   f"{label}: after the stop, the next call's key is not delivered",
+                   f"{got}\n{lea.proc.describe()}")
+
+        n = len(lea.proc.lines)
+        cmd.write("stop T-00000000000000000000000000000000@gc1\n")
+        m = lea.proc.wait_line(r"^error gc1 r\d+: (.+)$", 10, start=n)
+        tap.ok(m and "T-00000000000000000000000000000000" in m.group(1)
+               and lea.proc.running(),
+               f"{label}: a stop for a tap gc1 does not hold is refused by gc1 with its reason",
+               lea.proc.describe())
+        if m:
+            tap.diag(f"  {m.group(0)}")
+        n = len(lea.proc.lines)
+        cmd.write("stop nonsense@gc1\n")
+        cmd.write("tap 10a1@gc1\n")
+        cmd.write("tap 1001@gc9\n")
+        r1 = lea.proc.wait_line(r"^command refused: No tap or request “nonsense”", 10, start=n)
+        r2 = lea.proc.wait_line(r"^command refused: “10a1” is not a valid subscriber number",
+                                10, start=n)
+        r3 = lea.proc.wait_line(r"^command refused: No controller “gc9” in this run", 10,
+                                start=n)
+        tap.ok(r1 and r2 and r3 and lea.proc.running(),
+               f"{label}: a stop naming no tap, a bad number and an unknown controller are "
+               "refused by the LEA with a clear line", lea.proc.describe())
+        rows = store_rows(net.store("gc1"), "SELECT actor, action, detail FROM audit "
+                          "WHERE action = 'tap-stop' ORDER BY seq")
+        tap.ok(any(r[0] == "lea:lea1" and tap_id in r[2] for r in rows),
+               f"{label}: gc1's audit log records the stop (tap-stop, actor lea:lea1)",
+               str(rows[-5:]))
+    finally:
+        cmd.close()
+        rc = lea.stop()
+        tap.ok(rc == 0, f"{label}: keycall-lea exits 0 on SIGTERM", lea.proc.describe())
+
+
 def main():
     h = Harness("lea")
     tap = h.tap
@@ -695,6 +800,7 @@ def main():
         if ok and tapped:
             undetectable(tap, (plain_a, plain_b), tapped)
         current_tap(h, net, tones, calls)
+        runtime_taps(h, net, tones, calls)
         restart_and_past(h, net, ctls, tones, calls)
         refusals(h, net)
         hostile_controller(h, net)

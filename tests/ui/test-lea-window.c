@@ -6,6 +6,10 @@
  * --event-socket; the window under test is the same KcLeaWindow, fed in
  * this process with the events that keycall-lea emits, so its rows can be
  * read. A second, unreachable controller shows the retry state.
+ *
+ * The window's "Add a tap" form and Stop buttons are wired, in this
+ * process, to keycall-lea's --commands FIFO: what they ask goes to the
+ * real program, which asks gc1, and the answers come back as its events.
  */
 #include "config.h"
 
@@ -14,8 +18,10 @@
 
 #include "kc-event-socket.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static KcLeaWindow   *window;
@@ -24,6 +30,8 @@ static KcEventClient *client;
 static Proc          *lea;
 static char          *lea_socket;
 static char          *record_dir;
+static char          *commands;
+static int            commands_fd = -1;
 
 static const char *
 lea_program (void)
@@ -254,6 +262,100 @@ test_intercepted_call (void)
   proc_free (bob);
 }
 
+/* The window's actions, as keycall-lea's own window would call them, sent
+ * to the real program through --commands. */
+static gboolean
+send_command (const char *line, GError **error)
+{
+  gsize len = strlen (line);
+
+  if (commands_fd < 0)
+    commands_fd = open (commands, O_WRONLY | O_CLOEXEC);
+  if (commands_fd < 0 || write (commands_fd, line, len) != (gssize) len) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write to %s", commands);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+add_tap (const char *controller, const char *kind, const char *number, gpointer data,
+         GError **error)
+{
+  g_autofree char *line = g_strdup_printf ("tap %s:%s@%s\n", number, kind, controller);
+
+  return send_command (line, error);
+}
+
+static gboolean
+stop_tap (const char *controller, const char *tap, gpointer data, GError **error)
+{
+  g_autofree char *line = g_strdup_printf ("stop %s@%s\n", tap, controller);
+
+  return send_command (line, error);
+}
+
+static gboolean
+added_active (gpointer data)
+{
+  return subtitle_starts ("tap-gc1-future-1002", "Active (tap T-");
+}
+
+static gboolean
+added_stopped (gpointer data)
+{
+  return subtitle_starts ("tap-gc1-future-1002", "Stopped (tap T-");
+}
+
+/* A tap added with the form becomes active at gc1; its Stop button stops
+ * it there; a malformed number is refused in the window, as plain text. */
+static void
+test_add_and_stop (void)
+{
+  GtkWidget *number = find_in (GTK_WIDGET (window), "add-tap-number");
+  GtkWidget *button = find_in (GTK_WIDGET (window), "add-tap-button");
+  GtkWidget *error_label = find_in (GTK_WIDGET (window), "add-tap-error");
+  GtkWidget *stop;
+  g_autofree char *tap = NULL, *stopped = NULL, *stop_label = NULL;
+
+  g_assert_nonnull (number);
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_get_focusable (button));
+  g_assert_false (gtk_widget_get_visible (error_label));
+
+  gtk_editable_set_text (GTK_EDITABLE (number), "10<b>02");
+  click_widget (button);
+  g_assert_true (gtk_widget_get_visible (error_label));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (error_label)),
+                                   "Not added: “10<b>02” is not a subscriber number"));
+  g_assert_false (gtk_label_get_use_markup (GTK_LABEL (error_label)));
+  g_assert_null (find_in (GTK_WIDGET (window), "tap-gc1-future-1002"));
+
+  gtk_editable_set_text (GTK_EDITABLE (number), "1002");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (find_in (GTK_WIDGET (window), "add-tap-kind")), 0);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (find_in (GTK_WIDGET (window),
+                                                      "add-tap-controller")), 0);
+  click_widget (button);
+  g_assert_false (gtk_widget_get_visible (error_label));
+  tap = proc_wait_line (lea, "^tap (T-\\S+) future 1002 at gc1 calls 0$");
+  g_assert_nonnull (tap);
+  g_assert_true (wait_for (added_active, NULL, WAIT_S));
+  g_assert_nonnull (strstr (subtitle ("tap-gc1-future-1002"), tap));
+
+  stop = find_in (GTK_WIDGET (window), "stop-gc1-future-1002");
+  g_assert_nonnull (stop);
+  g_assert_true (gtk_widget_get_visible (stop));
+  g_assert_true (gtk_widget_get_focusable (stop));
+  click_widget (stop);
+  stop_label = g_strdup_printf ("^(stopped tap %s at gc1)$", tap);
+  stopped = proc_wait_line (lea, stop_label);
+  g_assert_nonnull (stopped);
+  g_assert_true (wait_for (added_stopped, NULL, WAIT_S));
+  g_assert_false (gtk_widget_get_visible (stop));
+  /* The other tap is untouched. */
+  g_assert_true (tap_active (NULL));
+}
+
 /* keycall-lea --window leaves on SIGTERM as headless does: recordings closed,
  * "exiting", status 0. */
 static void
@@ -296,16 +398,23 @@ main (int argc, char *argv[])
 
   record_dir = g_build_filename (T.tmp, "records", NULL);
   lea_socket = g_build_filename (T.tmp, "lea1.sock", NULL);
+  commands = g_build_filename (T.tmp, "lea1.commands", NULL);
+  g_assert_cmpint (mkfifo (commands, 0600), ==, 0);
   ini = lea_ini ();
   gcx = g_strdup_printf ("gcx=127.0.0.1:%u", free_port ());
   lea = proc_start ("lea1", lea_program (), "--config", ini, "--controller", "gc1",
                     "--controller", gcx, "--content", "127.0.0.1:0", "--record-dir", record_dir,
                     "--tap", "1001", "--tap", "1009@gc1", "--event-socket", lea_socket,
-                    "--window", NULL);
+                    "--commands", commands, "--window", NULL);
   g_assert_nonnull (proc_wait_line (lea, "^content on (\\S+)"));
 
   bus = kc_event_bus_new ("test-lea-window", KC_EVENT_BUS_DEFAULT);
   window = kc_lea_window_new (NULL, "lea1", bus);
+  {
+    const char *const names[] = { "gc1", "gcx", NULL };
+
+    kc_lea_window_set_tap_actions (window, names, add_tap, stop_tap, NULL);
+  }
   gtk_window_set_default_size (GTK_WINDOW (window), 360, 640);
   gtk_window_present (GTK_WINDOW (window));
   client = kc_event_client_new ();
@@ -315,6 +424,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/lea-window/no-display", test_no_display);
   g_test_add_func ("/lea-window/controllers-and-taps", test_controllers_and_taps);
   g_test_add_func ("/lea-window/intercepted-call", test_intercepted_call);
+  g_test_add_func ("/lea-window/add-and-stop", test_add_and_stop);
   g_test_add_func ("/lea-window/sigterm-exits", test_sigterm_exits);
   status = g_test_run ();
 
@@ -328,6 +438,9 @@ main (int argc, char *argv[])
     remove_tree (T.tmp);
   g_free (record_dir);
   g_free (lea_socket);
+  if (commands_fd >= 0)
+    close (commands_fd);
+  g_free (commands);
   /* exit() aborts once GTK was initialised (GLib 2.74; see ui/kc-ui.c). */
   fflush (stdout);
   _exit (status);
