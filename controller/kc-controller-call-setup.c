@@ -252,7 +252,7 @@ kc_call_new (KcController         *ctrl,
 
 /* Delivery mode "separate", destination controller: the INVITE continues a
  * call whose key already went through (318-324 as MESSAGEs). */
-static void
+static gboolean
 attach_invite (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip,
                const KcPeerIdentity *from, const char *id, char *offer, const char *lane)
 {
@@ -265,14 +265,14 @@ attach_invite (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip,
       || g_strcmp0 (call->callee, callee) != 0) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, 0, lane, 488, "No key was delivered for this call", TAG_END ());
-    return;
+    return FALSE;
   }
   g_clear_handle_id (&call->ack_timer, g_source_remove);
   call->offer = offer;
   if (!kc_call_bind_upstream (call, irq, sip)) {
     kc_call_end (call, 500, "failed", "Cannot create the dialog");
     nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
-    return;
+    return FALSE;
   }
   /* 318 was the MESSAGE: this INVITE carries no FIG. 3 step (as at GC1). */
   kc_call_up_reply (call, 0, SIP_100_TRYING, TAG_END ());
@@ -280,12 +280,12 @@ attach_invite (KcController *ctrl, nta_incoming_t *irq, sip_t const *sip,
   kc_event_set_attr (event, "state", "calling");
   kc_event_set_summary_printf (event, "call %s → %s", call->caller, call->callee);
   kc_controller_emit (ctrl, event);
-  if (!kc_call_media_offer (call))
-    return;
-  kc_call_send_invite (call);
+  if (kc_call_media_offer (call))
+    kc_call_send_invite (call);
+  return TRUE;
 }
 
-void
+gboolean
 kc_call_incoming (KcController          *ctrl,
                   nta_incoming_t        *irq,
                   sip_t const           *sip,
@@ -310,35 +310,35 @@ kc_call_incoming (KcController          *ctrl,
 
   if (callee == NULL || !kc_pki_check_number (callee, NULL)) {
     refuse (ctrl, irq, fig3, lane, 404, "The Request-URI names no subscriber number", TAG_END ());
-    return;
+    return FALSE;
   }
   /* Who calls is what the certificate says, never what From says. */
   if (from_cta && g_strcmp0 (caller, from->identity) != 0) {
     phrase = g_strdup_printf ("From %s does not match certificate %s",
                               caller ? caller : "(no user)", from->identity);
     refuse (ctrl, irq, fig3, lane, 403, phrase, TAG_END ());
-    return;
+    return FALSE;
   }
   if (caller == NULL || !kc_pki_check_number (caller, NULL)) {
     refuse (ctrl, irq, fig3, lane, 400, "From names no subscriber number", TAG_END ());
-    return;
+    return FALSE;
   }
   if (!has_100rel (sip)) {
     refuse (ctrl, irq, fig3, lane, 421, "Extension Required", SIPTAG_REQUIRE_STR ("100rel"),
             TAG_END ());
-    return;
+    return FALSE;
   }
   if (from_cta) {
     if ((status = kc_controller_check_subscriber (ctrl, caller, from->serial, &phrase)) != 0) {
       refuse (ctrl, irq, fig3, lane, status, phrase, TAG_END ());
-      return;
+      return FALSE;
     }
   }
   else {
     if (!kc_sip_header_get (sip, KC_SIP_HEADER_CALL, &call_id, &error) || call_id == NULL
         || !valid_call_id (call_id)) {
       refuse (ctrl, irq, fig3, lane, 400, "Missing or bad Keycall-Call header", TAG_END ());
-      return;
+      return FALSE;
     }
   }
 
@@ -346,34 +346,33 @@ kc_call_incoming (KcController          *ctrl,
   if (offer == NULL) {
     refuse (ctrl, irq, fig3, lane, 488, error ? error->message : "An SDP offer is required",
             TAG_END ());
-    return;
+    return FALSE;
   }
   if (!kc_sdp_find_key_mgmt (offer, &mgmt, &error)) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, fig3, lane, 488, error->message, TAG_END ());
-    return;
+    return FALSE;
   }
   if (from_cta && config->delivery == KC_DELIVERY_SEPARATE && sip->sip_contact == NULL) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, fig3, lane, 400, "A Contact is needed to deliver the key", TAG_END ());
-    return;
+    return FALSE;
   }
   if (mgmt != NULL && (from_cta || config->delivery == KC_DELIVERY_SEPARATE)) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, fig3, lane, 488, "The offer must not carry a key", TAG_END ());
-    return;
+    return FALSE;
   }
   if (!from_cta && config->delivery == KC_DELIVERY_SIGNALING
       && (mgmt == NULL || (keying = kc_keying_new_received (mgmt, &error)) == NULL)) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, fig3, lane, 488, error ? error->message : "The offer carries no key",
             TAG_END ());
-    return;
+    return FALSE;
   }
 
   if (!from_cta && config->delivery == KC_DELIVERY_SEPARATE) {
-    attach_invite (ctrl, irq, sip, from, call_id, offer, lane);
-    return;
+    return attach_invite (ctrl, irq, sip, from, call_id, offer, lane);
   }
   /* An offer the relay cannot anchor makes no call (attach_invite's call
    * exists already: kc_call_media_offer fails it). */
@@ -381,7 +380,7 @@ kc_call_incoming (KcController          *ctrl,
       && (media = kc_call_sdp_media (offer, &error)) == NULL) {
     kc_sip_text_free (offer);
     refuse (ctrl, irq, fig3, lane, 488, error->message, TAG_END ());
-    return;
+    return FALSE;
   }
   call = kc_call_new (ctrl, call_id, caller, callee, from);
   call->keying = g_steal_pointer (&keying);
@@ -395,7 +394,7 @@ kc_call_incoming (KcController          *ctrl,
   if (!kc_call_bind_upstream (call, irq, sip)) {
     kc_call_end (call, 500, "failed", "Cannot create the dialog");
     nta_incoming_treply (irq, 500, "Cannot create the dialog", TAG_END ());
-    return;
+    return FALSE;
   }
   kc_call_up_reply (call, fig3, SIP_100_TRYING, TAG_END ());
   event = kc_call_event (call, KC_EVENT_KIND_CALL_STATE, fig3, NULL);
@@ -404,11 +403,12 @@ kc_call_incoming (KcController          *ctrl,
   kc_controller_emit (ctrl, event);
 
   if (!kc_call_route (call) || !kc_call_media_offer (call))
-    return;
+    return TRUE;
   if (call->source)
     start_keying (call);
   else
     kc_call_store_key (call);
+  return TRUE;
 }
 
 void

@@ -18,12 +18,16 @@
 G_BEGIN_DECLS
 
 /* A new INVITE outside any dialog from an authenticated @from (a CTA or a
- * known peer controller); it is always answered. */
-void   kc_call_incoming          (KcController          *ctrl,
+ * known peer controller); it is always answered. TRUE when a call took
+ * @irq (it destroys it when it ends); FALSE when it was refused, and the
+ * caller destroys it (sofia-sip keeps every server transaction the
+ * application does not destroy until the agent goes). */
+gboolean kc_call_incoming        (KcController          *ctrl,
                                   nta_incoming_t        *irq,
                                   sip_t const           *sip,
                                   const KcPeerIdentity  *from);
-/* A MESSAGE outside any dialog: a key arrow in delivery mode "separate". */
+/* A MESSAGE outside any dialog: a key arrow in delivery mode "separate".
+ * It is always answered before this returns; the caller destroys @irq. */
 void   kc_call_incoming_message  (KcController          *ctrl,
                                   nta_incoming_t        *irq,
                                   sip_t const           *sip,

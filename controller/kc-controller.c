@@ -80,6 +80,8 @@ struct _KcController {
   GPtrArray          *peers;     /* KcPeer */
   GHashTable         *calls;     /* KcCall set */
   guint               keepalive_id;
+  guint               stats_id;
+  gsize               stats_last[4];  /* what the last "sip stats" line said */
   KcStepGate         *step;      /* step mode and slow motion; off unless the window asks */
   KcControllerKeyFunc key_func;  /* --classroom only */
   gpointer            key_data;
@@ -581,12 +583,55 @@ start_peers (KcController *self)
   }
 }
 
+/* sofia-sip's live transactions and dialogs ------------------------------ */
+
+void
+kc_controller_get_sip_stats (KcController *self,
+                             KcSipStats   *stats)
+{
+  usize_t orq = 0, irq = 0, legs = 0;
+
+  if (self->agent != NULL)
+    nta_agent_get_stats (self->agent, NTATAG_S_ORQ_HASH_USED_REF (orq),
+                         NTATAG_S_IRQ_HASH_USED_REF (irq), NTATAG_S_LEG_HASH_USED_REF (legs),
+                         TAG_END ());
+  stats->calls = self->calls ? g_hash_table_size (self->calls) : 0;
+  stats->client_transactions = orq;
+  stats->server_transactions = irq;
+  stats->dialogs = legs;
+}
+
+/* A debug line whenever the counts changed: once the calls are over, they
+ * go back to what they were before any call (a soak shows it); anything
+ * sofia-sip keeps beyond that is memory held until shutdown. */
+static gboolean
+on_stats (gpointer data)
+{
+  KcController *self = data;
+  KcSipStats s;
+  gsize now[4];
+
+  kc_controller_get_sip_stats (self, &s);
+  now[0] = s.calls;
+  now[1] = s.client_transactions;
+  now[2] = s.server_transactions;
+  now[3] = s.dialogs;
+  if (memcmp (now, self->stats_last, sizeof now) != 0) {
+    memcpy (self->stats_last, now, sizeof now);
+    g_debug ("sip stats: %u calls, %" G_GSIZE_FORMAT " client transactions, %" G_GSIZE_FORMAT
+             " server transactions, %" G_GSIZE_FORMAT " dialogs", s.calls,
+             s.client_transactions, s.server_transactions, s.dialogs);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 /* Requests outside any dialog --------------------------------------------- */
 
-static int
-on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
+/* TRUE when a call took @irq; everything else is answered before this
+ * returns. */
+static gboolean
+handle_request (KcController *self, nta_incoming_t *irq, sip_t const *sip)
 {
-  KcController *self = (KcController *) magic;
   g_auto(KcPeerIdentity) id = { KC_ROLE_INVALID, NULL, NULL };
   g_autoptr(GError) error = NULL;
   g_autofree char *lane = NULL;
@@ -612,16 +657,16 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
   msg_destroy (msg);
 
   if (method == sip_method_ack)
-    return 0;   /* stray ACK: nothing to answer */
+    return FALSE;   /* stray ACK: nothing to answer */
   if (!known) {
     g_message ("Refused %s: %s", sip->sip_request->rq_method_name, error->message);
     reply (self, irq, fig3, NULL, 403, error->message, TAG_END ());
-    return 0;
+    return FALSE;
   }
   if (id.role == KC_ROLE_CONTROLLER && kc_controller_config_peer (self->config, id.identity) == NULL) {
     phrase = g_strdup_printf ("Unknown peer controller %s", id.identity);
     reply (self, irq, fig3, lane, 403, phrase, TAG_END ());
-    return 0;
+    return FALSE;
   }
   if (id.role == KC_ROLE_CONTROLLER)
     peer_heard_from (self, id.identity);
@@ -630,7 +675,7 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
   if (sip->sip_to != NULL && sip->sip_to->a_tag != NULL && method != sip_method_options
       && method != sip_method_register && method != sip_method_message) {
     reply (self, irq, fig3, lane, SIP_481_NO_TRANSACTION, TAG_END ());
-    return 0;
+    return FALSE;
   }
 
   switch (method) {
@@ -655,7 +700,7 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
       reply (self, irq, fig3, lane, 403, phrase, TAG_END ());
     }
     else
-      kc_call_incoming (self, irq, sip, &id);
+      return kc_call_incoming (self, irq, sip, &id);
     break;
   case sip_method_message:
     kc_call_incoming_message (self, irq, sip, &id);
@@ -669,6 +714,21 @@ on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t c
     reply (self, irq, 0, lane, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR (ALLOW), TAG_END ());
     break;
   }
+  return FALSE;
+}
+
+/* Returning 0 leaves @irq to this controller: sofia-sip frees a server
+ * transaction only once it is destroyed, so every one no call took (a
+ * REGISTER, an OPTIONS, a MESSAGE, a refusal) is destroyed here, answered;
+ * it then lingers only as long as SIP's timers say. */
+static int
+on_request (nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
+{
+  KcController *self = (KcController *) magic;
+
+  (void) leg;
+  if (!handle_request (self, irq, sip))
+    nta_incoming_destroy (irq);
   return 0;
 }
 
@@ -785,6 +845,9 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
     return NULL;
   }
   start_peers (self);
+  self->stats_last[1] = G_MAXSIZE;  /* the first line always goes out */
+  on_stats (self);
+  self->stats_id = g_timeout_add ((guint) (self->config->keepalive * 1000), on_stats, self);
   return self;
 }
 
@@ -807,6 +870,7 @@ kc_controller_free (KcController *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  g_clear_handle_id (&self->stats_id, g_source_remove);
   kc_call_end_all (self, TRUE);
   /* Every call dropped what it had held: nothing left to send. */
   g_clear_pointer (&self->step, kc_step_gate_free);

@@ -122,6 +122,19 @@ void                kc_controller_add_call        (KcController       *self,
                                                    gpointer            call);
 void                kc_controller_remove_call     (KcController       *self,
                                                    gpointer            call);
+/* Live calls next to sofia-sip's live transactions and dialogs. Once the
+ * calls are over they go back to what they were before the first call;
+ * a debug line ("sip stats: …") says them whenever they change, checked
+ * every --keepalive seconds. */
+typedef struct {
+  guint  calls;
+  gsize  client_transactions;
+  gsize  server_transactions;
+  gsize  dialogs;
+} KcSipStats;
+
+void                kc_controller_get_sip_stats   (KcController       *self,
+                                                   KcSipStats         *stats);
 /* g_list_free() it; the calls are borrowed. */
 GList              *kc_controller_list_calls      (KcController       *self);
 
