@@ -400,6 +400,19 @@ class Network:
         self.admin("profile", "export", number)
         self.subscribers[number] = controller
 
+    def set_media(self, ctl, **values):
+        """Replaces the [media] group of @ctl's controller.ini with @values
+        (keys with '_' as '-'); none removes the group."""
+        path = self.ini(ctl)
+        with open(path) as f:
+            text = f.read()
+        text = re.sub(r"(?ms)^\[media\]\n.*?(?=^\[|\Z)", "", text).rstrip("\n") + "\n"
+        if values:
+            text += "\n[media]\n" + "".join(f"{k.replace('_', '-')}={v}\n"
+                                            for k, v in values.items())
+        with open(path, "w") as f:
+            f.write(text)
+
     # paths
     def ini(self, ctl):
         return os.path.join(self.dir, "controllers", ctl, "controller.ini")

@@ -35,19 +35,6 @@ from kc_rawsip import FakeCallee, RawPeer, raw_call  # noqa: E402
 
 # --- controller.ini [media] ------------------------------------------------------
 
-def set_media(net, ctl, **values):
-    """Replaces the [media] group of @ctl's controller.ini (keys with '_' as '-')."""
-    path = net.ini(ctl)
-    with open(path) as f:
-        text = f.read()
-    text = re.sub(r"(?ms)^\[media\]\n.*?(?=^\[|\Z)", "", text).rstrip("\n") + "\n"
-    if values:
-        text += "\n[media]\n" + "".join(f"{k.replace('_', '-')}={v}\n"
-                                        for k, v in values.items())
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def pick_ranges(n, size=100):
     """@n adjacent even-aligned port ranges of @size: below the kernel's
     ephemeral ports, at a random place so a leftover process of an earlier
@@ -176,8 +163,8 @@ def relayed_call(h, net, delivery, ranges):
     tap = h.tap
     label = f"relay on, {delivery}"
     r1, r2 = ranges
-    set_media(net, "gc1", relay_port_min=r1[0], relay_port_max=r1[1])
-    set_media(net, "gc2", relay_port_min=r2[0], relay_port_max=r2[1])
+    net.set_media("gc1", relay_port_min=r1[0], relay_port_max=r1[1])
+    net.set_media("gc2", relay_port_min=r2[0], relay_port_max=r2[1])
     ctls = start_pair(h, net, delivery)
     if ctls is None:
         return
@@ -308,8 +295,8 @@ def direct_call(h, net):
     """relay=false: the SDP passes unchanged, end to end."""
     tap = h.tap
     label = "relay off"
-    set_media(net, "gc1", relay="false")
-    set_media(net, "gc2", relay="false")
+    net.set_media("gc1", relay="false")
+    net.set_media("gc2", relay="false")
     ctls = start_pair(h, net)
     if ctls is None:
         return
@@ -339,8 +326,8 @@ def forwarding(h, net, ranges):
     tap = h.tap
     label = "forwarding"
     r1, r2 = ranges
-    set_media(net, "gc1", relay_port_min=r1[0], relay_port_max=r1[1])
-    set_media(net, "gc2", relay_port_min=r2[0], relay_port_max=r2[1])
+    net.set_media("gc1", relay_port_min=r1[0], relay_port_max=r1[1])
+    net.set_media("gc2", relay_port_min=r2[0], relay_port_max=r2[1])
     sock_a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock_b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock_a.bind((HOST, 0))
@@ -438,8 +425,8 @@ def exhausted(h, net, rng):
     """No free relay port: 503 with a Warning; free ports: calls work again."""
     tap = h.tap
     label = "no free ports"
-    set_media(net, "gc1", relay_port_min=rng[0], relay_port_max=rng[0] + 3)
-    set_media(net, "gc2", relay="false")
+    net.set_media("gc1", relay_port_min=rng[0], relay_port_max=rng[0] + 3)
+    net.set_media("gc2", relay="false")
     squat = []
     for p in range(rng[0], rng[0] + 4):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -492,13 +479,13 @@ def bad_config(h, net):
             (dict(relay="perhaps"), 2, r"\[media\] relay: 'perhaps'"),
             (dict(relay_address="192.0.2.1"), 1,
              r"\[media\] relay-address: cannot use 192\.0\.2\.1")):
-        set_media(net, "gc1", **values)
+        net.set_media("gc1", **values)
         r = subprocess.run([CONTROLLER, "--headless", "--config", net.ini("gc1")],
                            capture_output=True, text=True, timeout=20)
         tap.ok(r.returncode == code and re.search(what, r.stderr),
                f"bad config: {values} → exit {code}, naming the key",
                f"exit {r.returncode}\n{r.stderr[-600:]}")
-    set_media(net, "gc1")
+    net.set_media("gc1")
 
 
 def main():

@@ -43,16 +43,6 @@ IN_FLIGHT_MAX = 10
 HOLD_S = 3
 
 
-def set_media(net, ctl, lo, hi):
-    path = net.ini(ctl)
-    with open(path) as f:
-        text = f.read()
-    text = re.sub(r"(?ms)^\[media\]\n.*?(?=^\[|\Z)", "", text).rstrip("\n") + "\n"
-    text += f"\n[media]\nrelay-port-min={lo}\nrelay-port-max={hi}\n"
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def attrs(ev):
     return ev.get("attrs") or {}
 
@@ -452,8 +442,8 @@ def main():
             return
         tap.ok(True, "provision the test network with keycall-admin")
         base = random.randrange(20000, 31000, 2)
-        set_media(net, "gc1", base, base + 99)
-        set_media(net, "gc2", base + 100, base + 199)
+        net.set_media("gc1", relay_port_min=base, relay_port_max=base + 99)
+        net.set_media("gc2", relay_port_min=base + 100, relay_port_max=base + 199)
         ctls = start_pair(h, net)
         if ctls is None:
             return

@@ -50,16 +50,6 @@ import kc_li  # noqa: E402
 from kc_li import ContentSink, LiClient, lea_client, lea_files, li_addresses  # noqa: E402
 
 
-def set_media(net, ctl, lo, hi):
-    path = net.ini(ctl)
-    with open(path) as f:
-        text = f.read()
-    text = re.sub(r"(?ms)^\[media\]\n.*?(?=^\[|\Z)", "", text).rstrip("\n") + "\n"
-    text += f"\n[media]\nrelay-port-min={lo}\nrelay-port-max={hi}\n"
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def kc_b64(blob):
     import base64
     return base64.b64encode(blob).decode()
@@ -599,8 +589,8 @@ def main():
                "lea.ini names each controller's LI address (--li-port, else SIP port + 1)",
                str(addrs))
         base = random.randrange(20000, 31000, 2)
-        set_media(net, "gc1", base, base + 99)
-        set_media(net, "gc2", base + 100, base + 199)
+        net.set_media("gc1", relay_port_min=base, relay_port_max=base + 99)
+        net.set_media("gc2", relay_port_min=base + 100, relay_port_max=base + 199)
         try:
             ctls["gc1"] = start_controller(h, net, "gc1")
             ctls["gc2"] = start_controller(h, net, "gc2")

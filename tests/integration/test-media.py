@@ -340,15 +340,8 @@ def media_of(proc, timeout):
 def set_media(net, ctl, relay):
     """The controller's [media] group: relay on or off, and a port range of
     its own so the test can tell whose relay a softphone sends to."""
-    path = net.ini(ctl)
-    with open(path) as f:
-        text = f.read()
-    text = re.sub(r"(?ms)^\[media\]\n.*?(?=^\[|\Z)", "", text).rstrip("\n")
     lo, hi = RELAY_RANGES[ctl]
-    text += (f"\n\n[media]\nrelay={'true' if relay else 'false'}\n"
-             f"relay-port-min={lo}\nrelay-port-max={hi}\n")
-    with open(path, "w") as f:
-        f.write(text)
+    net.set_media(ctl, relay="true" if relay else "false", relay_port_min=lo, relay_port_max=hi)
 
 
 def check_stats(tap, label, a, b):

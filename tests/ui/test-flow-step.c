@@ -520,7 +520,7 @@ test_classroom_reveal (void)
   g_assert_true (wait_for (is_true, &connected, WAIT_S));
 
   start_call (&caller, &callee);
-  fp = proc_wait_line (caller, "^key received id \\S+ fingerprint ((?:[0-9a-f]{4} ?){3}[0-9a-f]{4})");
+  fp = proc_wait_line (caller, "^key received id \\S+ fingerprint " KC_UI_FINGERPRINT_RE);
   id = proc_wait_line (caller, "^key received id (\\S+) fingerprint");
   g_assert_nonnull (fp);
   g_assert_nonnull (id);

@@ -215,9 +215,9 @@ test_intercepted_call (void)
   /* Long enough for media to start on a loaded machine: a call whose
    * media never flowed leaves nothing to record. */
   alice = start_cta ("1001", "--call", "1002", "--duration", "5", NULL);
-  fp = proc_wait_line (alice, "^key .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
+  fp = proc_wait_line (alice, "^key .*fingerprint " KC_UI_FINGERPRINT_RE);
   g_assert_nonnull (fp);
-  bob_fp = proc_wait_line (bob, "^key received .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
+  bob_fp = proc_wait_line (bob, "^key received .*fingerprint " KC_UI_FINGERPRINT_RE);
   g_assert_cmpstr (g_strstrip (fp), ==, g_strstrip (bob_fp));
   call_id = proc_wait_line (lea, "^key (\\S+) fingerprint ");
   g_assert_nonnull (call_id);

@@ -214,7 +214,7 @@ test_open_uri (void)
   g_assert_nonnull (kc_application_get_call (T.app));
   g_assert_true (call_page_shown (NULL));
   g_assert_cmpstr (kc_cta_call_get_peer_number (kc_application_get_call (T.app)), ==, "1002");
-  theirs = proc_wait_line (bob, "^key received .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
+  theirs = proc_wait_line (bob, "^key received .*fingerprint " KC_UI_FINGERPRINT_RE);
   g_assert_nonnull (theirs);
   g_assert_true (wait_for (call_connected, NULL, WAIT_S));
 

@@ -263,7 +263,7 @@ test_outgoing (void)
   g_assert_true (call_page_shown (NULL));
   g_assert_cmpstr (label_text ("peer-number"), ==, "1002");
 
-  theirs = proc_wait_line (bob, "^key received .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
+  theirs = proc_wait_line (bob, "^key received .*fingerprint " KC_UI_FINGERPRINT_RE);
   g_assert_nonnull (theirs);
   g_strstrip (theirs);
   g_assert_true (wait_for (call_secure, NULL, WAIT_S));
@@ -325,7 +325,7 @@ test_incoming (void)
   click ("answer-button");
   g_assert_true (wait_for (call_connected, NULL, WAIT_S));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (T.app), "answer"));
-  theirs = proc_wait_line (carol, "^key received .*fingerprint ((?:[0-9a-f]{4} ){3}[0-9a-f]{4})");
+  theirs = proc_wait_line (carol, "^key received .*fingerprint " KC_UI_FINGERPRINT_RE);
   g_assert_nonnull (theirs);
   g_strstrip (theirs);
   g_assert_true (call_secure (NULL));

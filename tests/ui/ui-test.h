@@ -41,6 +41,10 @@ Proc       *proc_start        (const char *name, ...) G_GNUC_NULL_TERMINATED;
 /* Group 1 of the first stdout line matching @pattern ("" without a group);
  * NULL if none came within WAIT_S. */
 char       *proc_wait_line    (Proc *p, const char *pattern);
+/* The group capturing a key fingerprint in keycall's stdout ("3f2a 91c0
+ * 7d4e 0b18"), for proc_wait_line patterns: "^key received .*fingerprint "
+ * KC_UI_FINGERPRINT_RE. */
+#define KC_UI_FINGERPRINT_RE "((?:[0-9a-f]{4} ){3}[0-9a-f]{4})"
 /* How many stdout lines so far match @pattern. */
 guint       proc_count_lines  (Proc *p, const char *pattern);
 gboolean    proc_exited       (gpointer data);
