@@ -56,6 +56,7 @@ struct _KcCtaAccount {
   char          *audio_out;
   GStrv          codecs;         /* encoding names, best first */
   GArray        *suites;         /* KcSuite, best first */
+  gboolean       direct_media;   /* Keycall-Media: direct on REGISTER and INVITE */
 };
 
 /* kc-cta-account.c */

@@ -453,6 +453,26 @@ kc_cta_account_set_audio (KcCtaAccount *self,
   self->audio_out = g_strdup (output);
 }
 
+void
+kc_cta_account_set_direct_media (KcCtaAccount *self, gboolean direct)
+{
+  g_return_if_fail (KC_IS_CTA_ACCOUNT (self));
+
+  if (self->direct_media == !!direct)
+    return;
+  self->direct_media = !!direct;
+  /* The controller reads it from the binding when a call comes in. */
+  if (self->state == KC_CTA_REG_REGISTERED)
+    kc_cta_account_send_register (self);
+}
+
+gboolean
+kc_cta_account_get_direct_media (KcCtaAccount *self)
+{
+  g_return_val_if_fail (KC_IS_CTA_ACCOUNT (self), FALSE);
+  return self->direct_media;
+}
+
 gboolean
 kc_cta_account_set_codecs (KcCtaAccount        *self,
                            const char * const  *codecs,

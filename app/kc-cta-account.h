@@ -68,6 +68,15 @@ gboolean       kc_cta_account_set_suites         (KcCtaAccount   *self,
                                                   const char * const *suites,
                                                   GError        **error);
 
+/* Asks the controller to let this subscriber's media go straight to the
+ * other phone instead of through its relay ("Keycall-Media: direct" on
+ * REGISTER and INVITE). Only a controller with [media] relay=allow-direct
+ * honours it, and then for every call alike; keys, acknowledgments and SRTP
+ * are the same either way. When registered, a REGISTER carries the change
+ * at once; calls already placed keep their path. */
+void           kc_cta_account_set_direct_media   (KcCtaAccount   *self,
+                                                  gboolean        direct);
+gboolean       kc_cta_account_get_direct_media   (KcCtaAccount   *self);
 gboolean       kc_cta_account_start              (KcCtaAccount   *self,
                                                   GError        **error);
 /* Removes the binding (Expires: 0); "unregistered" follows. */

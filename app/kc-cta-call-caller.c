@@ -366,6 +366,8 @@ kc_cta_call_sip_invite (KcCtaCall *self,
                                        SIPTAG_CONTACT_STR (kc_cta_account_get_contact (account)),
                                        SIPTAG_SUPPORTED_STR ("100rel"),
                                        SIPTAG_ALLOW_STR (KC_CTA_ALLOW),
+                                       TAG_IF (kc_cta_account_get_direct_media (account),
+                                               SIPTAG_HEADER_STR (KC_CTA_MEDIA_DIRECT_HEADER)),
                                        SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT),
                                        SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
                                        SIPTAG_PAYLOAD_STR (sdp), TAG_END ());

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 
 #define KC_CTA_USER_AGENT "Keycall/" PACKAGE_VERSION
 #define KC_CTA_ALLOW      "INVITE, ACK, BYE, CANCEL, PRACK, OPTIONS, MESSAGE"
+/* On REGISTER and INVITE when the subscriber asks for direct media
+ * (kc_cta_account_set_direct_media). */
+#define KC_CTA_MEDIA_DIRECT_HEADER "Keycall-Media: direct"
 
 nta_agent_t      *kc_cta_account_get_agent    (KcCtaAccount    *self);
 const KcProfile  *kc_cta_account_get_profile  (KcCtaAccount    *self);

@@ -360,6 +360,8 @@ kc_cta_account_send_register (KcCtaAccount *self)
                                         URL_STRING_MAKE (self->route),
                                         SIPTAG_CONTACT_STR (self->contact),
                                         SIPTAG_EXPIRES_STR (expires),
+                                        TAG_IF (self->direct_media && !self->unregistering,
+                                                SIPTAG_HEADER_STR (KC_CTA_MEDIA_DIRECT_HEADER)),
                                         SIPTAG_USER_AGENT_STR (KC_CTA_USER_AGENT),
                                         TAG_END ());
   if (self->reg_orq == NULL) {

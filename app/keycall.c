@@ -57,6 +57,7 @@ typedef struct {
   char         *audio_out;
   char         *codecs;
   char         *suites;
+  gboolean      direct_media;
   char         *dtmf;
   int           hold_after;      /* -1: never */
   int           hold_for;        /* -1: held until the call ends */
@@ -625,6 +626,8 @@ run (App *app)
     }
   }
 
+  kc_cta_account_set_direct_media (app->account, app->direct_media);
+
   g_signal_connect (app->account, "registered", G_CALLBACK (on_registered), app);
   g_signal_connect (app->account, "reconnecting", G_CALLBACK (on_reconnecting), app);
   g_signal_connect (app->account, "registration-failed",
@@ -732,6 +735,9 @@ keycall_main (int   argc,
     { "suites", 0, 0, G_OPTION_ARG_STRING, &app.suites,
       "SRTP suites to offer and accept, best first (default AES_CM_128_HMAC_SHA1_80,"
       "AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32)", "LIST" },
+    { "direct-media", 0, 0, G_OPTION_ARG_NONE, &app.direct_media,
+      "Ask the controller for media straight to the other phone, not through its relay "
+      "(honoured only under [media] relay=allow-direct)", NULL },
     { "dtmf", 0, 0, G_OPTION_ARG_STRING, &app.dtmf,
       "Send these digits as telephone events (RFC 4733) once the call is answered", "DIGITS" },
     { "hold-after", 0, 0, G_OPTION_ARG_INT, &app.hold_after,

@@ -29,6 +29,8 @@ typedef struct {
   char            *callee;
   gboolean         source;          /* upstream is the caller's CTA: this controller made K */
   gboolean         destination;     /* downstream is the callee's CTA */
+  gboolean         caller_direct;   /* source: the caller's INVITE asked for direct media */
+  gboolean         callee_direct;   /* destination: the callee's REGISTER asked for it */
   KcKeying        *keying;
   gboolean         callee_acked;
   gboolean         caller_acked;
@@ -235,7 +237,8 @@ void     kc_call_end                  (KcCall      *call,
                                        const char  *reason);
 
 /* Media anchoring (kc-controller-call.c); both do nothing when the
- * controller does not relay media. The offer: takes the relay's ports for
+ * controller does not relay media, or relays it but lets this call's
+ * media go direct (relay=allow-direct and its subscribers here asked). The offer: takes the relay's ports for
  * the call, tells the relay where the caller receives and points
  * call->offer at the relay's callee side. FALSE, with the call failed, when
  * the relay has no ports left (503) or the offer cannot be relayed (488). */

@@ -90,7 +90,8 @@ kc_call_route (KcCall *call)
         kc_call_fail (call, status, phrase, "failed", NULL);
       return FALSE;
     }
-    if ((contact = kc_controller_lookup_binding (ctrl, call->callee)) == NULL) {
+    if ((contact = kc_controller_lookup_binding (ctrl, call->callee,
+                                                 &call->callee_direct)) == NULL) {
       phrase = g_strdup_printf ("%s is not registered", call->callee);
       kc_call_fail (call, 480, phrase, "unavailable", NULL);
       return FALSE;
@@ -383,6 +384,7 @@ kc_call_incoming (KcController          *ctrl,
     return FALSE;
   }
   call = kc_call_new (ctrl, call_id, caller, callee, from);
+  call->caller_direct = from_cta && kc_sip_wants_direct_media (sip);
   call->keying = g_steal_pointer (&keying);
   call->offer = offer;
   if (sip->sip_contact != NULL) {

@@ -656,6 +656,32 @@ anchor_side (KcCall *call, KcRelayLeg leg, char **sdp, GError **error)
   return TRUE;
 }
 
+/* [media] relay=allow-direct: the call is not anchored when every
+ * subscriber this controller serves in it asked for direct media. The rule
+ * reads only the subscribers' requests, never whether a tap matches, so a
+ * tapped call takes the same path as any other (claim 5). */
+static gboolean
+media_goes_direct (KcCall *call)
+{
+  if (!kc_controller_get_config (call->ctrl)->relay_allow_direct
+      || (!call->source && !call->destination))
+    return FALSE;
+  return (!call->source || call->caller_direct) && (!call->destination || call->callee_direct);
+}
+
+static void
+emit_media_direct (KcCall *call)
+{
+  KcEvent *event = kc_call_event (call, KC_EVENT_KIND_MEDIA_START, 0, NULL);
+  const char *who = call->source && call->destination ? "caller and callee"
+                    : call->source ? "the caller" : "the callee";
+
+  kc_event_set_attr (event, "path", "direct");
+  kc_event_set_summary_printf (event, "media not anchored: %s asked for direct media "
+                               "([media] relay=allow-direct)", who);
+  kc_controller_emit (call->ctrl, event);
+}
+
 gboolean
 kc_call_media_offer (KcCall *call)
 {
@@ -666,6 +692,10 @@ kc_call_media_offer (KcCall *call)
 
   if (relay == NULL || call->offer == NULL || call->relay_call != NULL)
     return TRUE;
+  if (media_goes_direct (call)) {
+    emit_media_direct (call);
+    return TRUE;
+  }
   if ((call->relay_call = kc_relay_call_new (relay, call->id, &error)) == NULL) {
     media_fail (call, 503, "No media relay ports free", error->message);
     return FALSE;
@@ -683,6 +713,7 @@ kc_call_media_offer (KcCall *call)
   caller_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLER);
   callee_port = kc_relay_call_get_port (call->relay_call, KC_RELAY_LEG_CALLEE);
   event = kc_call_event (call, KC_EVENT_KIND_MEDIA_START, 0, NULL);
+  kc_event_set_attr (event, "path", "relay");
   kc_event_set_attr (event, "relay_address", kc_relay_get_address (relay));
   kc_event_set_attr_int (event, "caller_port", caller_port);
   kc_event_set_attr_int (event, "callee_port", callee_port);

@@ -425,8 +425,15 @@ load_media (KcControllerConfig *config, GKeyFile *kf, GError **error)
   config->relay = TRUE;
   if (!get_string (kf, config->path, MEDIA_GROUP, "relay", &text, error))
     return FALSE;
-  if (text != NULL && !parse_boolean (text, &config->relay))
-    return bad (error, config->path, MEDIA_GROUP, "relay", "'%s' is not true or false", text);
+  /* allow-direct is one rule for every call, never a per-call exception:
+   * docs/configuration.md, "Direct media". */
+  if (g_strcmp0 (text, "always") == 0)
+    config->relay = TRUE;
+  else if (g_strcmp0 (text, "allow-direct") == 0)
+    config->relay = config->relay_allow_direct = TRUE;
+  else if (text != NULL && !parse_boolean (text, &config->relay))
+    return bad (error, config->path, MEDIA_GROUP, "relay", "'%s' is not true (or always), "
+                "allow-direct or false", text);
 
   if (!get_relay_port (kf, config->path, "relay-port-min", KC_RELAY_DEFAULT_PORT_MIN,
                        &config->relay_port_min, error)

@@ -56,6 +56,8 @@ typedef struct {
 
   /* [media]: media anchoring through the controller's relay (kc-relay.h). */
   gboolean     relay;
+  gboolean     relay_allow_direct; /* relay=allow-direct: a call whose subscribers here all
+                                    * asked for direct media (Keycall-Media) is not anchored */
   char        *relay_address;   /* IP literal the relay binds and SDP names; NULL when off
                                  * and not given */
   guint16      relay_port_min;

@@ -58,6 +58,7 @@ typedef struct {
   char   *contact;              /* the URI of the registered Contact */
   char   *serial;               /* certificate that registered it */
   gint64  expires;              /* monotonic µs */
+  gboolean direct_media;        /* the REGISTER said Keycall-Media: direct */
 } KcBinding;
 
 struct _KcController {
@@ -275,10 +276,12 @@ binding_free (KcBinding *binding)
 }
 
 const char *
-kc_controller_lookup_binding (KcController *self, const char *number)
+kc_controller_lookup_binding (KcController *self, const char *number, gboolean *direct_media)
 {
   KcBinding *binding = g_hash_table_lookup (self->bindings, number);
 
+  if (direct_media != NULL)
+    *direct_media = binding != NULL && binding->direct_media;
   if (binding == NULL)
     return NULL;
   if (binding->expires <= g_get_monotonic_time ()) {
@@ -386,10 +389,14 @@ on_register (KcController *self, nta_incoming_t *irq, sip_t const *sip, KcPeerId
     binding->contact = g_strdup (contact);
     binding->serial = g_strdup (id->serial);
     binding->expires = g_get_monotonic_time () + (gint64) delta * G_USEC_PER_SEC;
+    binding->direct_media = kc_sip_wants_direct_media (sip);
     g_hash_table_replace (self->bindings, g_strdup (number), binding);
     event = kc_controller_event (self, KC_EVENT_KIND_REGISTER, 312, NULL, lane);
-    kc_event_set_summary_printf (event, "%s registered at %s for %lu s", number, contact, delta);
+    kc_event_set_summary_printf (event, "%s registered at %s for %lu s%s", number, contact, delta,
+                                 binding->direct_media ? ", asking for direct media" : "");
     kc_event_set_attr (event, "contact", contact);
+    if (binding->direct_media)
+      kc_event_set_attr (event, "media", "direct");
   }
   kc_controller_emit (self, event);
   sip_expires_init (expires)->ex_delta = delta;

@@ -54,9 +54,11 @@ const guint8       *kc_controller_get_lea_key     (KcController       *self);
 KcRelay            *kc_controller_get_relay       (KcController       *self);
 /* "<sips:HOST:PORT;transport=tls>", for Contact headers. */
 const char         *kc_controller_get_contact     (KcController       *self);
-/* The registered Contact URI of @number, or NULL. */
+/* The registered Contact URI of @number, or NULL; *@direct_media (may be
+ * NULL) is whether its REGISTER asked for direct media (Keycall-Media). */
 const char         *kc_controller_lookup_binding  (KcController       *self,
-                                                   const char         *number);
+                                                   const char         *number,
+                                                   gboolean           *direct_media);
 /* TRUE once OPTIONS to @peer went unanswered (until it answers again). */
 gboolean            kc_controller_peer_is_down    (KcController       *self,
                                                    const char         *peer);

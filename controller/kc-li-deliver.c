@@ -468,8 +468,10 @@ static void
 send_call_record (KcLi *self, LiTap *tap, LiCall *lc)
 {
   g_autoptr(JsonObject) object = kc_li_message_new ("call");
-  g_autofree char *detail = g_strdup_printf ("tap=%s call=%s codec=%s suite=%s",
-                                             tap->tap->tap_id, lc->id, lc->codec, lc->suite);
+  const char *media = lc->relayed ? "relayed" : "direct";
+  g_autofree char *detail = g_strdup_printf ("tap=%s call=%s codec=%s suite=%s media=%s",
+                                             tap->tap->tap_id, lc->id, lc->codec, lc->suite,
+                                             media);
 
   json_object_set_string_member (object, "tap", tap->tap->tap_id);
   json_object_set_string_member (object, "call", lc->id);
@@ -478,6 +480,9 @@ send_call_record (KcLi *self, LiTap *tap, LiCall *lc)
   json_object_set_int_member (object, "payload", lc->payload);
   json_object_set_int_member (object, "clock", lc->clock);
   json_object_set_string_member (object, "suite", lc->suite);
+  /* "direct": the media does not pass this controller, so no content
+   * (X3) will follow from here, only the key. */
+  json_object_set_string_member (object, "media", media);
   deliver (self, tap->tap->lea, object, "call-delivered", lc->id, detail);
 }
 
@@ -598,6 +603,7 @@ kc_li_call_answered (KcLi *self, KcCall *call)
   lc->answered = TRUE;
   lc->answered_at = call->answered_at ? call->answered_at : g_get_real_time ();
   lc->suite = g_strdup (kc_suite_to_string (KC_SUITE_DEFAULT));
+  lc->relayed = call->relay_call != NULL;
   if (call->answer != NULL && (media = kc_call_sdp_media (call->answer, &error)) != NULL) {
     if (media->formats->len > 0) {
       KcSdpFormat *format = &g_array_index (media->formats, KcSdpFormat, 0);

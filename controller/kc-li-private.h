@@ -53,6 +53,7 @@ typedef struct {
   guint       payload;
   guint       clock;
   char       *suite;
+  gboolean    relayed;            /* answered with its media through this relay (X3 possible) */
   GHashTable *taps;               /* tap id -> LiSink (NULL without content) */
 } LiCall;
 

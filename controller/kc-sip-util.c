@@ -87,6 +87,17 @@ kc_sip_header_get (sip_t const *sip, const char *name, const char **value, GErro
   return TRUE;
 }
 
+gboolean
+kc_sip_wants_direct_media (sip_t const *sip)
+{
+  const char *value = NULL;
+
+  /* A preference, not a requirement: an unknown value (a later version's)
+   * is no request rather than a refused call. */
+  return kc_sip_header_get (sip, KC_SIP_HEADER_MEDIA, &value, NULL) && value != NULL
+         && g_ascii_strcasecmp (value, "direct") == 0;
+}
+
 char *
 kc_sip_msg_to_text (msg_t *msg)
 {

@@ -20,6 +20,10 @@ G_BEGIN_DECLS
 
 #define KC_SIP_HEADER_KEY_MGMT   "Keycall-Key-Mgmt"
 #define KC_SIP_HEADER_CALL       "Keycall-Call"
+/* "Keycall-Media: direct" on a CTA's REGISTER and INVITE: its subscriber
+ * asks for media straight between the phones; honoured only under
+ * [media] relay=allow-direct (docs/protocol.md, "Direct media"). */
+#define KC_SIP_HEADER_MEDIA      "Keycall-Media"
 #define KC_SIP_MAX_MESSAGE       (64 * 1024)   /* NTATAG_MAXSIZE: bigger gets 413 */
 
 /* What some nta functions return instead of an object ("(void *) -1"). */
@@ -56,6 +60,10 @@ gboolean  kc_sip_header_get        (sip_t const    *sip,
                                     const char     *name,
                                     const char    **value,
                                     GError        **error);
+
+/* TRUE when @sip says "Keycall-Media: direct" (once, that value only:
+ * anything else, or the header twice, counts as no request). */
+gboolean  kc_sip_wants_direct_media (sip_t const   *sip);
 
 /* The message as text for an event (the event redacts keys); g_free(). */
 char     *kc_sip_msg_to_text       (msg_t          *msg);

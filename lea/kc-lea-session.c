@@ -401,6 +401,7 @@ on_delivery (KcLeaSession *self, const char *op, JsonObject *msg)
     c.payload = pt >= 0 && pt <= 127 ? (guint) pt : 128;
     c.clock = clock > 0 && clock <= 192000 ? (guint) clock : 0;
     c.suite = member_string (msg, "suite");
+    c.media = member_string (msg, "media");
     if (self->funcs.call != NULL)
       self->funcs.call (self, &c, self->user_data);
   } else {

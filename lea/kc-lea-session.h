@@ -43,6 +43,8 @@ typedef struct {
   guint       payload;
   guint       clock;
   const char *suite;
+  const char *media;              /* "relayed"; "direct": no content comes from
+                                   * this controller; NULL from an older one */
 } KcLeaCallDelivery;
 
 /* An `end` delivery. */

@@ -269,8 +269,9 @@ on_call (KcLeaSession *s, const KcLeaCallDelivery *call, gpointer user_data)
           error->message);
     return;
   }
-  say ("call %s %s pt %u clock %u %s", call->call_id, call->codec, call->payload, call->clock,
-       call->suite);
+  say ("call %s %s pt %u clock %u %s%s", call->call_id, call->codec, call->payload, call->clock,
+       call->suite, g_strcmp0 (call->media, "direct") == 0
+                    ? " media direct: no content from this controller" : "");
 }
 
 static void

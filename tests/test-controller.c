@@ -256,9 +256,20 @@ END_TEST
 START_TEST (test_config_media_values)
 {
   g_autoptr(KcControllerConfig) off = NULL, off_named = NULL, set = NULL, v6 = NULL, one = NULL;
+  g_autoptr(KcControllerConfig) always = NULL, direct = NULL;
 
   off = load_media ("127.0.0.1", NULL, "relay=false", NULL);
   ck_assert (!off->relay);
+  ck_assert (!off->relay_allow_direct);
+  always = load_media ("127.0.0.1", NULL, "relay=always", NULL);
+  ck_assert (always->relay);
+  ck_assert (!always->relay_allow_direct);
+  /* allow-direct still runs the relay: it anchors every call whose
+   * subscribers did not all ask for direct media. */
+  direct = load_media ("127.0.0.1", NULL, "relay=allow-direct", NULL);
+  ck_assert (direct->relay);
+  ck_assert (direct->relay_allow_direct);
+  ck_assert_str_eq (direct->relay_address, "127.0.0.1");
   /* Off, nothing needs an address: a host name without one is fine. */
   off_named = load_media ("gc1.example", NULL, "relay=FALSE", NULL);
   ck_assert (!off_named->relay);
@@ -281,7 +292,8 @@ END_TEST
 
 START_TEST (test_config_media_errors_name_the_key)
 {
-  assert_media_error ("127.0.0.1", "relay=maybe", "relay", "'maybe' is not true or false");
+  assert_media_error ("127.0.0.1", "relay=maybe", "relay",
+                      "'maybe' is not true (or always), allow-direct or false");
   assert_media_error ("127.0.0.1", "relay-address=relay.example", "relay-address",
                       "not an IPv4 or IPv6 address");
   assert_media_error ("127.0.0.1", "relay-address=0.0.0.0", "relay-address", "wildcard");

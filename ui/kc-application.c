@@ -81,6 +81,14 @@ audio_setting (KcApplication *self,
   return g_steal_pointer (&value);
 }
 
+static gboolean
+direct_media (GSettings *settings)
+{
+  g_autofree char *path = g_settings_get_string (settings, "media-path");
+
+  return g_str_equal (path, "direct");
+}
+
 static void
 apply_settings (KcApplication *self)
 {
@@ -98,6 +106,7 @@ apply_settings (KcApplication *self)
   if (codecs[0] != NULL
       && !kc_cta_account_set_codecs (self->account, (const char * const *) codecs, &error))
     g_message ("Ignoring the codec preference: %s", error->message);
+  kc_cta_account_set_direct_media (self->account, direct_media (self->settings));
 }
 
 static void

@@ -219,6 +219,49 @@ ringtone_row (GSettings *settings)
   return row;
 }
 
+/* The media path (relay preference): the request the account sends; the
+ * controller's [media] relay decides, the same for every call. */
+
+static const char *const media_paths[] = { "relay", "direct", NULL };
+
+static void
+on_media_path_selected (AdwComboRow *row,
+                        GParamSpec  *pspec,
+                        GSettings   *settings)
+{
+  guint i = adw_combo_row_get_selected (row);
+
+  if (i < G_N_ELEMENTS (media_paths) - 1)
+    g_settings_set_string (settings, "media-path", media_paths[i]);
+}
+
+static GtkWidget *
+media_group (GSettings *settings)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+  g_autofree char *current = g_settings_get_string (settings, "media-path");
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Media Path"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+    _("The controller’s relay hides your address from the other desktop. Direct media is used "
+      "only if your controller allows it for every call; the call key and its encryption are "
+      "the same either way, and your controller still knows the key."));
+  gtk_string_list_append (labels, _("Through the relay"));
+  gtk_string_list_append (labels, _("Direct, if allowed"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Relay Preference"));
+  gtk_widget_set_name (row, "media-path");
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), g_str_equal (current, "direct") ? 1 : 0);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Relay preference"), -1);
+  g_signal_connect_object (row, "notify::selected", G_CALLBACK (on_media_path_selected),
+                           settings, 0);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  return group;
+}
+
 /* Codec order: one row per codec with a button moving it up. */
 
 static void fill_codecs (GtkWidget *group, GSettings *settings);
@@ -436,6 +479,8 @@ kc_preferences_new (GSettings *settings,
                           g_object_unref);
   fill_codecs (codecs, settings);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (codecs));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
+                            ADW_PREFERENCES_GROUP (media_group (settings)));
 
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
   if (host != NULL) {
@@ -451,6 +496,9 @@ kc_preferences_new (GSettings *settings,
                                 ADW_PREFERENCES_PAGE (controller));
   }
   gtk_window_set_title (GTK_WINDOW (window), _("Preferences"));
+  /* Tall enough for the Calls page's four groups without scrolling on a
+   * 768-pixel screen. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 740);
   /* A handful of rows: nothing to search. */
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);

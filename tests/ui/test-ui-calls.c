@@ -2,7 +2,7 @@
  * ringtone follows an incoming call (rings once the key is confirmed, stops
  * on answer, decline and the caller's cancel) and its panel names gc1 as the
  * key's creator, sip:/sips:/tel: URIs opened through GApplication dial, the preferences reach the next call (device
- * lists, codec order), keypad digits arrive as RFC 4733 events, the Hold
+ * lists, codec order, the relay preference), keypad digits arrive as RFC 4733 events, the Hold
  * button holds and resumes the call, and, with
  * KC_UI_MEMORY=1, the process size after 50 calls.
  */
@@ -399,6 +399,68 @@ test_preferences (void)
   g_settings_reset (settings, "codecs");
 }
 
+/* The relay preference: the Media Path row sets media-path, the account
+ * asks for direct media and registers again at once (the controller keeps
+ * the request with the binding; tests/integration/test-direct-media checks
+ * what it does with it). */
+
+static void
+on_registered_count (KcCtaAccount *account,
+                     guint        *count)
+{
+  (*count)++;
+}
+
+static gboolean
+registered_again (gpointer data)
+{
+  return *(guint *) data > 0;
+}
+
+static void
+test_media_path (void)
+{
+  GSettings *settings = kc_application_get_settings (T.app);
+  KcCtaAccount *account;
+  g_autofree char *path = NULL;
+  GtkWidget *prefs, *row;
+  guint registers = 0;
+  gulong id;
+
+  if (!T.registered) {
+    g_test_skip ("not registered");
+    return;
+  }
+  account = kc_application_get_account (T.app);
+  path = g_settings_get_string (settings, "media-path");
+  g_assert_cmpstr (path, ==, "relay");
+  g_assert_false (kc_cta_account_get_direct_media (account));
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  prefs = preferences_window ();
+  g_assert_nonnull (prefs);
+  row = find_in (prefs, "media-path");
+  g_assert_nonnull (row);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (row)), ==, 0);
+
+  id = g_signal_connect (account, "registered", G_CALLBACK (on_registered_count), &registers);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), 1);
+  g_free (path);
+  path = g_settings_get_string (settings, "media-path");
+  g_assert_cmpstr (path, ==, "direct");
+  g_assert_true (kc_cta_account_get_direct_media (account));
+  g_assert_true (wait_for (registered_again, &registers, WAIT_S));
+
+  /* Back to the relay: another REGISTER, without the request. */
+  registers = 0;
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), 0);
+  g_assert_false (kc_cta_account_get_direct_media (account));
+  g_assert_true (wait_for (registered_again, &registers, WAIT_S));
+  g_signal_handler_disconnect (account, id);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_settings_reset (settings, "media-path");
+}
+
 /* DTMF */
 
 static gboolean
@@ -603,6 +665,7 @@ ui_calls_add_tests (void)
   g_test_add_func ("/ui/open-uri", test_open_uri);
   g_test_add_func ("/ui/open-uri-before-registered", test_open_uri_before_registered);
   g_test_add_func ("/ui/preferences", test_preferences);
+  g_test_add_func ("/ui/preferences/media-path", test_media_path);
   g_test_add_func ("/ui/dtmf", test_dtmf);
   g_test_add_func ("/ui/hold", test_hold);
   g_test_add_func ("/ui/memory", test_memory);
