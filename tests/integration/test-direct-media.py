@@ -9,6 +9,8 @@ REGISTER and INVITE. Two controllers (gc1 serves 1xxx, gc2 serves 2xxx):
   anchors (media-start path=direct at each), each phone receives the other's
   own SDP address and port, and SRTP flows between them with no packet
   rejected;
+- the same in delivery mode "separate", with the call held and resumed
+  (the re-INVITEs pass unanchored too);
 - allow-direct, only the caller asks: gc1 lets its side go, gc2 still
   anchors the callee (B and A both see gc2's relay);
 - relay=true (always), both ask: the request is ignored, both anchor;
@@ -101,14 +103,14 @@ def make_tone(h, freq, seconds=20):
 class Scenario:
     """Both controllers started with @relay (and port ranges of their own)."""
 
-    def __init__(self, h, net, ranges, relay):
+    def __init__(self, h, net, ranges, relay, delivery=None):
         self.h, self.net = h, net
         for ctl, rng in zip(("gc1", "gc2"), ranges):
             net.set_media(ctl, relay=relay, relay_port_min=rng[0], relay_port_max=rng[1])
         self.ctls = {}
         try:
             for ctl in ("gc1", "gc2"):
-                self.ctls[ctl] = start_controller(h, net, ctl)
+                self.ctls[ctl] = start_controller(h, net, ctl, delivery=delivery)
         except StartError as e:
             h.tap.ok(False, f"controllers start with relay={relay}", e.proc.describe())
             self.stop()
@@ -123,8 +125,9 @@ class Scenario:
         return self.ctls[ctl].events()
 
 
-def call(h, net, tones, caller, callee, caller_direct, callee_direct, label):
-    """@caller calls @callee (tone files in, nothing out); returns (a, b) or None."""
+def call(h, net, tones, caller, callee, caller_direct, callee_direct, label, hold=False):
+    """@caller calls @callee (tone files in, nothing out); returns (a, b) or None.
+    @hold: the caller holds the call and resumes it (re-INVITEs)."""
     tap = h.tap
     b = start_cta(h, net, callee, answer=True, duration=30, timeout=60,
                   extra=["--audio-in", tones[1], "--audio-out", "none"]
@@ -133,15 +136,19 @@ def call(h, net, tones, caller, callee, caller_direct, callee_direct, label):
         tap.ok(False, f"{label}: {callee} registers", b.proc.describe())
         b.proc.stop()
         return None
-    a = start_cta(h, net, caller, call=callee, duration=2, timeout=40,
+    a = start_cta(h, net, caller, call=callee, duration=4 if hold else 2, timeout=40,
                   extra=["--audio-in", tones[0], "--audio-out", "none"]
-                  + (["--direct-media"] if caller_direct else []))
+                  + (["--direct-media"] if caller_direct else [])
+                  + (["--hold-after", "1", "--hold-for", "1"] if hold else []))
     rc_a, rc_b = a.proc.wait(45), b.proc.wait(20)
     sa, sb = stats(a), stats(b)
     tap.ok(rc_a == 0 and rc_b == 0 and sa and sb and sa[1] > 0 and sb[1] > 0
            and sa[3] == 0 and sb[3] == 0,
            f"{label}: the call is answered, SRTP flows both ways (none rejected), both end "
            "cleanly", f"stats A {sa} B {sb}\nA:\n{a.proc.describe()}\nB:\n{b.proc.describe()}")
+    if hold:
+        tap.ok(a.proc.find_lines(r"^held ") and a.proc.find_lines(r"^resumed "),
+               f"{label}: the caller holds and resumes the call", a.proc.describe())
     a.proc.stop()
     b.proc.stop()
     return a, b
@@ -150,15 +157,16 @@ def call(h, net, tones, caller, callee, caller_direct, callee_direct, label):
 # --- scenarios -------------------------------------------------------------------------
 
 def two_controllers(h, net, tones, ranges, relay, caller_direct, callee_direct, label,
-                    want_gc1, want_gc2):
+                    want_gc1, want_gc2, delivery=None, hold=False):
     """1001 (gc1) calls 2001 (gc2); checks each controller's media-start path
     and where each phone's SDP points. Returns gc1's and gc2's events."""
     tap = h.tap
-    sc = Scenario(h, net, ranges, relay)
+    sc = Scenario(h, net, ranges, relay, delivery)
     if sc.ctls is None:
         return None
     try:
-        if call(h, net, tones, "1001", "2001", caller_direct, callee_direct, label) is None:
+        if call(h, net, tones, "1001", "2001", caller_direct, callee_direct, label,
+                hold) is None:
             return None
         for ctl in ("gc1", "gc2"):
             wait_event(sc.ctls[ctl], lambda e: e.get("kind") == "call-state"
@@ -291,6 +299,9 @@ def main():
                                "allow-direct, both ask", "direct", "direct")
         two_controllers(h, net, tones, ranges, "allow-direct", True, False,
                         "allow-direct, only the caller asks", "direct", "relay")
+        two_controllers(h, net, tones, ranges, "allow-direct", True, True,
+                        "allow-direct, both ask, delivery separate, hold and resume",
+                        "direct", "direct", delivery="separate", hold=True)
         two_controllers(h, net, tones, ranges, "true", True, True,
                         "relay=true, both ask", "relay", "relay")
         one_controller(h, net, tones, ranges)
