@@ -588,6 +588,43 @@ def read_events(path):
     return events, errors
 
 
+def provision(h, subscribers, controllers=("gc1", "gc2"), leas=("lea1",), li_ports=None,
+              check_configs=False):
+    """The tests' usual network: controller gcN serves the numbers that start
+    with N; @subscribers are numbers or (number, name) pairs, each at the
+    controller of its first digit; @li_ports maps a controller to its
+    add_controller li_port. Reports one TAP check (and, with @check_configs,
+    check_configs's); returns the Network, or None when something failed."""
+    try:
+        net = Network(h)
+        for ctl in controllers:
+            net.add_controller(ctl, [ctl[2:]], li_port=(li_ports or {}).get(ctl))
+        for lea in leas:
+            net.add_lea(lea)
+        for sub in subscribers:
+            number, name = (sub, None) if isinstance(sub, str) else sub
+            net.add_subscriber(number, f"gc{number[0]}", name)
+    except AdminError as e:
+        h.tap.ok(False, "provision the test network with keycall-admin", str(e))
+        return None
+    h.tap.ok(True, "provision the test network with keycall-admin")
+    if check_configs and not net.check_configs(h.tap):
+        return None
+    return net
+
+
+# --- events -------------------------------------------------------------------------
+
+def attrs(ev):
+    return ev.get("attrs") or {}
+
+
+def sdp_of(ev):
+    """The SDP body of a sip-rx/sip-tx event's message, or None."""
+    head, sep, body = str(ev.get("msg") or "").partition("\r\n\r\n")
+    return body if sep and body.strip() else None
+
+
 def wait_event(ctl, pred, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -704,6 +741,26 @@ def start_lea(h, net, controllers, taps=(), past=(), content="127.0.0.1:0", reco
         raise StartError(f"keycall-lea {name} did not print 'content on HOST:PORT' within "
                          f"{wait} s", lea.proc)
     return lea
+
+
+# --- audio files ---------------------------------------------------------------
+
+def make_tone(h, freq, seconds):
+    """A 48 kHz mono 16-bit WAV of a @freq Hz sine at half scale (sox, else
+    gst-launch-1.0); its path."""
+    path = h.path(f"tone-{freq}.wav")
+    if shutil.which("sox"):
+        argv = ["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", path, "synth", str(seconds),
+                "sine", str(freq), "vol", "0.5"]
+    else:
+        argv = ["gst-launch-1.0", "-q", "audiotestsrc", f"freq={freq}", "volume=0.5",
+                "samplesperbuffer=960", f"num-buffers={50 * seconds}", "!",
+                "audio/x-raw,format=S16LE,rate=48000,channels=1", "!", "wavenc", "!",
+                "filesink", f"location={path}"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv[0]} could not write {path}: {r.stderr.strip()}")
+    return path
 
 
 # --- store and LEA ------------------------------------------------------------

@@ -21,8 +21,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (CTA, HOST, AdminError, Harness, Network,  # noqa: E402
-                        StartError, free_port, start_controller)
+from kc_harness import (CTA, HOST, AdminError, Harness, Network, StartError,  # noqa: E402
+                        free_port, start_controller)
 
 RUN_TIMEOUT = 60
 

@@ -28,8 +28,8 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kc_rawsip  # noqa: E402
-from kc_harness import (CONTROLLER, HOST, AdminError, Harness, Network,  # noqa: E402
-                        StartError, start_controller, start_cta, store_rows, wait_event)
+from kc_harness import (CONTROLLER, HOST, Harness, StartError, attrs, provision,  # noqa: E402
+                        sdp_of, start_controller, start_cta, store_rows, wait_event)
 from kc_rawsip import FakeCallee, RawPeer, raw_call  # noqa: E402
 
 
@@ -53,11 +53,6 @@ def port_free(port):
 
 
 # --- SDP in events -------------------------------------------------------------------
-
-def sdp_of(ev):
-    head, sep, body = str(ev.get("msg") or "").partition("\r\n\r\n")
-    return body if sep and body.strip() else None
-
 
 def media_of(sdp):
     """(every c= address, the m=audio port)."""
@@ -85,10 +80,6 @@ def kept_lines(sdp):
 
 def without_keys(sdp):
     return [line for line in sdp.splitlines() if not line.startswith("a=key-mgmt:")]
-
-
-def attrs(ev):
-    return ev.get("attrs") or {}
 
 
 def sip(events, kind, peer, method=None, statuses=None):
@@ -496,17 +487,9 @@ def main():
         if missing:
             tap.skip("media anchoring", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
+        net = provision(h, ["1001", "2001"])
+        if net is None:
             return
-        tap.ok(True, "provision the test network with keycall-admin")
 
         ranges = pick_ranges(3)
         for delivery in ("signaling", "separate"):

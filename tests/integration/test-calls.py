@@ -25,9 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (UNSEAL, AdminError, Harness, Network,  # noqa: E402
-                        StartError, read_events, start_controller, start_cta,
-                        store_rows, unseal_check, wait_event)
+from kc_harness import (UNSEAL, Harness, Network, StartError, provision, read_events,  # noqa: E402
+                        start_controller, start_cta, store_rows, unseal_check, wait_event)
 from kc_rawsip import (RawPeer, derive_call_key, fingerprint,  # noqa: E402
                        raw_call, read_profile_secret)
 
@@ -418,19 +417,9 @@ def main():
         if missing:
             tap.skip("signaling calls", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("1002", "gc1", "Carol")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
-            return
-        tap.ok(True, "provision the test network with keycall-admin")
-        if not net.check_configs(tap):
+        net = provision(h, [("1001", "Alice"), ("1002", "Carol"), ("2001", "Bob")],
+                        check_configs=True)
+        if net is None:
             return
 
         only = os.environ.get("KC_CALLS_ONLY")   # e.g. "random-signaling" while debugging

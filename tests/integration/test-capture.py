@@ -11,7 +11,6 @@ base64. Needs root (or capture rights) for tshark. Prints TAP.
 """
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,9 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (AdminError, Harness, Network, StartError,  # noqa: E402
-                        start_controller, start_cta, unseal_check,
-                        wait_event)
+from kc_harness import (Harness, StartError, provision, start_controller, start_cta,  # noqa: E402
+                        unseal_check, wait_event)
 
 
 def tshark_count(pcap, ports, display_filter):
@@ -60,17 +58,8 @@ def main():
         if not shutil.which("tshark"):
             tap.skip("loopback capture of a call", "tshark is not installed")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network", str(e))
-            return
-        if not net.check_configs(tap):
+        net = provision(h, [("1001", "Alice"), ("2001", "Bob")], check_configs=True)
+        if net is None:
             return
 
         everything = h.path("lo.pcapng")

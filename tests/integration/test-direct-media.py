@@ -25,15 +25,13 @@ Prints TAP.
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, AdminError, Harness, Network, StartError,  # noqa: E402
-                        free_port, start_controller, start_cta, wait_event)
+from kc_harness import (HOST, Harness, StartError, attrs, free_port, make_tone,  # noqa: E402
+                        provision, sdp_of, start_controller, start_cta, wait_event)
 from kc_li import ContentSink, lea_client  # noqa: E402
 
 STATS_RX = re.compile(r"^media stats sent (\d+) received (\d+) rejected-replay (\d+) "
@@ -41,15 +39,6 @@ STATS_RX = re.compile(r"^media stats sent (\d+) received (\d+) rejected-replay (
 
 
 # --- helpers ------------------------------------------------------------------------
-
-def attrs(ev):
-    return ev.get("attrs") or {}
-
-
-def sdp_of(ev):
-    head, sep, body = str(ev.get("msg") or "").partition("\r\n\r\n")
-    return body if sep and body.strip() else None
-
 
 def media_of(sdp):
     """(the c= addresses, the m=audio port) of @sdp, or None."""
@@ -84,20 +73,6 @@ def stats(cta):
     lines = cta.proc.find_lines(r"^media stats ")
     m = STATS_RX.match(lines[-1][1]) if lines else None
     return tuple(int(x) for x in m.groups()) if m else None
-
-
-def make_tone(h, freq, seconds=20):
-    path = h.path(f"tone-{freq}.wav")
-    if shutil.which("sox"):
-        argv = ["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", path, "synth", str(seconds),
-                "sine", str(freq), "vol", "0.5"]
-    else:
-        argv = ["gst-launch-1.0", "-q", "audiotestsrc", f"freq={freq}", "volume=0.5",
-                "samplesperbuffer=960", f"num-buffers={50 * seconds}", "!",
-                "audio/x-raw,format=S16LE,rate=48000,channels=1", "!", "wavenc", "!",
-                "filesink", f"location={path}"]
-    subprocess.run(argv, capture_output=True, check=True, timeout=60)
-    return path
 
 
 class Scenario:
@@ -279,21 +254,13 @@ def main():
         if missing:
             tap.skip("direct media", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"], li_port=free_port())
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("1002", "gc1", "Carol")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
+        net = provision(h, [("1001", "Alice"), ("1002", "Carol"), ("2001", "Bob")],
+                        li_ports={"gc1": free_port()})
+        if net is None:
             return
-        tap.ok(True, "provision the test network with keycall-admin")
         base = random.randrange(20000, 31000, 2)
         ranges = [(base, base + 99), (base + 100, base + 199)]
-        tones = (make_tone(h, 440), make_tone(h, 1000))
+        tones = (make_tone(h, 440, 20), make_tone(h, 1000, 20))
 
         both = two_controllers(h, net, tones, ranges, "allow-direct", True, True,
                                "allow-direct, both ask", "direct", "direct")

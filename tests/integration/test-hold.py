@@ -31,8 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, AdminError, Harness, Network,  # noqa: E402
-                        StartError, start_controller, start_cta, wait_event)
+from kc_harness import (HOST, Harness, StartError, attrs, provision, sdp_of,  # noqa: E402
+                        start_controller, start_cta, wait_event)
 from kc_rawsip import (KM_KEY, ROLE_CALLER, RawPeer, key_ack, km_ack_value,  # noqa: E402
                        km_parse, new_tag, request, response, sdp_key_mgmt, strip_uri)
 
@@ -41,15 +41,6 @@ from kc_rawsip import (KM_KEY, ROLE_CALLER, RawPeer, key_ack, km_ack_value,  # n
 # 50 a second.
 IN_FLIGHT_MAX = 10
 HOLD_S = 3
-
-
-def attrs(ev):
-    return ev.get("attrs") or {}
-
-
-def sdp_of(ev):
-    head, sep, body = str(ev.get("msg") or "").partition("\r\n\r\n")
-    return body if sep and body.strip() else None
 
 
 def audio_port(sdp):
@@ -429,18 +420,9 @@ def main():
         if missing:
             tap.skip("hold and resume", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("1002", "gc1", "Mallory")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
+        net = provision(h, [("1001", "Alice"), ("1002", "Mallory"), ("2001", "Bob")])
+        if net is None:
             return
-        tap.ok(True, "provision the test network with keycall-admin")
         base = random.randrange(20000, 31000, 2)
         net.set_media("gc1", relay_port_min=base, relay_port_max=base + 99)
         net.set_media("gc2", relay_port_min=base + 100, relay_port_max=base + 199)

@@ -25,9 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, AdminError, Harness, Network, StartError,  # noqa: E402
-                        free_port, start_controller, store_rows, wait_event,
-                        wait_port)
+from kc_harness import (HOST, Harness, StartError, free_port, provision,  # noqa: E402
+                        start_controller, store_rows, wait_event, wait_port)
 from kc_rawsip import FakeCallee  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -119,18 +118,8 @@ def main():
             return
         have = {t: shutil.which(t) is not None for t in ("sipsak", "sipp")}
         have["stunnel"] = bool(shutil.which("stunnel4") or shutil.which("stunnel"))
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1")
-            net.add_subscriber("1002", "gc1")
-            net.add_subscriber("2001", "gc2")
-        except AdminError as e:
-            tap.ok(False, "provision the test network", str(e))
-            return
-        if not net.check_configs(tap):
+        net = provision(h, ["1001", "1002", "2001"], check_configs=True)
+        if net is None:
             return
         try:
             gc1 = start_controller(h, net, "gc1", key_mode="random", ack_timeout=2)

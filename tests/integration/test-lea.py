@@ -53,20 +53,18 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, AdminError, Harness, Network, StartError,  # noqa: E402
-                        free_port, read_events, start_controller, start_cta, start_lea,
-                        store_rows, unseal_check, wait_event)
+from kc_harness import (HOST, AdminError, Harness, StartError, free_port, make_tone,  # noqa: E402
+                        provision, read_events, start_controller, start_cta, start_lea, store_rows,
+                        unseal_check, wait_event)
 
 TONE_A, TONE_B = 1000, 1500
 SNR_FLOOR_DB = 20.0
@@ -141,22 +139,6 @@ def check_recording(tap, label, rec):
                f"{label}: {side} channel does not hold the other direction's {other} Hz tone",
                f"SNR of {other} Hz: {snr_other}")
         tap.diag(f"  {label} {side}: {freq} Hz, {secs:.1f} s, SNR {snr and round(snr, 1)} dB")
-
-
-def make_tone(h, freq, seconds):
-    path = h.path(f"tone-{freq}.wav")
-    if shutil.which("sox"):
-        argv = ["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", path, "synth", str(seconds),
-                "sine", str(freq), "vol", "0.5"]
-    else:
-        argv = ["gst-launch-1.0", "-q", "audiotestsrc", f"freq={freq}", "volume=0.5",
-                "samplesperbuffer=960", f"num-buffers={50 * seconds}", "!",
-                "audio/x-raw,format=S16LE,rate=48000,channels=1", "!", "wavenc", "!",
-                "filesink", f"location={path}"]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"{argv[0]} could not write {path}: {r.stderr.strip()}")
-    return path
 
 
 # --- softphones ---------------------------------------------------------------------
@@ -767,17 +749,9 @@ def main():
         if missing:
             tap.skip("lawful intercept end to end", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"], li_port="free")
-            net.add_controller("gc2", ["2"], li_port="free")
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network", str(e))
-            return
-        if not net.check_configs(tap):
+        net = provision(h, [("1001", "Alice"), ("2001", "Bob")],
+                        li_ports={"gc1": "free", "gc2": "free"}, check_configs=True)
+        if net is None:
             return
         try:
             tones = (make_tone(h, TONE_A, 30), make_tone(h, TONE_B, 30))

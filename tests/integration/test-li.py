@@ -43,9 +43,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (ADMIN, HOST, UNSEAL, AdminError, Harness, Network,  # noqa: E402
-                        StartError, free_port, start_controller, start_cta, store_rows,
-                        wait_event)
+from kc_harness import (ADMIN, HOST, UNSEAL, AdminError, Harness, StartError,  # noqa: E402
+                        free_port, provision, start_controller, start_cta, store_rows, wait_event)
 import kc_li  # noqa: E402
 from kc_li import ContentSink, LiClient, lea_client, lea_files, li_addresses  # noqa: E402
 
@@ -570,20 +569,11 @@ def main():
         if missing:
             tap.skip("lawful intercept", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            li_port = free_port()
-            net.add_controller("gc1", ["1"], li_port=li_port)
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_lea("lea2")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("1002", "gc1", "Carol")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
+        li_port = free_port()
+        net = provision(h, [("1001", "Alice"), ("1002", "Carol"), ("2001", "Bob")],
+                        leas=("lea1", "lea2"), li_ports={"gc1": li_port})
+        if net is None:
             return
-        tap.ok(True, "provision the test network with keycall-admin")
         addrs = li_addresses(net.dir, "lea2")
         tap.ok(addrs == {"gc1": (HOST, li_port), "gc2": (HOST, net.controllers["gc2"]["port"] + 1)},
                "lea.ini names each controller's LI address (--li-port, else SIP port + 1)",

@@ -55,8 +55,8 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (UNSEAL, AdminError, Harness, Network,  # noqa: E402
-                        StartError, start_controller, start_cta, wait_event)
+from kc_harness import (UNSEAL, Harness, StartError, make_tone, provision,  # noqa: E402
+                        start_controller, start_cta, wait_event)
 
 SNR_FLOOR_DB = 20.0        # tone power vs everything else in the recording
 SKIP_S = 0.5               # of the recorded tone, before measuring
@@ -531,17 +531,6 @@ def jack_call(h, net, ctls, relay):
 
 # --- the wire ------------------------------------------------------------------
 
-def make_tone(h, freq, seconds):
-    path = h.path(f"tone-{freq}.wav")
-    r = run([GST, "-q", "audiotestsrc", f"freq={freq}", "volume=0.5", "samplesperbuffer=960",
-             f"num-buffers={50 * seconds}", "!",
-             "audio/x-raw,format=S16LE,rate=48000,channels=1", "!", "wavenc", "!",
-             "filesink", f"location={path}"])
-    if r.returncode != 0:
-        raise RuntimeError(f"gst-launch-1.0 could not write {path}: {r.stderr.strip()}")
-    return path
-
-
 def srtp_keys(net, key_prefix):
     """{direction: hex key‖salt} of the key whose id starts with @key_prefix,
     as the LEA derives them; and what went wrong, if anything."""
@@ -767,17 +756,8 @@ def main():
             and shutil.which("jack_connect") and jack_ports() is not None \
             and all(run(["gst-inspect-1.0", "--exists", e]).returncode == 0
                     for e in ("jackaudiosrc", "jackaudiosink"))
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("2001", "gc2", "Bob")
-        except AdminError as e:
-            tap.ok(False, "provision the test network", str(e))
-            return
-        if not net.check_configs(tap):
+        net = provision(h, [("1001", "Alice"), ("2001", "Bob")], check_configs=True)
+        if net is None:
             return
 
         for relay in (True, False):

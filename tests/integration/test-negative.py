@@ -31,8 +31,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kc_harness import (CONTROLLER, CTA, HOST, AdminError, Harness, Network,  # noqa: E402
-                        StartError, read_events, start_controller, start_cta,
-                        unseal_check, wait_event)
+                        StartError, read_events, start_controller, start_cta, unseal_check,
+                        wait_event)
 from kc_rawsip import (Closed, FakeCallee, RawPeer, fingerprint,  # noqa: E402
                        km_key_value, new_tag, raw_call, request, sdp_offer,
                        tls_attempt)

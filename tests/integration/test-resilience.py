@@ -34,8 +34,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (AdminError, Harness, Network, StartError,  # noqa: E402
-                        start_controller, start_cta, unseal_check, wait_event)
+from kc_harness import (Harness, StartError, provision, start_controller, start_cta,  # noqa: E402
+                        unseal_check, wait_event)
 
 KEY_LINE = r"^key (?:received|derived) id ([0-9a-f]{8}) .*fingerprint ((?:[0-9a-f]{4} ?){4})"
 
@@ -364,20 +364,9 @@ def main():
         if missing:
             tap.skip("resilience", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_controller("gc2", ["2"])
-            net.add_lea("lea1")
-            for n in ("1001", "1002", "1003"):
-                net.add_subscriber(n, "gc1")
-            for n in ("2001", "2002", "2003"):
-                net.add_subscriber(n, "gc2")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
-            return
-        tap.ok(True, "provision the test network with keycall-admin")
-        if not net.check_configs(tap):
+        net = provision(h, ["1001", "1002", "1003", "2001", "2002", "2003"],
+                        check_configs=True)
+        if net is None:
             return
         only = os.environ.get("KC_RESILIENCE_ONLY")
         if not only or only == "kill":

@@ -24,8 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (AdminError, Harness, Network, StartError,  # noqa: E402
-                        start_controller, start_cta)
+from kc_harness import (Harness, StartError, provision, start_controller, start_cta)  # noqa: E402
 
 STATS = (r"sip stats: (\d+) calls, (\d+) client transactions, (\d+) server transactions, "
          r"(\d+) dialogs")
@@ -73,14 +72,8 @@ def main():
         if missing:
             tap.skip("soak", f"not built: {', '.join(missing)}")
             return
-        try:
-            net = Network(h)
-            net.add_controller("gc1", ["1"])
-            net.add_lea("lea1")
-            net.add_subscriber("1001", "gc1", "Alice")
-            net.add_subscriber("1002", "gc1", "Carol")
-        except AdminError as e:
-            tap.ok(False, "provision the test network with keycall-admin", str(e))
+        net = provision(h, [("1001", "Alice"), ("1002", "Carol")], controllers=("gc1",))
+        if net is None:
             return
         # The stats line is a debug message of the controller's log domain.
         os.environ["G_MESSAGES_DEBUG"] = "keycall-controller"
