@@ -5,68 +5,20 @@
  * already report, and a window fed from another bus (a test, a recorded
  * run) shows the same thing. A finished recording's per-direction counts
  * and times come from the JSON record the recorder wrote beside the WAV.
- * Keys never reach this file: fingerprints only.
+ * Keys never reach the window's files: fingerprints only.
+ *
+ * This file: the controllers, the taps and the events; the calls are in
+ * kc-lea-window-calls.c, the "Add a tap" form in kc-lea-window-actions.c.
  */
 #define G_LOG_DOMAIN "kc-lea-window"
 
 #include "config.h"
 
-#include "kc-lea-window.h"
+#include "kc-lea-window-private.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 #include <stdarg.h>
 #include <string.h>
-
-typedef struct {
-  char       *controller;
-  char       *kind;
-  char       *number;
-  char       *req;           /* the request in flight */
-  char       *tap_id;        /* the controller's, once active */
-  char       *stop_req;      /* our stop in flight */
-  GtkWidget  *row;
-  GtkWidget  *stop;          /* NULL without tap actions */
-} Tap;
-
-typedef struct {
-  GtkWidget  *row;           /* AdwExpanderRow */
-  GtkWidget  *play;
-  GtkWidget  *started, *ended, *fingerprint, *forward, *backward, *lost, *refused, *file;
-  char       *wav;
-  char       *fp;
-} Call;
-
-struct _KcLeaWindow {
-  AdwApplicationWindow  parent_instance;
-
-  KcEventBus           *bus;
-  guint                 listener;
-  GHashTable           *controllers;   /* name → AdwActionRow */
-  GPtrArray            *taps;          /* Tap */
-  GHashTable           *calls;         /* Call-ID → Call */
-
-  AdwPreferencesGroup  *controller_group;
-  AdwPreferencesGroup  *tap_group;
-  AdwPreferencesGroup  *call_group;
-  GtkWidget            *no_taps;
-  GtkWidget            *no_calls;
-  GtkWidget            *player;        /* GtkMediaControls */
-  GtkWidget            *player_title;
-  GtkWidget            *player_box;
-
-  /* kc_lea_window_set_tap_actions() */
-  KcLeaWindowAddTap     add_tap;
-  KcLeaWindowStopTap    stop_tap;
-  gpointer              actions_data;
-  AdwPreferencesGroup  *add_group;
-  GtkWidget            *add_number;    /* AdwEntryRow */
-  GtkWidget            *add_kind;      /* AdwComboRow */
-  GtkWidget            *add_controller;
-  GtkWidget            *add_button;
-  GtkWidget            *add_error;     /* GtkLabel: plain text */
-  GStrv                 controller_names;
-};
 
 G_DEFINE_TYPE (KcLeaWindow, kc_lea_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -82,18 +34,10 @@ tap_free (Tap *t)
   g_free (t);
 }
 
-static void
-call_free (Call *c)
-{
-  g_free (c->wav);
-  g_free (c->fp);
-  g_free (c);
-}
-
 /* Widget names are what the tests (and a person reading GtkInspector) find
  * rows by; only characters a CSS name allows. */
-static char *
-widget_name (const char *first, ...)
+char *
+kc_lea_window_widget_name (const char *first, ...)
 {
   GString *s = g_string_new (first);
   const char *part;
@@ -109,22 +53,6 @@ widget_name (const char *first, ...)
   return g_string_free (s, FALSE);
 }
 
-static const char *
-attr (KcEvent *e, const char *name)
-{
-  return kc_event_get_attr (e, name);
-}
-
-/* "controller:gc1" → "gc1". */
-static const char *
-controller_of (KcEvent *e)
-{
-  const char *peer = kc_event_get_peer (e);
-
-  if (peer == NULL)
-    return NULL;
-  return g_str_has_prefix (peer, "controller:") ? peer + strlen ("controller:") : peer;
-}
 
 static void
 set_subtitle (GtkWidget *row, const char *text)
@@ -188,7 +116,7 @@ controller_row (KcLeaWindow *self, const char *name)
   row = g_hash_table_lookup (self->controllers, name);
   if (row != NULL)
     return row;
-  wname = widget_name ("controller", name, NULL);
+  wname = kc_lea_window_widget_name ("controller", name, NULL);
   /* Translators: %s is a controller's name, e.g. gc1. */
   title = g_strdup_printf (_("Controller %s"), name);
   row = action_row (wname, title);
@@ -293,10 +221,11 @@ find_tap_id (KcLeaWindow *self, const char *controller, const char *tap_id)
 
 static void on_stop_clicked (GtkButton *button, KcLeaWindow *self);
 
-static void
-add_stop_button (KcLeaWindow *self, Tap *t)
+void
+kc_lea_window_add_stop_button (KcLeaWindow *self, Tap *t)
 {
-  g_autofree char *name = widget_name ("stop", t->controller, t->kind, t->number, NULL);
+  g_autofree char *name = kc_lea_window_widget_name ("stop", t->controller, t->kind, t->number,
+                                                     NULL);
   /* Translators: %s is a subscriber number. */
   g_autofree char *label = g_strdup_printf (_("Stop the tap on %s"), t->number);
 
@@ -337,12 +266,12 @@ tap_row (KcLeaWindow *self, const char *controller, const char *kind, const char
   t->controller = g_strdup (controller);
   t->kind = g_strdup (kind);
   t->number = g_strdup (number);
-  wname = widget_name ("tap", controller, kind, number, NULL);
+  wname = kc_lea_window_widget_name ("tap", controller, kind, number, NULL);
   /* Translators: a number, what is tapped ("future calls", …) and the controller. */
   title = g_strdup_printf (_("%s, %s, at %s"), number, kind_label (kind), controller);
   t->row = action_row (wname, title);
   if (self->stop_tap != NULL)
-    add_stop_button (self, t);
+    kc_lea_window_add_stop_button (self, t);
   gtk_widget_set_visible (self->no_taps, FALSE);
   adw_preferences_group_add (self->tap_group, t->row);
   g_ptr_array_add (self->taps, t);
@@ -458,71 +387,6 @@ on_refused (KcLeaWindow *self, KcEvent *e)
   set_subtitle (row, text);
 }
 
-/* Adding and stopping ------------------------------------------------------- */
-
-static void
-show_add_error (KcLeaWindow *self, const char *text)
-{
-  /* Plain text: the reasons come from the program and the network. */
-  gtk_label_set_text (GTK_LABEL (self->add_error), text ? text : "");
-  gtk_widget_set_visible (self->add_error, text != NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->add_number),
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text ? text : "", -1);
-  if (text != NULL)
-    gtk_widget_add_css_class (self->add_number, "error");
-  else
-    gtk_widget_remove_css_class (self->add_number, "error");
-}
-
-static gboolean
-number_valid (const char *number)
-{
-  const char *p = number[0] == '+' ? number + 1 : number;
-  gsize n = strlen (p);
-
-  if (n < 1 || n > 15)
-    return FALSE;
-  for (; *p; p++)
-    if (!g_ascii_isdigit (*p))
-      return FALSE;
-  return TRUE;
-}
-
-static void
-on_add_clicked (KcLeaWindow *self)
-{
-  g_autofree char *number = g_strstrip (g_strdup (gtk_editable_get_text (
-                                                    GTK_EDITABLE (self->add_number))));
-  guint kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->add_kind));
-  guint ci = adw_combo_row_get_selected (ADW_COMBO_ROW (self->add_controller));
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-
-  if (self->add_tap == NULL)
-    return;
-  if (!number_valid (number)) {
-    /* Translators: %s is what was typed. */
-    text = g_strdup_printf (_("Not added: “%s” is not a subscriber number (1 to 15 digits, "
-                              "optionally after a +)."), number);
-    show_add_error (self, text);
-    gtk_widget_grab_focus (self->add_number);
-    return;
-  }
-  if (self->controller_names == NULL || ci >= g_strv_length (self->controller_names)) {
-    show_add_error (self, _("Not added: choose a controller."));
-    return;
-  }
-  if (!self->add_tap (self->controller_names[ci], kind == 1 ? "current" : "future", number,
-                      self->actions_data, &error)) {
-    /* Translators: %s is why the tap could not be asked. */
-    text = g_strdup_printf (_("Not added: %s"), error->message);
-    show_add_error (self, text);
-    return;
-  }
-  show_add_error (self, NULL);
-  gtk_editable_set_text (GTK_EDITABLE (self->add_number), "");
-}
-
 static void
 on_stop_clicked (GtkButton *button, KcLeaWindow *self)
 {
@@ -537,304 +401,6 @@ on_stop_clicked (GtkButton *button, KcLeaWindow *self)
     text = g_strdup_printf (_("Not stopped (tap %s): %s"), t->tap_id, error->message);
     set_subtitle (t->row, text);
   }
-}
-
-static GtkWidget *
-combo_row (const char *name, const char *title, const char *const *items)
-{
-  GtkWidget *row = adw_combo_row_new ();
-  g_autoptr(GtkStringList) model = gtk_string_list_new (items);
-
-  gtk_widget_set_name (row, name);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
-  return row;
-}
-
-void
-kc_lea_window_set_tap_actions (KcLeaWindow        *self,
-                               const char *const  *controllers,
-                               KcLeaWindowAddTap   add,
-                               KcLeaWindowStopTap  stop,
-                               gpointer            user_data)
-{
-  const char *kinds[] = { _("Future calls"), _("Current calls"), NULL };
-  GtkWidget *box;
-
-  g_return_if_fail (KC_IS_LEA_WINDOW (self) && controllers != NULL && self->add_tap == NULL);
-
-  self->add_tap = add;
-  self->stop_tap = stop;
-  self->actions_data = user_data;
-  self->controller_names = g_strdupv ((char **) controllers);
-  for (guint i = 0; stop != NULL && i < self->taps->len; i++) {
-    Tap *t = self->taps->pdata[i];
-
-    if (t->stop == NULL)
-      add_stop_button (self, t);
-  }
-  adw_preferences_group_set_description (self->tap_group,
-    _("Asked on the command line or with the form below; kept across reconnects. "
-      "Stop ends a tap at its controller."));
-
-  self->add_number = adw_entry_row_new ();
-  gtk_widget_set_name (self->add_number, "add-tap-number");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->add_number),
-                                 _("Subscriber number"));
-  gtk_editable_set_max_width_chars (GTK_EDITABLE (self->add_number), 16);
-  g_signal_connect_swapped (self->add_number, "entry-activated", G_CALLBACK (on_add_clicked),
-                            self);
-  self->add_kind = combo_row ("add-tap-kind", _("Calls to tap"), kinds);
-  self->add_controller = combo_row ("add-tap-controller", _("Controller"), controllers);
-  self->add_error = gtk_label_new (NULL);
-  gtk_widget_set_name (self->add_error, "add-tap-error");
-  gtk_label_set_use_markup (GTK_LABEL (self->add_error), FALSE);
-  gtk_label_set_wrap (GTK_LABEL (self->add_error), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (self->add_error), 0);
-  gtk_label_set_selectable (GTK_LABEL (self->add_error), TRUE);
-  gtk_widget_add_css_class (self->add_error, "error");
-  gtk_widget_set_visible (self->add_error, FALSE);
-  self->add_button = gtk_button_new_with_mnemonic (_("_Add tap"));
-  gtk_widget_set_name (self->add_button, "add-tap-button");
-  gtk_widget_add_css_class (self->add_button, "suggested-action");
-  gtk_widget_set_halign (self->add_button, GTK_ALIGN_END);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->add_button),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Ask the chosen controller for this tap"), -1);
-  g_signal_connect_swapped (self->add_button, "clicked", G_CALLBACK (on_add_clicked), self);
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_widget_set_margin_top (box, 12);
-  gtk_box_append (GTK_BOX (box), self->add_error);
-  gtk_box_append (GTK_BOX (box), self->add_button);
-  adw_preferences_group_add (self->add_group, self->add_number);
-  adw_preferences_group_add (self->add_group, self->add_kind);
-  adw_preferences_group_add (self->add_group, self->add_controller);
-  adw_preferences_group_add (self->add_group, box);
-  gtk_widget_set_visible (GTK_WIDGET (self->add_group), TRUE);
-}
-
-/* Calls --------------------------------------------------------------------- */
-
-static GtkWidget *
-detail_row (Call *c, const char *title, const char *name)
-{
-  GtkWidget *row = adw_action_row_new ();
-  g_autofree char *wname = widget_name (name, gtk_widget_get_name (c->row) + strlen ("call-"),
-                                        NULL);
-
-  gtk_widget_set_name (row, wname);
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), "—");
-  adw_expander_row_add_row (ADW_EXPANDER_ROW (c->row), row);
-  return row;
-}
-
-static void on_play (GtkButton *button, KcLeaWindow *self);
-
-static Call *
-call_row (KcLeaWindow *self, const char *call_id)
-{
-  Call *c;
-  g_autofree char *wname = NULL;
-  g_autofree char *play_name = NULL;
-
-  if (call_id == NULL)
-    return NULL;
-  if ((c = g_hash_table_lookup (self->calls, call_id)) != NULL)
-    return c;
-  c = g_new0 (Call, 1);
-  wname = widget_name ("call", call_id, NULL);
-  c->row = adw_expander_row_new ();
-  gtk_widget_set_name (c->row, wname);
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (c->row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (c->row), call_id);
-  c->play = gtk_button_new_from_icon_name ("media-playback-start-symbolic");
-  play_name = widget_name ("play", call_id, NULL);
-  gtk_widget_set_name (c->play, play_name);
-  gtk_widget_set_valign (c->play, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (c->play, "flat");
-  gtk_widget_set_sensitive (c->play, FALSE);
-  gtk_widget_set_tooltip_text (c->play, _("Play the recording"));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (c->play), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Play the recording"), -1);
-  g_object_set_data (G_OBJECT (c->play), "kc-call", c);
-  g_signal_connect (c->play, "clicked", G_CALLBACK (on_play), self);
-  adw_expander_row_add_action (ADW_EXPANDER_ROW (c->row), c->play);
-  c->fingerprint = detail_row (c, _("Key fingerprint"), "fingerprint");
-  c->started = detail_row (c, _("Started"), "started");
-  c->ended = detail_row (c, _("Ended"), "ended");
-  c->forward = detail_row (c, _("Packets, caller to callee"), "forward");
-  c->backward = detail_row (c, _("Packets, callee to caller"), "backward");
-  c->lost = detail_row (c, _("Lost (both directions)"), "lost");
-  c->refused = detail_row (c, _("Refused"), "refused");
-  c->file = detail_row (c, _("Recording"), "file");
-  gtk_widget_set_visible (self->no_calls, FALSE);
-  adw_preferences_group_add (self->call_group, c->row);
-  g_hash_table_insert (self->calls, g_strdup (call_id), c);
-  return c;
-}
-
-static void
-set_detail (GtkWidget *row, const char *text)
-{
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text ? text : "—");
-}
-
-static void
-call_status (Call *c, const char *text)
-{
-  adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (c->row), text);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (c->row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  text, -1);
-}
-
-static void
-on_key_delivered (KcLeaWindow *self, KcEvent *e)
-{
-  Call *c = call_row (self, kc_event_get_call_id (e));
-  g_autofree char *title = NULL;
-  g_autofree char *text = NULL;
-
-  if (c == NULL)
-    return;
-  /* Translators: the caller's and the callee's numbers. */
-  title = g_strdup_printf (_("%s to %s"), attr (e, "caller") ? attr (e, "caller") : "?",
-                           attr (e, "callee") ? attr (e, "callee") : "?");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (c->row), title);
-  set_detail (c->fingerprint, kc_event_get_fingerprint (e));
-  g_free (c->fp);
-  c->fp = g_strdup (kc_event_get_fingerprint (e));
-  set_detail (c->started, attr (e, "created"));
-  /* Translators: the key's fingerprint, then the controller that delivered it. */
-  text = g_strdup_printf (_("Key %s from %s; waiting for content"),
-                          kc_event_get_fingerprint (e), controller_of (e));
-  call_status (c, text);
-}
-
-static void
-on_content (KcLeaWindow *self, KcEvent *e)
-{
-  Call *c = call_row (self, kc_event_get_call_id (e));
-
-  if (c == NULL)
-    return;
-  set_detail (c->file, attr (e, "file"));
-  call_status (c, _("Recording"));
-}
-
-static char *
-direction_counts (JsonObject *packets, const char *direction)
-{
-  JsonObject *d = packets && json_object_has_member (packets, direction)
-                  ? json_object_get_object_member (packets, direction) : NULL;
-
-  if (d == NULL)
-    return g_strdup ("—");
-  /* The numbers as text first: xgettext cannot see through G_GINT64_FORMAT. */
-  g_autofree char *rtp = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                          json_object_get_int_member_with_default (d, "rtp", 0));
-  g_autofree char *rtcp = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                           json_object_get_int_member_with_default (d, "rtcp", 0));
-
-  /* Translators: packets recorded in one direction: media (RTP), then control (RTCP). */
-  return g_strdup_printf (_("%s RTP, %s RTCP"), rtp, rtcp);
-}
-
-/* The record beside the WAV holds what the event does not: each
- * direction's counts, the call's times and the refusals by reason. */
-static void
-read_record (Call *c, const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GString) refused = g_string_new (NULL);
-  JsonObject *rec, *packets = NULL, *why = NULL;
-  g_autofree char *fwd = NULL, *back = NULL, *lost = NULL;
-  g_autoptr(GList) members = NULL;
-
-  if (path == NULL || !json_parser_load_from_file (parser, path, &error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    g_warning ("Cannot read the recording's record %s: %s", path ? path : "(none)",
-               error ? error->message : "not a JSON object");
-    return;
-  }
-  rec = json_node_get_object (json_parser_get_root (parser));
-  if (json_object_has_member (rec, "packets"))
-    packets = json_object_get_object_member (rec, "packets");
-  fwd = direction_counts (packets, "caller-to-callee");
-  back = direction_counts (packets, "callee-to-caller");
-  set_detail (c->forward, fwd);
-  set_detail (c->backward, back);
-  set_detail (c->started, json_object_get_string_member_with_default (
-    rec, "answered", json_object_get_string_member_with_default (rec, "created", NULL)));
-  {
-    g_autofree char *ended = g_strdup_printf ("%s (%s)",
-      json_object_get_string_member_with_default (rec, "ended", "—"),
-      json_object_get_string_member_with_default (rec, "outcome", "—"));
-
-    set_detail (c->ended, ended);
-  }
-  lost = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (rec, "lost", 0));
-  set_detail (c->lost, lost);
-  if (json_object_has_member (rec, "refused"))
-    why = json_object_get_object_member (rec, "refused");
-  members = why ? json_object_get_members (why) : NULL;
-  for (GList *m = members; m; m = m->next) {
-    gint64 n = json_object_get_int_member_with_default (why, m->data, 0);
-
-    if (n > 0)
-      g_string_append_printf (refused, "%s%s %" G_GINT64_FORMAT, refused->len ? ", " : "",
-                              (const char *) m->data, n);
-  }
-  set_detail (c->refused, refused->len ? refused->str : _("none"));
-}
-
-static void
-on_media_stop (KcLeaWindow *self, KcEvent *e)
-{
-  Call *c = call_row (self, kc_event_get_call_id (e));
-  g_autofree char *text = NULL;
-
-  if (c == NULL)
-    return;
-  g_free (c->wav);
-  c->wav = g_strdup (attr (e, "file"));
-  set_detail (c->file, c->wav);
-  /* Translators: how many packets were recorded (both directions), then the
-   * key's fingerprint. */
-  text = g_strdup_printf (_("Recorded: %s packets; key %s"),
-                          attr (e, "packets") ? attr (e, "packets") : "0",
-                          c->fp ? c->fp : "—");
-  call_status (c, text);
-  read_record (c, attr (e, "record"));
-  gtk_widget_set_sensitive (c->play, c->wav != NULL);
-}
-
-static void
-on_call_error (KcLeaWindow *self, KcEvent *e)
-{
-  Call *c = call_row (self, kc_event_get_call_id (e));
-  g_autofree char *text = g_strdup_printf (_("Problem: %s"), kc_event_get_summary (e));
-
-  if (c != NULL)
-    call_status (c, text);
-}
-
-static void
-on_play (GtkButton *button, KcLeaWindow *self)
-{
-  Call *c = g_object_get_data (G_OBJECT (button), "kc-call");
-  g_autoptr(GtkMediaStream) media = NULL;
-
-  if (c == NULL || c->wav == NULL)
-    return;
-  media = gtk_media_file_new_for_filename (c->wav);
-  gtk_media_controls_set_media_stream (GTK_MEDIA_CONTROLS (self->player), media);
-  gtk_label_set_text (GTK_LABEL (self->player_title), c->wav);
-  gtk_widget_set_visible (self->player_box, TRUE);
-  gtk_media_stream_play (media);
-  gtk_widget_grab_focus (self->player);
 }
 
 /* Events -------------------------------------------------------------------- */
@@ -861,16 +427,16 @@ on_event (KcEvent *e, gpointer user_data)
     on_refused (self, e);
     break;
   case KC_EVENT_KIND_KEY_DELIVERED:
-    on_key_delivered (self, e);
+    kc_lea_window_on_key_delivered (self, e);
     break;
   case KC_EVENT_KIND_CONTENT_DELIVERED:
-    on_content (self, e);
+    kc_lea_window_on_content (self, e);
     break;
   case KC_EVENT_KIND_MEDIA_STOP:
-    on_media_stop (self, e);
+    kc_lea_window_on_media_stop (self, e);
     break;
   case KC_EVENT_KIND_ERROR:
-    on_call_error (self, e);
+    kc_lea_window_on_call_error (self, e);
     break;
   default:
     break;
@@ -951,7 +517,8 @@ kc_lea_window_init (KcLeaWindow *self)
 
   self->controllers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->taps = g_ptr_array_new_with_free_func ((GDestroyNotify) tap_free);
-  self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) call_free);
+  self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) kc_lea_window_call_free);
 
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
   gtk_box_append (GTK_BOX (box), header);
