@@ -1,9 +1,10 @@
-/* kc-controller.c: the NTA agent, identities, registrar and peering. */
+/* kc-controller.c: the NTA agent, identities, registrar and the requests
+ * outside any dialog; kc-controller-peer.c watches the peer controllers. */
 #define G_LOG_DOMAIN "keycall-controller"
 
 #include "config.h"
 
-#include "kc-controller.h"
+#include "kc-controller-private.h"
 
 #include "kc-controller-call.h"
 #include "kc-error.h"
@@ -28,65 +29,12 @@
 #define MAX_EXPIRES      86400
 #define ALLOW            "INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, REGISTER, MESSAGE"
 
-typedef enum {
-  PEER_UNKNOWN,
-  PEER_UP,
-  PEER_DOWN,
-} PeerState;
-
-typedef struct {
-  KcController   *ctrl;
-  KcPeerConfig   *config;
-  char           *lane;
-  nta_leg_t      *leg;
-  nta_outgoing_t *orq;          /* the OPTIONS in flight */
-  PeerState       state;
-  char           *why;          /* why it is down, for logs */
-  guint           backoff;      /* keep-alive rounds skipped between tries while down */
-  guint           skipped;
-} KcPeer;
-
-/* A peer that stays down is tried less and less often: 1, 2, 4, 8 rounds
- * apart, at most a minute. Each failed TLS connection costs sofia-sip
- * 1.12.11 an SSL object it never frees (~50 KB), so trying every round
- * would grow the controller without end; a request from the peer itself
- * says it is back and brings the next try forward. */
-#define PEER_BACKOFF_MAX_ROUNDS 7
-#define PEER_BACKOFF_MAX_S      60.0
-
 typedef struct {
   char   *contact;              /* the URI of the registered Contact */
   char   *serial;               /* certificate that registered it */
   gint64  expires;              /* monotonic µs */
   gboolean direct_media;        /* the REGISTER said Keycall-Media: direct */
 } KcBinding;
-
-struct _KcController {
-  KcControllerConfig *config;
-  KcEventBus         *bus;
-  su_root_t          *root;
-  nta_agent_t        *agent;
-  nta_leg_t          *default_leg;
-  KcStore            *store;
-  KcVault            *vault;
-  KcRelay            *relay;       /* NULL: media goes straight between the CTAs */
-  KcLi               *li;          /* NULL: [lawful-intercept] enabled=false */
-  guint8              lea_key[KC_HPKE_PUBLIC_KEY_LEN];
-  X509_CRL           *crl;
-  gint64              crl_mtime;
-  char               *listen_uri;
-  char               *contact;
-  char               *lane;
-  GHashTable         *bindings;  /* number -> KcBinding */
-  GPtrArray          *peers;     /* KcPeer */
-  GHashTable         *calls;     /* KcCall set */
-  guint               keepalive_id;
-  guint               stats_id;
-  gsize               stats_last[4];  /* what the last "sip stats" line said */
-  KcStepGate         *step;      /* step mode and slow motion; off unless the window asks */
-  KcControllerKeyFunc key_func;  /* --classroom only */
-  gpointer            key_data;
-};
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_CRL, X509_CRL_free)
 
@@ -404,191 +352,6 @@ on_register (KcController *self, nta_incoming_t *irq, sip_t const *sip, KcPeerId
          SIPTAG_EXPIRES (expires), TAG_END ());
 }
 
-/* Peering (FIG. 3, 310) --------------------------------------------------- */
-
-static void
-peer_free (KcPeer *peer)
-{
-  if (peer->orq != NULL)
-    nta_outgoing_destroy (peer->orq);
-  if (peer->leg != NULL)
-    nta_leg_destroy (peer->leg);
-  g_free (peer->lane);
-  g_free (peer->why);
-  g_free (peer);
-}
-
-static KcPeer *
-find_peer (KcController *self, const char *name)
-{
-  for (guint i = 0; name != NULL && i < self->peers->len; i++) {
-    KcPeer *peer = self->peers->pdata[i];
-
-    if (g_str_equal (peer->config->name, name))
-      return peer;
-  }
-  return NULL;
-}
-
-gboolean
-kc_controller_peer_is_down (KcController *self, const char *name)
-{
-  KcPeer *peer = find_peer (self, name);
-
-  return peer == NULL || peer->state == PEER_DOWN;
-}
-
-static void
-peer_set_state (KcPeer *peer, PeerState state, const char *why)
-{
-  KcController *self = peer->ctrl;
-  KcEvent *event;
-
-  g_free (peer->why);
-  peer->why = g_strdup (why);
-  if (state == PEER_UP) {
-    peer->backoff = 0;
-  } else {
-    guint cap = (guint) MAX (0.0, PEER_BACKOFF_MAX_S / self->config->keepalive - 1);
-
-    peer->backoff = MIN (peer->backoff * 2 + 1, MIN (cap, PEER_BACKOFF_MAX_ROUNDS));
-  }
-  peer->skipped = 0;
-  if (peer->state == state)
-    return;
-  peer->state = state;
-  event = kc_controller_event (self, state == PEER_UP ? KC_EVENT_KIND_TLS_UP
-                                                      : KC_EVENT_KIND_TLS_DOWN,
-                               310, NULL, peer->lane);
-  if (state == PEER_UP) {
-    kc_event_set_summary_printf (event, "peer %s up (%s)", peer->config->name,
-                                 peer->config->address);
-    g_message ("Peer controller %s is up at %s", peer->config->name, peer->config->address);
-  }
-  else {
-    kc_event_set_summary_printf (event, "peer %s down: %s", peer->config->name, why);
-    g_message ("Peer controller %s is unreachable: %s", peer->config->name, why);
-  }
-  kc_controller_emit (self, event);
-}
-
-static int
-on_options_response (nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
-{
-  KcPeer *peer = (KcPeer *) magic;
-  KcController *self = peer->ctrl;
-  int status = sip ? sip->sip_status->st_status : 408;
-
-  if (status < 200)
-    return 0;
-  if (status >= 300) {
-    g_autofree char *why = g_strdup_printf ("OPTIONS answered %d %s", status,
-                                            sip && sip->sip_status->st_phrase
-                                            ? sip->sip_status->st_phrase : "");
-
-    peer_set_state (peer, PEER_DOWN, why);
-  }
-  else {
-    g_auto(KcPeerIdentity) id = { KC_ROLE_INVALID, NULL, NULL };
-    g_autoptr(GError) error = NULL;
-    msg_t *msg = nta_outgoing_getresponse (orq);
-    tport_t *tp = nta_outgoing_transport (orq);
-
-    if (!kc_sip_identify (self->agent, tp, msg, &id, &error)
-        || !kc_controller_check_crl (self, id.serial, &error))
-      peer_set_state (peer, PEER_DOWN, error->message);
-    else if (id.role != KC_ROLE_CONTROLLER || g_strcmp0 (id.identity, peer->config->name) != 0) {
-      g_autofree char *why = g_strdup_printf ("answered by %s:%s, not controller:%s",
-                                              kc_role_to_string (id.role), id.identity,
-                                              peer->config->name);
-
-      peer_set_state (peer, PEER_DOWN, why);
-    }
-    else
-      peer_set_state (peer, PEER_UP, "OPTIONS 200");
-    tport_unref (tp);
-    msg_destroy (msg);
-  }
-  nta_outgoing_destroy (orq);
-  if (peer->orq == orq)
-    peer->orq = NULL;
-  return 0;
-}
-
-static void
-peer_ping (KcPeer *peer)
-{
-  KcController *self = peer->ctrl;
-
-  if (peer->orq != NULL) {
-    /* No answer within one interval: down, and try again. */
-    nta_outgoing_destroy (peer->orq);
-    peer->orq = NULL;
-    peer_set_state (peer, PEER_DOWN, "OPTIONS unanswered");
-  }
-  peer->orq = nta_outgoing_tcreate (peer->leg, on_options_response, (nta_outgoing_magic_t *) peer,
-                                    NULL, SIP_METHOD_OPTIONS,
-                                    URL_STRING_MAKE (peer->config->address),
-                                    SIPTAG_CONTACT_STR (self->contact),
-                                    SIPTAG_ACCEPT_STR ("application/sdp"),
-                                    TAG_END ());
-  if (peer->orq == NULL)
-    peer_set_state (peer, PEER_DOWN, "cannot send OPTIONS");
-}
-
-static gboolean
-on_keepalive (gpointer data)
-{
-  KcController *self = data;
-
-  for (guint i = 0; i < self->peers->len; i++) {
-    KcPeer *peer = self->peers->pdata[i];
-
-    if (peer->skipped < peer->backoff) {
-      peer->skipped++;
-      continue;
-    }
-    peer_ping (peer);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-/* A request from a peer we count as down: it is back, try it now. */
-static void
-peer_heard_from (KcController *self, const char *name)
-{
-  KcPeer *peer = find_peer (self, name);
-
-  if (peer != NULL && peer->state == PEER_DOWN && peer->orq == NULL) {
-    peer->backoff = peer->skipped = 0;
-    peer_ping (peer);
-  }
-}
-
-static void
-start_peers (KcController *self)
-{
-  for (guint i = 0; i < self->config->peers->len; i++) {
-    KcPeerConfig *config = self->config->peers->pdata[i];
-    KcPeer *peer = g_new0 (KcPeer, 1);
-    g_autofree char *from = g_strdup_printf ("<sips:%s@%s>", self->config->name,
-                                             self->config->domain);
-    g_autofree char *to = g_strdup_printf ("<sips:%s@%s>", config->name, self->config->domain);
-
-    peer->ctrl = self;
-    peer->config = config;
-    peer->lane = kc_peer_lane (KC_ROLE_CONTROLLER, config->name);
-    peer->leg = nta_leg_tcreate (self->agent, NULL, NULL, SIPTAG_FROM_STR (from),
-                                 SIPTAG_TO_STR (to), TAG_END ());
-    nta_leg_tag (peer->leg, NULL);
-    g_ptr_array_add (self->peers, peer);
-  }
-  if (self->peers->len > 0) {
-    on_keepalive (self);
-    self->keepalive_id = g_timeout_add ((guint) (self->config->keepalive * 1000), on_keepalive,
-                                        self);
-  }
-}
 
 /* sofia-sip's live transactions and dialogs ------------------------------ */
 
@@ -676,7 +439,7 @@ handle_request (KcController *self, nta_incoming_t *irq, sip_t const *sip)
     return FALSE;
   }
   if (id.role == KC_ROLE_CONTROLLER)
-    peer_heard_from (self, id.identity);
+    kc_controller_peer_heard_from (self, id.identity);
   /* A To tag means a dialog this controller does not know; REGISTER,
    * OPTIONS and MESSAGE never belong to one here, so a tag is harmless. */
   if (sip->sip_to != NULL && sip->sip_to->a_tag != NULL && method != sip_method_options
@@ -803,7 +566,7 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
   self->lane = kc_peer_lane (KC_ROLE_CONTROLLER, config->name);
   self->bindings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) binding_free);
-  self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
+  self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) kc_controller_peer_free);
   self->calls = g_hash_table_new (NULL, NULL);
   self->step = kc_step_gate_new (kc_step_notify_controller, self);
   self->crl_mtime = 0;
@@ -851,7 +614,7 @@ kc_controller_new (KcControllerConfig *config, KcEventBus *bus, su_root_t *root,
     kc_controller_free (self);
     return NULL;
   }
-  start_peers (self);
+  kc_controller_start_peers (self);
   self->stats_last[1] = G_MAXSIZE;  /* the first line always goes out */
   on_stats (self);
   self->stats_id = g_timeout_add ((guint) (self->config->keepalive * 1000), on_stats, self);

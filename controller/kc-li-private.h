@@ -1,5 +1,5 @@
-/* kc-li-private.h: what the two halves of the LI port share: kc-li.c (the
- * TLS server, connections and X1 requests) and kc-li-deliver.c (X2
+/* kc-li-private.h: what the parts of the LI port share: kc-li.c (the TLS
+ * server and connections), kc-li-x1.c (X1 requests) and kc-li-deliver.c (X2
  * deliveries, the call hooks and the X3 copies on the relay thread).
  */
 #pragma once
@@ -199,5 +199,15 @@ LiOut      *kc_li_conn_hold_line  (LiConn        *conn,
 gboolean    kc_li_conn_release    (LiConn        *conn,
                                    LiOut         *out,
                                    gboolean       send);
+
+/* kc-li-x1.c */
+/* Answers @req (NULL when the line had none) with an error, audited. */
+void        kc_li_answer_error    (LiConn        *conn,
+                                   const char    *req,
+                                   const char    *reason);
+/* Handles one request line; FALSE when the connection must close. */
+gboolean    kc_li_handle_line     (LiConn        *conn,
+                                   const char    *line,
+                                   gsize          len);
 
 G_END_DECLS

@@ -5,12 +5,13 @@
  * line by line, splitting lines the way sofia does (any run of CR and LF,
  * leading blanks skipped), then parses its own output to prove that the
  * address and ports sofia reads there are the ones it meant to write.
+ * Answering an offer (codec and suite) is in kc-sdp-media-negotiate.c.
  */
 #define G_LOG_DOMAIN "kc-sdp-media"
 
 #include "config.h"
 
-#include "kc-sdp-media.h"
+#include "kc-sdp-media-private.h"
 #include "kc-error.h"
 #include "kc-sdp-key.h"
 
@@ -26,15 +27,13 @@
                     DIGITS "-!#$%&'*+.^_`{|}~"
 /* How much of a peer's text an error message quotes. */
 #define SHOWN_MAX   48
-/* How many offered codecs an error message names. */
-#define LISTED_MAX  8
 
 /* Text helpers -------------------------------------------------------------- */
 
 /* Untrusted text for an error message: escaped and cut short. */
-static char *
-shown (const char *text,
-       gssize      len)
+char *
+kc_sdp_media_shown (const char *text,
+                    gssize      len)
 {
   gsize n = len < 0 ? strlen (text) : (gsize) len;
   g_autofree char *cut = g_strndup (text, MIN (n, SHOWN_MAX));
@@ -155,7 +154,7 @@ media_lines_safe (const char *sdp,
           && !(*p == '/' && p > rest && is_token_char (p[-1]) && is_token_char (p[1])))
         break;
     if (p < end) {
-      g_autofree char *text = shown (rest, end - rest);
+      g_autofree char *text = kc_sdp_media_shown (rest, end - rest);
 
       g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                    "The SDP line m=%s holds a character SDP does not allow there", text);
@@ -242,7 +241,7 @@ media_connection (const sdp_media_t *m,
                                                          : G_SOCKET_FAMILY_IPV4;
 
   if (inet == NULL) {
-    g_autofree char *text = shown (c->c_address, -1);
+    g_autofree char *text = kc_sdp_media_shown (c->c_address, -1);
 
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                  "c= address '%s' is not an IP address; Keycall needs a numeric address", text);
@@ -284,14 +283,14 @@ add_format (GArray      *formats,
   for (guint i = 0; i < formats->len; i++)
     if (g_array_index (formats, KcSdpFormat, i).pt == pt)
       return TRUE;   /* listed twice in m=: the first counts */
-  name = shown (encoding, -1);
+  name = kc_sdp_media_shown (encoding, -1);
   if (rate == 0 || rate > G_MAXUINT) {
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                  "a=rtpmap:%u %s: the clock rate is missing or out of range", pt, name);
     return FALSE;
   }
   if (params != NULL && !parse_number (params, -1, 1, 255, &channels)) {
-    g_autofree char *what = shown (params, -1);
+    g_autofree char *what = kc_sdp_media_shown (params, -1);
 
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                  "a=rtpmap:%u %s/%u/%s: the channel count is not a number from 1 to 255",
@@ -324,7 +323,7 @@ formats_from_attributes (const sdp_media_t *m,
     guint64 pt, rate = 0;
 
     if (!parse_number (l->l_text, -1, 0, 127, &pt)) {
-      g_autofree char *text = shown (l->l_text, -1);
+      g_autofree char *text = kc_sdp_media_shown (l->l_text, -1);
 
       g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                    "m=audio format '%s' is not an RTP payload type (0-127)", text);
@@ -371,7 +370,7 @@ read_attributes (const sdp_media_t *m,
     const char *v = a->a_value ? a->a_value : "";
 
     if (!parse_number (v, strcspn (v, SP_TAB), 1, 65535, &value)) {
-      g_autofree char *text = shown (v, -1);
+      g_autofree char *text = kc_sdp_media_shown (v, -1);
 
       g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                    "a=rtcp:%s does not start with a port from 1 to 65535", text);
@@ -390,7 +389,7 @@ read_attributes (const sdp_media_t *m,
 
   if ((a = sdp_attribute_find (m->m_attributes, "ptime")) != NULL) {
     if (a->a_value == NULL || !parse_number (a->a_value, -1, 1, 10000, &value)) {
-      g_autofree char *text = shown (a->a_value ? a->a_value : "", -1);
+      g_autofree char *text = kc_sdp_media_shown (a->a_value ? a->a_value : "", -1);
 
       g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                    "a=ptime:%s is not a packet time in milliseconds (1-10000)", text);
@@ -566,163 +565,6 @@ kc_sdp_media_build (const KcSdpBuild *build)
   return g_string_free (sdp, FALSE);
 }
 
-/* Negotiate --------------------------------------------------------------- */
-
-void
-kc_sdp_choice_clear (KcSdpChoice *choice)
-{
-  g_return_if_fail (choice != NULL);
-
-  g_free (choice->audio.encoding);
-  memset (choice, 0, sizeof *choice);
-  choice->dtmf_pt = -1;
-  choice->suite = KC_SUITE_DEFAULT;
-}
-
-/* The clock rate each codec Keycall knows must have (RFC 7587, RFC 3551):
- * "opus/8000" would make the decoder run at the wrong speed. */
-static gboolean
-rate_fits (const KcSdpFormat *f)
-{
-  static const struct { const char *encoding; guint rate; } rates[] = {
-    { "opus", 48000 }, { "PCMU", 8000 }, { "PCMA", 8000 },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
-    if (g_ascii_strcasecmp (f->encoding, rates[i].encoding) == 0)
-      return f->clock_rate == rates[i].rate;
-  return TRUE;
-}
-
-static gboolean
-is_dtmf (const KcSdpFormat *f)
-{
-  return g_ascii_strcasecmp (f->encoding, "telephone-event") == 0;
-}
-
-static gboolean
-suite_in (KcSuite        suite,
-          const KcSuite *suites,
-          guint          n_suites)
-{
-  for (guint i = 0; i < n_suites; i++)
-    if (suites[i] == suite)
-      return TRUE;
-  return FALSE;
-}
-
-/* "opus/48000, PCMU/8000" */
-static char *
-list_codecs (const KcSdpMedia *offer)
-{
-  GString *text = g_string_new (NULL);
-  guint n = 0;
-
-  for (guint i = 0; i < offer->formats->len; i++) {
-    const KcSdpFormat *f = &g_array_index (offer->formats, KcSdpFormat, i);
-    g_autofree char *name = shown (f->encoding, -1);
-
-    if (is_dtmf (f))
-      continue;
-    if (n++ == LISTED_MAX) {
-      g_string_append (text, ", …");
-      break;
-    }
-    g_string_append_printf (text, "%s%s/%u", text->len > 0 ? ", " : "", name, f->clock_rate);
-  }
-  return g_string_free (text, FALSE);
-}
-
-static char *
-list_suites (const KcSuite *suites,
-             guint          n_suites)
-{
-  GString *text = g_string_new (NULL);
-
-  for (guint i = 0; i < n_suites; i++)
-    g_string_append_printf (text, "%s%s", i > 0 ? ", " : "", kc_suite_to_string (suites[i]));
-  return g_string_free (text, FALSE);
-}
-
-gboolean
-kc_sdp_media_negotiate (const KcSdpMedia   *offer,
-                        const char * const *encodings,
-                        const KcSuite      *suites,
-                        guint               n_suites,
-                        KcSdpChoice        *choice,
-                        GError            **error)
-{
-  const GArray *formats, *offered_suites;
-  const KcSdpFormat *audio = NULL;
-  KcSuite suite = KC_SUITE_INVALID;
-  gint dtmf_pt = -1;
-
-  g_return_val_if_fail (offer != NULL && encodings != NULL && choice != NULL, FALSE);
-  g_return_val_if_fail (suites != NULL || n_suites == 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  formats = offer->formats;
-  offered_suites = offer->suites;
-
-  if (!offer->secure || offer->port == 0) {
-    g_set_error_literal (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                         !offer->secure ? "The offer's audio is not RTP/SAVP; a Keycall phone "
-                                          "sends audio only over SRTP"
-                                        : "The offer disables its audio stream (m=audio port 0)");
-    return FALSE;
-  }
-
-  for (guint i = 0; encodings[i] != NULL && audio == NULL; i++)
-    for (guint j = 0; j < formats->len && audio == NULL; j++) {
-      const KcSdpFormat *f = &g_array_index (formats, KcSdpFormat, j);
-
-      if (g_ascii_strcasecmp (f->encoding, encodings[i]) == 0 && !is_dtmf (f) && rate_fits (f))
-        audio = f;
-    }
-  if (audio == NULL) {
-    g_autofree char *offered = list_codecs (offer);
-    g_autofree char *ours = g_strjoinv (", ", (char **) encodings);
-
-    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                 "None of the offered codecs (%s) is one this phone uses (%s)",
-                 *offered ? offered : "none", *ours ? ours : "none");
-    return FALSE;
-  }
-  /* RFC 4733 section 2.1: events on the clock of the audio they go with. */
-  for (guint j = 0; j < formats->len && dtmf_pt < 0; j++) {
-    const KcSdpFormat *f = &g_array_index (formats, KcSdpFormat, j);
-
-    if (is_dtmf (f) && f->clock_rate == audio->clock_rate)
-      dtmf_pt = (gint) f->pt;
-  }
-
-  if (!offer->srtp_listed && suite_in (KC_SUITE_DEFAULT, suites, n_suites))
-    suite = KC_SUITE_DEFAULT;
-  for (guint i = 0; i < offered_suites->len && suite == KC_SUITE_INVALID; i++)
-    if (suite_in (g_array_index (offered_suites, KcSuite, i), suites, n_suites))
-      suite = g_array_index (offered_suites, KcSuite, i);
-  if (suite == KC_SUITE_INVALID) {
-    g_autofree char *ours = list_suites (suites, n_suites);
-    g_autofree char *offered = NULL;
-
-    if (!offer->srtp_listed)
-      offered = g_strdup_printf ("none listed, so %s", kc_suite_to_string (KC_SUITE_DEFAULT));
-    else if (offered_suites->len == 0)
-      offered = g_strdup ("only suites unknown to this phone");
-    else
-      offered = list_suites ((const KcSuite *) offered_suites->data, offered_suites->len);
-    g_set_error (error, KC_ERROR, KC_ERROR_UNSUPPORTED,
-                 "None of the offered SRTP suites (%s) is enabled on this phone (%s)",
-                 offered, *ours ? ours : "none");
-    return FALSE;
-  }
-
-  choice->audio = *audio;
-  choice->audio.encoding = g_strdup (audio->encoding);
-  choice->dtmf_pt = dtmf_pt;
-  choice->suite = suite;
-  return TRUE;
-}
-
 /* Rewrite ----------------------------------------------------------------- */
 
 typedef struct {
@@ -878,7 +720,7 @@ kc_sdp_media_rewrite (const char  *sdp,
   if (!check_size (sdp, error))
     return NULL;
   if ((rw.family = ip_family_token (address)) == NULL) {
-    g_autofree char *what = shown (address, -1);
+    g_autofree char *what = kc_sdp_media_shown (address, -1);
 
     g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
                  "The media address '%s' is not an IP address", what);

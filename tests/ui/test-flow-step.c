@@ -298,29 +298,48 @@ test_call_ends_while_prack_held (void)
 }
 
 /* Slow motion: every message gc1 sends waits, then goes by itself. */
+
+typedef struct {
+  KcFlowModel *model;
+  guint        from;
+  guint        holds;
+  guint        releases;
+} SlowCount;
+
+/* The window's events arrive over the event socket, after the messages
+ * they describe: count until four holds and releases are in. */
+static gboolean
+slow_counted (gpointer data)
+{
+  SlowCount *c = data;
+
+  c->holds = c->releases = 0;
+  for (guint i = c->from; i < kc_flow_model_get_n_events (c->model); i++) {
+    KcEvent *e = kc_flow_model_get_event (c->model, i);
+
+    c->holds += kc_event_get_kind (e) == KC_EVENT_KIND_STEP_HOLD;
+    c->releases += kc_event_get_kind (e) == KC_EVENT_KIND_STEP_RELEASE;
+  }
+  return c->holds >= 4 && c->releases >= 4;
+}
+
 static void
 test_slow_motion (void)
 {
   Proc *caller, *callee;
   EventWait slow = { KC_EVENT_KIND_LOG, "delay_ms", "300", 0 };
-  guint from, holds = 0, releases = 0;
-  KcFlowModel *model;
+  SlowCount count = { 0, };
 
   net_up ();
-  model = kc_flow_window_get_model (N.window);
-  slow.from = from = kc_flow_model_get_n_events (model);
+  count.model = kc_flow_window_get_model (N.window);
+  slow.from = count.from = kc_flow_model_get_n_events (count.model);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_in (N.bar, "step-delay")), 300);
   g_assert_true (wait_for (event_seen, &slow, WAIT_S));
   start_call (&caller, &callee);
   g_assert_nonnull (proc_wait_line (caller, "^answered"));
-  for (guint i = from; i < kc_flow_model_get_n_events (model); i++) {
-    KcEvent *e = kc_flow_model_get_event (model, i);
-
-    holds += kc_event_get_kind (e) == KC_EVENT_KIND_STEP_HOLD;
-    releases += kc_event_get_kind (e) == KC_EVENT_KIND_STEP_RELEASE;
-  }
-  g_assert_cmpuint (holds, >=, 4);
-  g_assert_cmpuint (releases, >=, 4);
+  wait_for (slow_counted, &count, WAIT_S);
+  g_assert_cmpuint (count.holds, >=, 4);
+  g_assert_cmpuint (count.releases, >=, 4);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_in (N.bar, "step-delay")), 0);
   proc_free (caller);
   proc_free (callee);
