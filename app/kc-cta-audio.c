@@ -9,6 +9,7 @@
 #include "kc-error.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Ticks a timer may make up at once after the main loop was held up;
@@ -28,8 +29,6 @@
 #define MAX_CUSHION 2
 #define WARM_UP_TICKS 50
 #define CUSHION_DECAY_TICKS 500
-/* How long a received packet may hold the main loop for its decoded frame. */
-#define DECODE_WAIT_MS 3
 
 struct _KcCtaAudio {
   KcMediaStream     *stream;
@@ -45,25 +44,28 @@ struct _KcCtaAudio {
 
   GSource           *timer;            /* the clock without a device */
   gint64             started_us;
-  guint64            ticks;
+  atomic_ullong      ticks;
   gulong             frame_handler;
   gulong             failed_handler;
-  gulong             packet_handler;
+  gboolean           playing;            /* frames go to the device from the decoder */
 
   gboolean           muted;
-  gboolean           paused;           /* on hold: nothing sent, nothing played */
+  atomic_bool        paused;             /* on hold: nothing sent, nothing played */
   double             input_dbfs;
-  double             output_dbfs;
+  _Atomic double     output_dbfs;
 
-  /* playout to a device */
-  guint              backlog_ticks;
-  guint64            dropped_late;
-  guint              cushion;
+  /* Playout to a device: deliver() runs in the decoder's thread, as each
+   * frame is decoded (kc_media_stream_set_frame_func()), and the main
+   * loop's tick() watches the device; what both touch is atomic. A race
+   * between them costs at most one frame skipped more or less. */
+  atomic_uint        backlog_ticks;
+  atomic_ullong      dropped_late;
+  atomic_uint        cushion;
   guint64            last_underrun_tick;
   guint64            underruns_seen;     /* the device's count when we last looked */
   guint64            underruns;          /* while frames were arriving */
-  gboolean           delivering;         /* a frame has been played */
-  guint64            delivering_since;   /* tick of the first */
+  atomic_bool        delivering;         /* a frame has been played */
+  atomic_ullong      delivering_since;   /* tick of the first */
 };
 
 #define SILENCE_DBFS -100.0
@@ -71,13 +73,16 @@ struct _KcCtaAudio {
 static double
 level_dbfs (const gint16 *frame)
 {
-  double sum = 0;
+  /* Integer squares: exact (a frame's sum stays under 2^40) and cheaper
+   * than doubles, twice every 20 ms. */
+  gint64 sum = 0;
 
   for (guint i = 0; i < KC_AUDIO_FRAME_SAMPLES; i++)
-    sum += (double) frame[i] * frame[i];
+    sum += (gint32) frame[i] * frame[i];
   if (sum == 0)
     return SILENCE_DBFS;
-  return MAX (SILENCE_DBFS, 10 * log10 (sum / KC_AUDIO_FRAME_SAMPLES / (32768.0 * 32768.0)));
+  return MAX (SILENCE_DBFS,
+              10 * log10 ((double) sum / KC_AUDIO_FRAME_SAMPLES / (32768.0 * 32768.0)));
 }
 
 gboolean
@@ -129,94 +134,87 @@ write_output (KcCtaAudio   *self,
   }
 }
 
+/* Every decoded frame goes to the device as soon as it is there, from the
+ * decoder's thread (the device's queue is the playout buffer): the main
+ * loop neither waits for the decoder nor is woken once more per packet.
+ * When every period for BACKLOG_TICKS ticks left a frame over (frames that
+ * arrived before the device started, or after a stall), that lag would
+ * last the whole call: one frame is skipped per tick until it is gone; a
+ * burst after network jitter drains by itself and is left alone. Runs
+ * under the decoder's lock: kc_cta_audio_free() and a failed device clear
+ * the frame function, which waits for it, before the device goes. */
 static void
-play_frame (KcCtaAudio   *self,
-            const gint16 *frame)
+deliver (const gint16 *frame,
+         gpointer      user_data)
 {
-  kc_audio_device_write (self->device, frame);
-  self->output_dbfs = level_dbfs (frame);
-}
+  KcCtaAudio *self = user_data;
 
-/* Every decoded frame goes to the device as soon as it is there: the
- * device's queue is the playout buffer. When every period for
- * BACKLOG_TICKS ticks left a frame over (frames that arrived before the
- * device started, or after a stall), that lag would last the whole call:
- * one frame is skipped per tick until it is gone; a burst after network
- * jitter drains by itself and is left alone. */
-static void
-deliver (KcCtaAudio *self,
-         gint16     *frame)
-{
-  if (self->backlog_ticks >= BACKLOG_TICKS) {
+  if (atomic_load_explicit (&self->paused, memory_order_relaxed))
+    return;    /* on hold: dropped, so that resuming does not play it late */
+  if (atomic_load_explicit (&self->backlog_ticks, memory_order_relaxed) >= BACKLOG_TICKS) {
     /* One frame skipped per tick while the lag lasts. */
-    self->dropped_late++;
-    self->backlog_ticks = BACKLOG_TICKS - 1;
+    atomic_fetch_add_explicit (&self->dropped_late, 1, memory_order_relaxed);
+    atomic_store_explicit (&self->backlog_ticks, BACKLOG_TICKS - 1, memory_order_relaxed);
     return;
   }
-  if (!self->delivering) {
+  if (!atomic_load_explicit (&self->delivering, memory_order_relaxed)) {
     gint16 silence[KC_AUDIO_FRAME_SAMPLES] = { 0, };
+    guint cushion = atomic_load_explicit (&self->cushion, memory_order_relaxed);
 
-    for (guint i = 0; i < self->cushion; i++)
+    for (guint i = 0; i < cushion; i++)
       kc_audio_device_write (self->device, silence);
-    self->delivering_since = self->ticks;
+    atomic_store_explicit (&self->delivering_since,
+                           atomic_load_explicit (&self->ticks, memory_order_relaxed),
+                           memory_order_relaxed);
+    atomic_store_explicit (&self->delivering, TRUE, memory_order_release);
   }
-  play_frame (self, frame);
-  self->delivering = TRUE;
+  kc_audio_device_write (self->device, frame);
+  atomic_store_explicit (&self->output_dbfs, level_dbfs (frame), memory_order_relaxed);
 }
 
 static void
-adapt_cushion (KcCtaAudio *self)
+adapt_cushion (KcCtaAudio *self,
+               guint64     ticks)
 {
   KcAudioStats st;
+  guint cushion = atomic_load_explicit (&self->cushion, memory_order_relaxed);
 
   kc_audio_device_get_stats (self->device, &st);
   /* Periods played as silence before the first frame, and in the first
    * second while the codecs and both ends' clocks settle, are the call's
    * start, not a sign of a busy machine. */
-  if (self->delivering && self->ticks - self->delivering_since > WARM_UP_TICKS
+  if (atomic_load_explicit (&self->delivering, memory_order_acquire)
+      && ticks - atomic_load_explicit (&self->delivering_since, memory_order_relaxed)
+         > WARM_UP_TICKS
       && st.playback_underruns > self->underruns_seen) {
     self->underruns += st.playback_underruns - self->underruns_seen;
-    self->cushion = MIN (self->cushion + 1, MAX_CUSHION);
-    self->last_underrun_tick = self->ticks;
-  } else if (self->cushion > 0 && self->ticks - self->last_underrun_tick > CUSHION_DECAY_TICKS) {
-    self->cushion--;
-    self->last_underrun_tick = self->ticks;
+    atomic_store_explicit (&self->cushion, MIN (cushion + 1, MAX_CUSHION),
+                           memory_order_relaxed);
+    self->last_underrun_tick = ticks;
+  } else if (cushion > 0 && ticks - self->last_underrun_tick > CUSHION_DECAY_TICKS) {
+    atomic_store_explicit (&self->cushion, cushion - 1, memory_order_relaxed);
+    self->last_underrun_tick = ticks;
   }
   self->underruns_seen = st.playback_underruns;
 }
 
+/* The frames themselves go to the device from the decoder (deliver());
+ * the tick watches how far behind playout is. */
 static void
-play_to_device (KcCtaAudio *self,
-                gint16     *frame)
+watch_playout (KcCtaAudio *self,
+               guint64     ticks)
 {
   guint slack = kc_audio_device_take_playback_slack (self->device);
+  guint backlog = atomic_load_explicit (&self->backlog_ticks, memory_order_relaxed);
 
-  adapt_cushion (self);
+  adapt_cushion (self, ticks);
   /* Behind: every period of the last tick left more than the cushion
    * over (a device that did not run since the last tick says nothing). */
   if (slack != G_MAXUINT)
-    self->backlog_ticks = slack > self->cushion ? self->backlog_ticks + 1 : 0;
-  while (kc_media_stream_receive_frame (self->stream, frame))
-    deliver (self, frame);
-}
-
-/* A packet arrived: play its frame now rather than at the next tick. The
- * two ends' ticks have no fixed phase (on two desktops they are two
- * clocks), so waiting for ours would add up to a period to every frame. */
-static void
-on_packet_received (KcMediaStream *stream,
-                    gpointer       user_data)
-{
-  KcCtaAudio *self = user_data;
-  gint16 frame[KC_AUDIO_FRAME_SAMPLES];
-
-  if (self->device == NULL || self->out_kind != KC_CTA_AUDIO_DEVICE || self->paused)
-    return;
-  /* One packet gives one frame: wait for it, then take only what is ready
-   * (waiting again would hold the main loop DECODE_WAIT_MS for nothing). */
-  for (guint wait = DECODE_WAIT_MS; kc_media_stream_receive_frame_wait (stream, frame, wait);
-       wait = 0)
-    deliver (self, frame);
+    atomic_store_explicit (&self->backlog_ticks,
+                           slack > atomic_load_explicit (&self->cushion, memory_order_relaxed)
+                           ? backlog + 1 : 0,
+                           memory_order_relaxed);
 }
 
 /* One 20 ms period: @captured is the device's frame, or NULL. */
@@ -226,8 +224,8 @@ tick (KcCtaAudio   *self,
 {
   gint16 frame[KC_AUDIO_FRAME_SAMPLES];
   const gint16 *send = frame;
+  guint64 ticks = atomic_fetch_add_explicit (&self->ticks, 1, memory_order_relaxed) + 1;
 
-  self->ticks++;
   if (self->in_kind == KC_CTA_AUDIO_DEVICE && captured != NULL) {
     send = captured;
   } else if (self->reader != NULL && !self->input_ended) {
@@ -249,29 +247,29 @@ tick (KcCtaAudio   *self,
     memset (frame, 0, sizeof frame);
     send = frame;
   }
-  if (self->paused) {
+  if (atomic_load_explicit (&self->paused, memory_order_relaxed)) {
     /* Drain what arrives so that resuming does not play it late. */
     self->input_dbfs = SILENCE_DBFS;
-    self->output_dbfs = SILENCE_DBFS;
+    atomic_store_explicit (&self->output_dbfs, SILENCE_DBFS, memory_order_relaxed);
     while (kc_media_stream_receive_frame (self->stream, frame))
       ;
     memset (frame, 0, sizeof frame);
-    if (self->out_kind != KC_CTA_AUDIO_DEVICE || self->device == NULL)
+    if (!self->playing)
       write_output (self, frame);
     return;
   }
   self->input_dbfs = level_dbfs (send);
   kc_media_stream_send_frame (self->stream, send);
 
-  if (self->out_kind == KC_CTA_AUDIO_DEVICE && self->device != NULL) {
-    play_to_device (self, frame);
+  if (self->playing) {
+    watch_playout (self, ticks);
     return;
   }
   /* A file gets exactly one frame per period, silence for a gap, so its
    * time line is the call's. */
   if (!kc_media_stream_receive_frame (self->stream, frame))
     memset (frame, 0, sizeof frame);
-  self->output_dbfs = level_dbfs (frame);
+  atomic_store_explicit (&self->output_dbfs, level_dbfs (frame), memory_order_relaxed);
   write_output (self, frame);
 }
 
@@ -335,6 +333,18 @@ stop_timer (KcCtaAudio *self)
   }
 }
 
+/* After this, no frame goes to the device from the decoder's thread, and
+ * received frames wait for tick() (which throws them away without a
+ * device or writes them to the output file). */
+static void
+stop_playing (KcCtaAudio *self)
+{
+  if (self->playing) {
+    kc_media_stream_set_frame_func (self->stream, NULL, NULL);
+    self->playing = FALSE;
+  }
+}
+
 static void
 on_device_failed (KcAudioDevice *device,
                   GError        *error,
@@ -344,6 +354,7 @@ on_device_failed (KcAudioDevice *device,
 
   g_warning ("Audio: the sound device “%s” stopped: %s. The call goes on without sound "
              "from this device.", kc_audio_device_get_name (device), error->message);
+  stop_playing (self);
   g_clear_signal_handler (&self->frame_handler, device);
   g_clear_signal_handler (&self->failed_handler, device);
   g_clear_object (&self->device);
@@ -414,8 +425,10 @@ kc_cta_audio_new (const char     *input,
                                              G_CALLBACK (on_device_failed), self);
     if (!kc_audio_device_start (self->device, error))
       return NULL;
-    self->packet_handler = g_signal_connect (stream, "packet-received",
-                                             G_CALLBACK (on_packet_received), self);
+    if (self->out_kind == KC_CTA_AUDIO_DEVICE) {
+      self->playing = TRUE;
+      kc_media_stream_set_frame_func (stream, deliver, self);
+    }
   } else {
     start_timer (self);
   }
@@ -430,7 +443,7 @@ kc_cta_audio_free (KcCtaAudio *self)
   if (self == NULL)
     return;
   stop_timer (self);
-  g_clear_signal_handler (&self->packet_handler, self->stream);
+  stop_playing (self);
   if (self->device != NULL) {
     g_clear_signal_handler (&self->frame_handler, self->device);
     g_clear_signal_handler (&self->failed_handler, self->device);
@@ -459,7 +472,7 @@ void
 kc_cta_audio_set_paused (KcCtaAudio *self,
                          gboolean    paused)
 {
-  self->paused = !!paused;
+  atomic_store_explicit (&self->paused, !!paused, memory_order_relaxed);
 }
 
 void
@@ -471,7 +484,7 @@ kc_cta_audio_get_levels (KcCtaAudio *self,
   if (input_dbfs != NULL)
     *input_dbfs = self->input_dbfs;
   if (output_dbfs != NULL)
-    *output_dbfs = self->output_dbfs;
+    *output_dbfs = atomic_load_explicit (&self->output_dbfs, memory_order_relaxed);
 }
 
 void
@@ -483,7 +496,7 @@ kc_cta_audio_get_playout (KcCtaAudio *self,
   if (underruns != NULL)
     *underruns = self->underruns;
   if (skipped != NULL)
-    *skipped = self->dropped_late;
+    *skipped = atomic_load_explicit (&self->dropped_late, memory_order_relaxed);
 }
 
 const char *

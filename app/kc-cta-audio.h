@@ -1,7 +1,9 @@
 /* kc-cta-audio.h: where a call's audio comes from and goes to: the sound
  * device (PortAudio), audio files (headless calls), or nothing. It drives
  * the call's KcMediaStream: every 20 ms it gives the stream a frame to send
- * and plays (or writes) the frame the stream received, or silence.
+ * and writes the frame the stream received, or silence, to the output
+ * file; to a device, each received frame goes as soon as it is decoded,
+ * from the decoder's thread.
  *
  * The clock is the device's when one is open (capture and playback run off
  * the same 20 ms period), else a main-loop timer that catches up on missed

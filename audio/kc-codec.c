@@ -1,27 +1,23 @@
-/* kc-codec.c: Opus and G.711 RTP encoder and decoder on GStreamer, with
- * RFC 4733 telephone events. */
+/* kc-codec.c: Opus and G.711 RTP on GStreamer: codec names, the pipelines
+ * both directions share, and the encoder with RFC 4733 telephone events
+ * (the decoder is kc-codec-decoder.c). */
 #define G_LOG_DOMAIN "kc-codec"
 
 #include "kc-codec.h"
 #include "kc-audio-device.h"
 #include "kc-error.h"
+#include "kc-codec-private.h"
 #include "kc-gst-private.h"
 
-#include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <string.h>
 
-#define RTP_HEADER_LEN   12
-#define FRAME_BYTES      (KC_AUDIO_FRAME_SAMPLES * sizeof (gint16))
-#define FRAME_NS         ((GstClockTime) KC_AUDIO_FRAME_MS * GST_MSECOND)
 #define DTMF_VOLUME      10   /* -10 dBm0, a typical keypad level */
 #define DTMF_END_REPEATS 3    /* RFC 4733 §2.5.1.4 */
 #define OPUS_DEFAULT_PT  111
 /* Frames start a second in, so that opusenc's lookahead (6.5 ms), which it
  * takes off its output times, is never clipped at zero. */
 #define FIRST_FRAME      (1000 / KC_AUDIO_FRAME_MS)
-
-static const char dtmf_digits[] = "0123456789*#ABCD";
 
 const char *
 kc_codec_get_sdp_name (KcCodec codec)
@@ -86,33 +82,117 @@ frame_step (KcCodec codec)
   return kc_codec_get_clock_rate (codec) / (1000 / KC_AUDIO_FRAME_MS);
 }
 
-/* Builds and starts @desc; @sink is its element named "sink". */
-static GstElement *
-make_pipeline (const char  *desc,
-               GstAppSink **sink,
-               GError     **error)
+static GstBusSyncReply
+on_bus_message (GstBus     *bus,
+                GstMessage *msg,
+                gpointer    user_data)
 {
-  GstElement *pipeline = kc_gst_parse ("audio pipeline", desc, error);
+  BusWatch *watch = user_data;
+
+  (void) bus;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) gerr = NULL;
+      g_autofree char *debug = NULL;
+
+      gst_message_parse_error (msg, &gerr, &debug);
+      g_debug ("pipeline error: %s (%s)", gerr->message, debug ? debug : "");
+      g_mutex_lock (&watch->lock);
+      if (watch->message == NULL)
+        watch->message = g_strdup (gerr->message);
+      g_mutex_unlock (&watch->lock);
+      g_atomic_int_set (&watch->failed, TRUE);
+    }
+  return GST_BUS_DROP;
+}
+
+/* The first error GStreamer posted, if any, as a GError. */
+gboolean
+kc_codec_check_bus (BusWatch  *watch,
+           GError   **error)
+{
+  if (G_LIKELY (!g_atomic_int_get (&watch->failed)))
+    return TRUE;
+  g_mutex_lock (&watch->lock);
+  g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
+               "The audio codec failed: %s", watch->message);
+  g_mutex_unlock (&watch->lock);
+  return FALSE;
+}
+
+void
+kc_codec_bus_watch_clear (BusWatch *watch)
+{
+  g_mutex_clear (&watch->lock);
+  g_free (watch->message);
+}
+
+/* What a pipeline gives comes out of the src pad of its element named
+ * "last" into a sink pad of ours, whose @chain runs in the thread that
+ * pushed: no appsink, whose base class (clipping, sync and QoS checks,
+ * preroll, a GstSample and its queue's lock and condition for each
+ * buffer) cost as much per 20 ms as the payloader before it. */
+static GstPad *
+attach_sink (GstElement          *pipeline,
+             GstPadChainFunction  chain,
+             GstPadEventFunction  event,
+             gpointer             data,
+             GError             **error)
+{
+  g_autoptr(GstElement) last = gst_bin_get_by_name (GST_BIN (pipeline), "last");
+  g_autoptr(GstPad) srcpad = last ? gst_element_get_static_pad (last, "src") : NULL;
+  g_autoptr(GstPad) pad = gst_pad_new ("sink", GST_PAD_SINK);
+
+  gst_pad_set_chain_function (pad, chain);
+  gst_pad_set_event_function (pad, event);
+  gst_pad_set_element_private (pad, data);
+  gst_pad_set_active (pad, TRUE);
+  if (srcpad == NULL || gst_pad_link (srcpad, pad) != GST_PAD_LINK_OK)
+    {
+      g_set_error (error, KC_ERROR, KC_ERROR_FAILED, "Cannot take the audio codec's output");
+      gst_pad_set_active (pad, FALSE);
+      return NULL;
+    }
+  return g_steal_pointer (&pad);
+}
+
+/* Builds @desc, links its output to a pad of ours (attach_sink()) and
+ * starts it; errors go to @watch. */
+GstElement *
+kc_codec_make_pipeline (const char           *desc,
+               BusWatch             *watch,
+               GstPadChainFunction   chain,
+               GstPadEventFunction   event,
+               gpointer              data,
+               GstPad              **sink,
+               GError              **error)
+{
+  g_autoptr(GstElement) pipeline = kc_gst_parse ("audio pipeline", desc, error);
+  g_autoptr(GstBus) bus = NULL;
 
   if (pipeline == NULL)
     return NULL;
-  *sink = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (pipeline), "sink"));
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_set_sync_handler (bus, on_bus_message, watch, NULL);
+  *sink = attach_sink (pipeline, chain, event, data, error);
+  if (*sink == NULL)
+    return NULL;
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
                    "Cannot start the audio pipeline (%s)", desc);
       gst_element_set_state (pipeline, GST_STATE_NULL);
+      gst_pad_set_active (*sink, FALSE);
       gst_clear_object (sink);
-      gst_object_unref (pipeline);
       return NULL;
     }
-  return pipeline;
+  return g_steal_pointer (&pipeline);
 }
 
-static void
-destroy_pipeline (GstElement  *pipeline,
+void
+kc_codec_destroy_pipeline (GstElement  *pipeline,
                   GstPad      *pad,
-                  GstAppSink  *sink)
+                  GstPad      *sink)
 {
   if (pipeline == NULL)
     return;
@@ -122,57 +202,13 @@ destroy_pipeline (GstElement  *pipeline,
       gst_pad_set_active (pad, FALSE);
       gst_object_unref (pad);
     }
-  gst_object_unref (sink);
+  if (sink != NULL)
+    {
+      gst_pad_set_active (sink, FALSE);
+      gst_object_unref (sink);
+    }
   gst_object_unref (pipeline);
 }
-
-/* The first error GStreamer posted, if any, as a GError. */
-static gboolean
-check_bus (GstElement  *pipeline,
-           GError     **error)
-{
-  g_autoptr(GstBus) bus = gst_element_get_bus (pipeline);
-  g_autoptr(GstMessage) msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  g_autoptr(GError) gerr = NULL;
-  g_autofree char *debug = NULL;
-
-  if (msg == NULL)
-    return TRUE;
-  gst_message_parse_error (msg, &gerr, &debug);
-  g_debug ("pipeline error: %s (%s)", gerr->message, debug ? debug : "");
-  g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-               "The audio codec failed: %s", gerr->message);
-  return FALSE;
-}
-
-/* Encoder ---------------------------------------------------------------- */
-
-typedef struct {
-  guint8   code;
-  guint32  total;     /* duration in RTP clock units */
-  guint32  ts;        /* set when its first packet goes out */
-  guint32  sent;      /* duration covered by packets sent so far */
-  guint    ends_sent;
-} DtmfEvent;
-
-struct _KcEncoder {
-  KcCodec      codec;
-  guint        pt;
-  guint        dtmf_pt;
-  guint32      ssrc;
-  guint        step;
-  GstElement  *pipeline;
-  GstPad      *pad;          /* ours, linked to the first element: frames go in here */
-  GstAppSink  *sink;
-  guint16      seq_offset;
-  guint32      ts_offset;
-  guint64      frames_pushed;
-  guint16      seq_shift;    /* DTMF packets put in the payloader's seq space */
-  guint16      next_seq;     /* of the next packet handed out */
-  gboolean     finished;
-  GQueue       events;       /* of DtmfEvent, head playing */
-  GQueue       ready;        /* of GBytes: DTMF packets to hand out, seq unset */
-};
 
 /* Our pad is a live source with no latency of its own; what the elements
  * after it add is theirs to say (prime_resampler() asks). */
@@ -194,13 +230,13 @@ on_pad_query (GstPad    *pad,
  * whose own streaming thread would take every 20 ms buffer from the caller
  * and hand it on (a wake-up of another thread for each, which cost more
  * than Opus itself). The encoder's codec and payloader run right there, so
- * its packet is in the appsink when the push returns; the decoder's
- * jitter buffer queues the packet for its own thread. */
-static GstPad *
-attach_pad (GstElement  *pipeline,
-            const char  *stream_id,
-            GstCaps     *caps,
-            GError     **error)
+ * its packet is in enc->packets when the push returns; the decoder's
+ * jitter buffer queues the packet for its own thread, which decodes it. */
+GstPad *
+kc_codec_attach_pad (GstElement  *pipeline,
+                     const char  *stream_id,
+                     GstCaps     *caps,
+                     GError     **error)
 {
   g_autoptr(GstElement) first = gst_bin_get_by_name (GST_BIN (pipeline), "first");
   g_autoptr(GstPad) sinkpad = first ? gst_element_get_static_pad (first, "sink") : NULL;
@@ -226,6 +262,37 @@ attach_pad (GstElement  *pipeline,
     }
   return g_steal_pointer (&pad);
 }
+
+/* Encoder ---------------------------------------------------------------- */
+
+typedef struct {
+  guint8   code;
+  guint32  total;     /* duration in RTP clock units */
+  guint32  ts;        /* set when its first packet goes out */
+  guint32  sent;      /* duration covered by packets sent so far */
+  guint    ends_sent;
+} DtmfEvent;
+
+struct _KcEncoder {
+  KcCodec      codec;
+  guint        pt;
+  guint        dtmf_pt;
+  guint32      ssrc;
+  guint        step;
+  GstElement  *pipeline;
+  GstPad      *pad;          /* ours, linked to the first element: frames go in here */
+  GstPad      *sink;         /* ours, after the payloader: packets come out here */
+  BusWatch     bus;
+  GQueue       packets;      /* of GstBuffer, from the payloader, not yet pulled */
+  guint16      seq_offset;
+  guint32      ts_offset;
+  guint64      frames_pushed;
+  guint16      seq_shift;    /* DTMF packets put in the payloader's seq space */
+  guint16      next_seq;     /* of the next packet handed out */
+  gboolean     finished;
+  GQueue       events;       /* of DtmfEvent, head playing */
+  GQueue       ready;        /* of GBytes: DTMF packets to hand out, seq unset */
+};
 
 /* The G.711 encoder's resampler (48 to 8 kHz) holds back its filter's
  * delay, some 31 samples at 8 kHz: each frame would give 129 samples and
@@ -257,6 +324,30 @@ prime_resampler (KcEncoder *enc)
   gst_pad_push (enc->pad, buf);
 }
 
+/* The payloader's packets, in the thread that pushed the frame. */
+static GstFlowReturn
+on_packet (GstPad    *pad,
+           GstObject *parent,
+           GstBuffer *buf)
+{
+  KcEncoder *enc = gst_pad_get_element_private (pad);
+
+  (void) parent;
+  g_queue_push_tail (&enc->packets, buf);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+on_encoder_event (GstPad    *pad,
+                  GstObject *parent,
+                  GstEvent  *event)
+{
+  (void) pad;
+  (void) parent;
+  gst_event_unref (event);
+  return TRUE;
+}
+
 KcEncoder *
 kc_encoder_new (KcCodec   codec,
                 guint     pt,
@@ -284,6 +375,8 @@ kc_encoder_new (KcCodec   codec,
   enc->next_seq = enc->seq_offset;
   g_queue_init (&enc->events);
   g_queue_init (&enc->ready);
+  g_queue_init (&enc->packets);
+  g_mutex_init (&enc->bus.lock);
 
   switch (codec)
     {
@@ -292,33 +385,31 @@ kc_encoder_new (KcCodec   codec,
        * of 10 (opusenc's default is 10): on speech the encoder is most of
        * a call's CPU, and at 5 it takes two thirds of the instructions
        * (callgrind); the tone tests lose 2 dB of SNR (45.5 to 43 dB). */
-      chain = "opusenc name=first frame-size=20 complexity=5 ! rtpopuspay name=pay";
+      chain = "opusenc name=first frame-size=20 complexity=5 ! rtpopuspay name=last";
       break;
     case KC_CODEC_PCMU:
-      chain = "audio/x-raw,rate=8000 ! mulawenc ! rtppcmupay name=pay "
+      chain = "audio/x-raw,rate=8000 ! mulawenc ! rtppcmupay name=last "
               "min-ptime=20000000 max-ptime=20000000";
       break;
     case KC_CODEC_PCMA:
     default:
-      chain = "audio/x-raw,rate=8000 ! alawenc ! rtppcmapay name=pay "
+      chain = "audio/x-raw,rate=8000 ! alawenc ! rtppcmapay name=last "
               "min-ptime=20000000 max-ptime=20000000";
       break;
     }
   desc = g_strdup_printf ("%s%s pt=%u ssrc=%u "
-                          "seqnum-offset=%u timestamp-offset=%u "
-                          /* EOS comes from our thread: appsink must not wait
-                           * for us to take the packets before it returns. */
-                          "! appsink name=sink sync=false async=false wait-on-eos=false",
+                          "seqnum-offset=%u timestamp-offset=%u",
                           codec == KC_CODEC_OPUS ? "" : "audioresample name=first ! ",
                           chain, pt, ssrc,
                           enc->seq_offset, enc->ts_offset);
-  enc->pipeline = make_pipeline (desc, &enc->sink, error);
+  enc->pipeline = kc_codec_make_pipeline (desc, &enc->bus, on_packet, on_encoder_event, enc,
+                                 &enc->sink, error);
   if (enc->pipeline == NULL)
     return NULL;
   caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
                               "rate", G_TYPE_INT, KC_AUDIO_RATE, "channels", G_TYPE_INT, 1,
                               "layout", G_TYPE_STRING, "interleaved", NULL);
-  enc->pad = attach_pad (enc->pipeline, "kc-encoder", caps, error);
+  enc->pad = kc_codec_attach_pad (enc->pipeline, "kc-encoder", caps, error);
   if (enc->pad == NULL)
     return NULL;
   if (codec != KC_CODEC_OPUS)
@@ -331,9 +422,11 @@ kc_encoder_free (KcEncoder *enc)
 {
   if (enc == NULL)
     return;
-  destroy_pipeline (enc->pipeline, enc->pad, enc->sink);
+  kc_codec_destroy_pipeline (enc->pipeline, enc->pad, enc->sink);
   g_queue_clear_full (&enc->events, g_free);
   g_queue_clear_full (&enc->ready, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&enc->packets, (GDestroyNotify) gst_buffer_unref);
+  kc_codec_bus_watch_clear (&enc->bus);
   g_free (enc);
 }
 
@@ -408,7 +501,7 @@ kc_encoder_send_dtmf (KcEncoder  *enc,
 
   g_return_val_if_fail (enc != NULL, FALSE);
 
-  pos = digit != '\0' ? strchr (dtmf_digits, g_ascii_toupper (digit)) : NULL;
+  pos = digit != '\0' ? strchr (kc_codec_dtmf_digits, g_ascii_toupper (digit)) : NULL;
   if (pos == NULL)
     {
       g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
@@ -423,7 +516,7 @@ kc_encoder_send_dtmf (KcEncoder  *enc,
       return FALSE;
     }
   ev = g_new0 (DtmfEvent, 1);
-  ev->code = (guint8) (pos - dtmf_digits);
+  ev->code = (guint8) (pos - kc_codec_dtmf_digits);
   ev->total = duration_ms * (kc_codec_get_clock_rate (enc->codec) / 1000);
   g_queue_push_tail (&enc->events, ev);
   return TRUE;
@@ -440,7 +533,7 @@ kc_encoder_push_frame (KcEncoder     *enc,
   g_return_val_if_fail (frame != NULL, FALSE);
   g_return_val_if_fail (!enc->finished, FALSE);
 
-  if (!check_bus (enc->pipeline, error))
+  if (!kc_codec_check_bus (&enc->bus, error))
     return FALSE;
   advance_dtmf (enc);
   buf = gst_buffer_new_memdup (frame, FRAME_BYTES);
@@ -479,9 +572,7 @@ kc_encoder_pull_packet (KcEncoder  *enc,
                         guint       timeout_ms,
                         GError    **error)
 {
-  g_autoptr(GstSample) sample = NULL;
-  GstBuffer *buf;
-  GstMapInfo map;
+  g_autoptr(GstBuffer) buf = NULL;
   guint8 *p;
   gsize len;
   guint32 rel;
@@ -499,23 +590,20 @@ kc_encoder_pull_packet (KcEncoder  *enc,
       return g_bytes_new_take (data, len);
     }
 
-  sample = gst_app_sink_try_pull_sample (enc->sink, timeout_ms * GST_MSECOND);
-  if (sample == NULL)
+  /* The whole encoder runs in the pushing thread: what it gives is here
+   * already, and nothing more comes by waiting. */
+  (void) timeout_ms;
+  buf = g_queue_pop_head (&enc->packets);
+  if (buf == NULL)
     {
-      check_bus (enc->pipeline, error);
+      kc_codec_check_bus (&enc->bus, error);
       return NULL;
     }
-  buf = gst_sample_get_buffer (sample);
-  if (buf == NULL || !gst_buffer_map (buf, &map, GST_MAP_READ))
+  len = gst_buffer_get_size (buf);
+  if (len < RTP_HEADER_LEN)
     return NULL;
-  if (map.size < RTP_HEADER_LEN)
-    {
-      gst_buffer_unmap (buf, &map);
-      return NULL;
-    }
-  p = g_memdup2 (map.data, map.size);
-  len = map.size;
-  gst_buffer_unmap (buf, &map);
+  p = g_malloc (len);
+  gst_buffer_extract (buf, 0, p, len);
   enc->next_seq = (guint16) (GST_READ_UINT16_BE (p + 2) + enc->seq_shift);
   write_seq (p, enc->next_seq++);
   /* Snap the payloader's timestamp to the 20 ms frame it encodes: opusenc
@@ -524,311 +612,4 @@ kc_encoder_pull_packet (KcEncoder  *enc,
   rel = GST_READ_UINT32_BE (p + 4) - enc->ts_offset;
   GST_WRITE_UINT32_BE (p + 4, enc->ts_offset + (rel + enc->step / 2) / enc->step * enc->step);
   return g_bytes_new_take (p, len);
-}
-
-/* Decoder ---------------------------------------------------------------- */
-
-struct _KcDecoder {
-  KcCodec         codec;
-  guint           pt;
-  guint           dtmf_pt;
-  guint           clock_rate;
-  GstElement     *pipeline;
-  GstPad         *pad;         /* ours, linked to the jitter buffer */
-  GstClock       *clock;       /* the pipeline's, for arrival times */
-  GstAppSink     *sink;
-  GByteArray     *pcm;         /* decoded samples not yet pulled */
-  GstClockTime    next_pts;    /* where the next decoded buffer should start */
-  KcDtmfFunc      dtmf_func;
-  gpointer        dtmf_data;
-  gboolean        in_event;    /* an event was seen and not yet reported */
-  gboolean        have_last;
-  guint32         event_ts;    /* RTP timestamp: the identity of an event */
-  guint32         last_reported_ts;
-  guint8          event_code;
-  guint16         event_duration;
-  gboolean        finished;
-  KcDecoderStats  stats;
-};
-
-KcDecoder *
-kc_decoder_new (KcCodec   codec,
-                guint     pt,
-                guint     dtmf_pt,
-                guint     jitter_ms,
-                GError  **error)
-{
-  g_autoptr(KcDecoder) dec = NULL;
-  g_autoptr(GstCaps) caps = NULL;
-  g_autofree char *desc = NULL;
-  const char *name, *chain;
-
-  g_return_val_if_fail (codec <= KC_CODEC_PCMA, NULL);
-  g_return_val_if_fail (pt < 128 && dtmf_pt < 128 && pt != dtmf_pt, NULL);
-
-  dec = g_new0 (KcDecoder, 1);
-  dec->codec = codec;
-  dec->pt = pt;
-  dec->dtmf_pt = dtmf_pt;
-  dec->clock_rate = kc_codec_get_clock_rate (codec);
-  dec->pcm = g_byte_array_new ();
-  dec->next_pts = GST_CLOCK_TIME_NONE;
-
-  switch (codec)
-    {
-    case KC_CODEC_OPUS:
-      name = "OPUS";
-      /* opusdec decodes straight to 48 kHz mono when that is asked for. */
-      chain = "rtpopusdepay ! opusdec plc=true";
-      break;
-    case KC_CODEC_PCMU:
-      name = "PCMU";
-      chain = "rtppcmudepay ! mulawdec ! audioresample";
-      break;
-    case KC_CODEC_PCMA:
-    default:
-      name = "PCMA";
-      chain = "rtppcmadepay ! alawdec ! audioresample";
-      break;
-    }
-  /* mode=none: output times follow the RTP timestamps, so a gap the
-   * decoder does not fill shows up as a jump we can fill (G.711 has no PLC). */
-  desc = g_strdup_printf ("rtpjitterbuffer name=first latency=%u do-lost=true mode=none "
-                          "! %s "
-                          "! audio/x-raw,format=S16LE,rate=%d,channels=1 "
-                          "! appsink name=sink sync=false async=false",
-                          jitter_ms ? jitter_ms : KC_CODEC_JITTER_MS_DEFAULT,
-                          chain, KC_AUDIO_RATE);
-  dec->pipeline = make_pipeline (desc, &dec->sink, error);
-  if (dec->pipeline == NULL)
-    return NULL;
-  caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
-                              "clock-rate", G_TYPE_INT, (int) dec->clock_rate,
-                              "encoding-name", G_TYPE_STRING, name,
-                              "payload", G_TYPE_INT, (int) pt, NULL);
-  dec->pad = attach_pad (dec->pipeline, "kc-decoder", caps, error);
-  if (dec->pad == NULL)
-    return NULL;
-  /* Playing, the pipeline has its clock: arrival times are on it. */
-  dec->clock = gst_element_get_clock (dec->pipeline);
-  return g_steal_pointer (&dec);
-}
-
-void
-kc_decoder_free (KcDecoder *dec)
-{
-  if (dec == NULL)
-    return;
-  destroy_pipeline (dec->pipeline, dec->pad, dec->sink);
-  gst_clear_object (&dec->clock);
-  g_byte_array_unref (dec->pcm);
-  g_free (dec);
-}
-
-void
-kc_decoder_set_dtmf_func (KcDecoder  *dec,
-                          KcDtmfFunc  func,
-                          gpointer    user_data)
-{
-  g_return_if_fail (dec != NULL);
-  dec->dtmf_func = func;
-  dec->dtmf_data = user_data;
-}
-
-void
-kc_decoder_get_stats (KcDecoder      *dec,
-                      KcDecoderStats *stats)
-{
-  g_return_if_fail (dec != NULL);
-  g_return_if_fail (stats != NULL);
-  *stats = dec->stats;
-}
-
-static void
-report_event (KcDecoder *dec)
-{
-  dec->in_event = FALSE;
-  dec->have_last = TRUE;
-  dec->last_reported_ts = dec->event_ts;
-  dec->stats.dtmf_events++;
-  if (dec->dtmf_func != NULL)
-    dec->dtmf_func (dtmf_digits[dec->event_code],
-                    dec->event_duration * 1000u / dec->clock_rate,
-                    dec->dtmf_data);
-}
-
-/* RFC 4733 §2.5.2: an event is known by its timestamp; updates and the
- * repeated end packets carry the same one, so each digit is told once. */
-static void
-handle_dtmf (KcDecoder    *dec,
-             guint32       ts,
-             const guint8 *payload,
-             gsize         len)
-{
-  gboolean end;
-
-  dec->stats.dtmf_packets++;
-  if (len < 4 || payload[0] >= sizeof dtmf_digits - 1)
-    return;    /* flash-hook and the like: not digits */
-  end = (payload[1] & 0x80) != 0;
-  if (dec->have_last && ts == dec->last_reported_ts)
-    return;    /* a repeat of an event already told */
-  if (dec->in_event && ts != dec->event_ts)
-    report_event (dec);    /* its end packets were all lost */
-  dec->in_event = TRUE;
-  dec->event_ts = ts;
-  dec->event_code = payload[0];
-  dec->event_duration = GST_READ_UINT16_BE (payload + 2);
-  if (end)
-    report_event (dec);
-}
-
-gboolean
-kc_decoder_push_packet (KcDecoder     *dec,
-                        const guint8  *data,
-                        gsize          len,
-                        GError       **error)
-{
-  gsize header, pad = 0;
-  guint pt;
-  GstBuffer *buf;
-
-  g_return_val_if_fail (dec != NULL, FALSE);
-  g_return_val_if_fail (data != NULL || len == 0, FALSE);
-  g_return_val_if_fail (!dec->finished, FALSE);
-
-  dec->stats.packets_in++;
-  if (!check_bus (dec->pipeline, error))
-    return FALSE;
-
-  /* Header: fixed part, CSRCs, then the extension if flagged; padding's
-   * length is in the last byte. Anything that does not fit is dropped here,
-   * before the jitter buffer could be confused by it. */
-  header = RTP_HEADER_LEN + (len > 0 ? (data[0] & 0x0f) * 4u : 0);
-  if (len > 0 && (data[0] & 0x10))
-    header = len >= header + 4
-             ? header + 4 + GST_READ_UINT16_BE (data + header + 2) * 4u
-             : G_MAXSIZE / 2;
-  if (len >= RTP_HEADER_LEN && (data[0] & 0x20))
-    pad = data[len - 1];
-  if (len < RTP_HEADER_LEN || (data[0] >> 6) != 2 || header + pad > len
-      || ((data[0] & 0x20) && pad == 0))
-    {
-      dec->stats.dropped_malformed++;
-      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                   "Dropped a %" G_GSIZE_FORMAT "-byte packet that is not RTP "
-                   "version 2 or is truncated", len);
-      return FALSE;
-    }
-
-  pt = data[1] & 0x7f;
-  if (pt == dec->dtmf_pt)
-    {
-      handle_dtmf (dec, GST_READ_UINT32_BE (data + 4), data + header,
-                   len - header - pad);
-      return TRUE;
-    }
-  if (pt != dec->pt)
-    {
-      dec->stats.dropped_pt++;
-      g_set_error (error, KC_ERROR, KC_ERROR_INVALID,
-                   "Dropped an RTP packet of payload type %u; this call "
-                   "negotiated %u (%s) and %u (telephone-event)",
-                   pt, dec->pt, kc_codec_get_sdp_name (dec->codec), dec->dtmf_pt);
-      return FALSE;
-    }
-
-  buf = gst_buffer_new_memdup (data, len);
-  /* The arrival time, in the pipeline's running time: what the jitter
-   * buffer measures jitter with and times a missing packet from. */
-  if (dec->clock != NULL)
-    GST_BUFFER_DTS (buf) = gst_clock_get_time (dec->clock)
-                           - gst_element_get_base_time (dec->pipeline);
-  if (gst_pad_push (dec->pad, buf) != GST_FLOW_OK)
-    {
-      g_set_error (error, KC_ERROR, KC_ERROR_FAILED,
-                   "The audio decoder refused a packet");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-take_sample (KcDecoder *dec,
-             GstSample *sample)
-{
-  GstBuffer *buf = gst_sample_get_buffer (sample);
-  GstClockTime pts;
-  GstMapInfo map;
-
-  if (buf == NULL || !gst_buffer_map (buf, &map, GST_MAP_READ))
-    return;
-  pts = GST_BUFFER_PTS (buf);
-  /* A hole the decoder left (G.711 has no PLC; a lost-packet event turns
-   * into a GAP, not samples): fill it with silence so playback keeps time. */
-  if (GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (dec->next_pts)
-      && pts > dec->next_pts + FRAME_NS / 2 && pts - dec->next_pts < 10 * GST_SECOND)
-    {
-      guint64 missing = gst_util_uint64_scale (pts - dec->next_pts, KC_AUDIO_RATE,
-                                               GST_SECOND);
-      guint old = dec->pcm->len;
-
-      g_byte_array_set_size (dec->pcm, old + missing * sizeof (gint16));
-      memset (dec->pcm->data + old, 0, missing * sizeof (gint16));
-      dec->stats.frames_concealed += (missing + KC_AUDIO_FRAME_SAMPLES / 2)
-                                     / KC_AUDIO_FRAME_SAMPLES;
-    }
-  /* The resampler (8 kHz G.711 to 48 kHz) holds back its filter's delay,
-   * so the first packet gives a little less than a frame and every frame
-   * would wait for the next packet: 20 ms more latency for a few samples.
-   * Starting with that much silence keeps frames and packets in step. */
-  if (!GST_CLOCK_TIME_IS_VALID (dec->next_pts) && dec->pcm->len == 0
-      && map.size < FRAME_BYTES && map.size > FRAME_BYTES * 3 / 4)
-    {
-      g_byte_array_set_size (dec->pcm, FRAME_BYTES - map.size);
-      memset (dec->pcm->data, 0, dec->pcm->len);
-    }
-  g_byte_array_append (dec->pcm, map.data, map.size);
-  if (GST_CLOCK_TIME_IS_VALID (pts))
-    dec->next_pts = pts + gst_util_uint64_scale (map.size / sizeof (gint16),
-                                                 GST_SECOND, KC_AUDIO_RATE);
-  gst_buffer_unmap (buf, &map);
-}
-
-void
-kc_decoder_finish (KcDecoder *dec)
-{
-  g_return_if_fail (dec != NULL);
-
-  if (dec->finished)
-    return;
-  dec->finished = TRUE;
-  gst_pad_push_event (dec->pad, gst_event_new_eos ());
-}
-
-gboolean
-kc_decoder_pull_frame (KcDecoder *dec,
-                       gint16    *frame,
-                       guint      timeout_ms)
-{
-  gint64 deadline;
-
-  g_return_val_if_fail (dec != NULL, FALSE);
-  g_return_val_if_fail (frame != NULL, FALSE);
-
-  deadline = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  while (dec->pcm->len < FRAME_BYTES)
-    {
-      g_autoptr(GstSample) sample = NULL;
-      gint64 left = deadline - g_get_monotonic_time ();
-
-      sample = gst_app_sink_try_pull_sample (dec->sink, MAX (left, 0) * GST_USECOND);
-      if (sample == NULL)
-        return FALSE;
-      take_sample (dec, sample);
-    }
-  memcpy (frame, dec->pcm->data, FRAME_BYTES);
-  g_byte_array_remove_range (dec->pcm, 0, FRAME_BYTES);
-  dec->stats.frames_out++;
-  return TRUE;
 }

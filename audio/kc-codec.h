@@ -8,7 +8,8 @@
  * needs a running GMainLoop: the encoder runs in the caller's thread (a
  * packet is ready when kc_encoder_push_frame() returns), the decoder on
  * GStreamer's threads behind its jitter buffer, and the caller pushes and
- * pulls. Each object is for one thread at a time.
+ * pulls, or has each decoded frame handed to a function of its own in the
+ * jitter buffer's thread. Each object is for one thread at a time.
  */
 #pragma once
 
@@ -57,8 +58,10 @@ void        kc_encoder_free         (KcEncoder   *enc);
 gboolean    kc_encoder_push_frame   (KcEncoder   *enc,
                                      const gint16 *frame,
                                      GError     **error);
-/* The next RTP packet, waiting up to @timeout_ms for it; NULL when none is
- * ready in time (and @error unset) or the pipeline failed (@error set).
+/* The next RTP packet; NULL when none is ready (and @error unset) or the
+ * pipeline failed (@error set). The encoder runs in the thread that pushes,
+ * so what a frame gives is ready when kc_encoder_push_frame() returns and
+ * @timeout_ms (kept for callers that wait) never adds anything.
  * Packets come out in sequence-number order, DTMF interleaved with audio. */
 GBytes     *kc_encoder_pull_packet  (KcEncoder   *enc,
                                      guint        timeout_ms,
@@ -121,6 +124,20 @@ gboolean    kc_decoder_push_packet  (KcDecoder   *dec,
                                      const guint8 *data,
                                      gsize        len,
                                      GError     **error);
+/* Called in the jitter buffer's thread with each decoded frame
+ * (KC_AUDIO_FRAME_SAMPLES samples, valid during the call) instead of
+ * keeping it for kc_decoder_pull_frame(): the frame is played without the
+ * caller's thread waiting for it. It must not block; it runs under the
+ * decoder's lock, so it must not call the decoder either. */
+typedef void (*KcFrameFunc) (const gint16 *frame,
+                             gpointer      user_data);
+
+/* Sets or (@func NULL) clears the frame function; frames decoded while
+ * none is set wait for kc_decoder_pull_frame(). Once this returns the
+ * previous function is not running and will not run again. */
+void        kc_decoder_set_frame_func (KcDecoder   *dec,
+                                       KcFrameFunc  func,
+                                       gpointer     user_data);
 /* Fills @frame (KC_AUDIO_FRAME_SAMPLES samples) with the next decoded
  * frame, waiting up to @timeout_ms; FALSE when none is ready in time or
  * the stream has ended (a last partial frame is dropped). */

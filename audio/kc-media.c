@@ -5,13 +5,19 @@
 #include "kc-audio-device.h"
 #include "kc-error.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Pairs tried before giving up: another process can take the odd port
  * between our two binds, and the kernel may hand out an odd one. */
 #define BIND_ATTEMPTS 64
 /* What a receive callback reads before it lets the main loop breathe. */
 #define RECEIVE_BATCH 32
+/* Packets one recvmmsg() may take: two, so that one call takes the one
+ * packet a period brings and learns there is no other (a second call
+ * would only say EAGAIN), and a burst goes two at a time. */
+#define RECEIVE_SLOTS 2
 
 struct _KcMediaStream {
   GObject         parent_instance;
@@ -28,6 +34,14 @@ struct _KcMediaStream {
   gboolean        stopped;
   GSocketAddress *remote_rtp;
   GSocketAddress *remote_rtcp;
+  /* The same, as the kernel takes them: sendto() on the socket's fd
+   * without GSocket's conversion of the address for every packet. */
+  struct sockaddr_storage remote_rtp_native;
+  struct sockaddr_storage remote_rtcp_native;
+  socklen_t       remote_rtp_len;
+  socklen_t       remote_rtcp_len;
+  KcFrameFunc     frame_func;
+  gpointer        frame_data;
   int             dtmf_pt;
   KcEncoder      *encoder;
   KcDecoder      *decoder;
@@ -36,8 +50,10 @@ struct _KcMediaStream {
   KcRtcp         *rtcp;
   GSource        *rtcp_timer;
 
-  /* One buffer for every packet: libsrtp wants 32-bit alignment and room
-   * for its trailer; g_malloc's alignment covers that. */
+  /* One buffer for every packet sent, and the first of RECEIVE_SLOTS for
+   * those received: libsrtp wants 32-bit alignment and room for its
+   * trailer; g_malloc's alignment covers that (BUF_SIZE keeps each slot
+   * aligned). */
   guint8         *buf;
 
   KcMediaStats    stats;
@@ -52,7 +68,7 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
-#define BUF_SIZE (KC_SRTP_MAX_PACKET + KC_SRTP_MAX_TRAILER)
+#define BUF_SIZE ((KC_SRTP_MAX_PACKET + KC_SRTP_MAX_TRAILER + 7) & ~7)
 
 static void
 close_socket (GSocket **socket,
@@ -203,7 +219,7 @@ kc_media_stream_new (const char *bind_address,
   self->context = g_main_context_ref_thread_default ();
   if (!bind_pair (self, inet, error))
     return NULL;
-  self->buf = g_malloc (BUF_SIZE);
+  self->buf = g_malloc (BUF_SIZE * RECEIVE_SLOTS);
   return g_steal_pointer (&self);
 }
 
@@ -231,21 +247,21 @@ kc_media_stream_is_running (KcMediaStream *self)
 /* Sending ----------------------------------------------------------------- */
 
 static void
-send_packet (KcMediaStream  *self,
-             GSocket        *socket,
-             GSocketAddress *to,
-             const guint8   *data,
-             gsize           len)
+send_packet (KcMediaStream         *self,
+             GSocket               *socket,
+             const struct sockaddr *to,
+             socklen_t              to_len,
+             const guint8          *data,
+             gsize                  len)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (g_socket_send_to (socket, to, (const char *) data, len, NULL, &error) < 0)
+  if (sendto (g_socket_get_fd (socket), data, len, MSG_NOSIGNAL | MSG_DONTWAIT,
+              to, to_len) < 0)
     {
       /* ICMP unreachable from a peer that has not bound yet, a full queue:
        * the next packet may go; say so once, not fifty times a second. */
       if (self->stats.send_errors++ == 0)
         g_message ("Media to %s: %s (further send errors are only counted)",
-                   self->address, error->message);
+                   self->address, g_strerror (errno));
     }
 }
 
@@ -266,7 +282,8 @@ send_rtp (KcMediaStream *self,
       g_warning ("Media: an RTP packet was not sent: %s", error->message);
       return;
     }
-  send_packet (self, self->rtp_socket, self->remote_rtp, self->buf, out_len);
+  send_packet (self, self->rtp_socket, (struct sockaddr *) &self->remote_rtp_native,
+               self->remote_rtp_len, self->buf, out_len);
   self->stats.rtp_sent++;
 }
 
@@ -286,7 +303,8 @@ send_rtcp (KcMediaStream *self,
       g_warning ("Media: an RTCP report was not sent: %s", error->message);
       return;
     }
-  send_packet (self, self->rtcp_socket, self->remote_rtcp, self->buf, out_len);
+  send_packet (self, self->rtcp_socket, (struct sockaddr *) &self->remote_rtcp_native,
+               self->remote_rtcp_len, self->buf, out_len);
   self->stats.rtcp_sent++;
 }
 
@@ -371,6 +389,7 @@ on_rtcp_timer (gpointer user_data)
 
 static void
 take_rtp (KcMediaStream *self,
+          guint8        *buf,
           gsize          len)
 {
   g_autoptr(GError) error = NULL;
@@ -378,14 +397,14 @@ take_rtp (KcMediaStream *self,
 
   /* Refused packets are counted by kc-srtp by reason and never decoded:
    * a replay, a forgery or a wrongly keyed packet never reaches the ear. */
-  if (!kc_srtp_unprotect_rtp (self->srtp_in, self->buf, len, &rtp_len, &error))
+  if (!kc_srtp_unprotect_rtp (self->srtp_in, buf, len, &rtp_len, &error))
     {
       g_debug ("Media: dropped a packet: %s", error->message);
       return;
     }
   self->stats.rtp_received++;
-  kc_rtcp_note_received (self->rtcp, self->buf, rtp_len, g_get_real_time ());
-  if (!kc_decoder_push_packet (self->decoder, self->buf, rtp_len, &error))
+  kc_rtcp_note_received (self->rtcp, buf, rtp_len, g_get_real_time ());
+  if (!kc_decoder_push_packet (self->decoder, buf, rtp_len, &error))
     {
       g_debug ("Media: the decoder dropped a packet: %s", error->message);
       return;
@@ -395,18 +414,19 @@ take_rtp (KcMediaStream *self,
 
 static void
 take_rtcp (KcMediaStream *self,
+           guint8        *buf,
            gsize          len)
 {
   g_autoptr(GError) error = NULL;
   gsize rtcp_len = 0;
 
-  if (!kc_srtp_unprotect_rtcp (self->srtp_in, self->buf, len, &rtcp_len, &error))
+  if (!kc_srtp_unprotect_rtcp (self->srtp_in, buf, len, &rtcp_len, &error))
     {
       g_debug ("Media: dropped an RTCP packet: %s", error->message);
       return;
     }
   self->stats.rtcp_received++;
-  if (!kc_rtcp_process (self->rtcp, self->buf, rtcp_len, g_get_real_time (), &error))
+  if (!kc_rtcp_process (self->rtcp, buf, rtcp_len, g_get_real_time (), &error))
     g_debug ("Media: %s", error->message);
 }
 
@@ -417,26 +437,48 @@ on_readable (GSocket      *socket,
 {
   KcMediaStream *self = user_data;
   gboolean rtcp = socket == self->rtcp_socket;
+  int fd = g_socket_get_fd (socket);
+  int taken = 0;
 
   (void) condition;
-  for (int i = 0; i < RECEIVE_BATCH && self->running; i++)
+  /* recvmmsg() straight on the descriptor: one system call for the one
+   * packet a period brings, where g_socket_receive_from() needs a second
+   * to learn that nothing else waits, and makes a GError to say so. */
+  while (taken < RECEIVE_BATCH && self->running)
     {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_socket_receive_from (socket, NULL, (char *) self->buf, KC_SRTP_MAX_PACKET,
-                                        NULL, &error);
+      struct mmsghdr msgs[RECEIVE_SLOTS];
+      struct iovec iov[RECEIVE_SLOTS];
+      int n;
 
-      if (n < 0)
+      memset (msgs, 0, sizeof msgs);
+      for (int i = 0; i < RECEIVE_SLOTS; i++)
         {
-          /* WOULD_BLOCK ends the batch; anything else (an ICMP error
-           * queued on the socket) is not worth more than a debug line. */
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("Media: receive: %s", error->message);
+          iov[i].iov_base = self->buf + (gsize) i * BUF_SIZE;
+          iov[i].iov_len = KC_SRTP_MAX_PACKET;
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+      n = recvmmsg (fd, msgs, RECEIVE_SLOTS, MSG_DONTWAIT, NULL);
+      if (n <= 0)
+        {
+          /* EAGAIN ends the batch; anything else (an ICMP error queued on
+           * the socket) is not worth more than a debug line. */
+          if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            g_debug ("Media: receive: %s", g_strerror (errno));
           break;
         }
-      if (rtcp)
-        take_rtcp (self, (gsize) n);
-      else
-        take_rtp (self, (gsize) n);
+      for (int i = 0; i < n && self->running; i++)
+        {
+          guint8 *buf = iov[i].iov_base;
+
+          if (rtcp)
+            take_rtcp (self, buf, msgs[i].msg_len);
+          else
+            take_rtp (self, buf, msgs[i].msg_len);
+        }
+      taken += n;
+      if (n < RECEIVE_SLOTS)
+        break;
     }
   return G_SOURCE_CONTINUE;
 }
@@ -467,6 +509,19 @@ on_dtmf (char     digit,
   g_signal_emit (user_data, signals[SIGNAL_DTMF], 0, digit, duration_ms);
 }
 
+void
+kc_media_stream_set_frame_func (KcMediaStream *self,
+                                KcFrameFunc    func,
+                                gpointer       user_data)
+{
+  g_return_if_fail (KC_IS_MEDIA_STREAM (self));
+
+  self->frame_func = func;
+  self->frame_data = user_data;
+  if (self->decoder != NULL)
+    kc_decoder_set_frame_func (self->decoder, func, user_data);
+}
+
 gboolean
 kc_media_stream_receive_frame_wait (KcMediaStream *self,
                                     gint16        *frame,
@@ -475,10 +530,8 @@ kc_media_stream_receive_frame_wait (KcMediaStream *self,
   g_return_val_if_fail (KC_IS_MEDIA_STREAM (self), FALSE);
   g_return_val_if_fail (frame != NULL, FALSE);
 
-  if (!self->running || !kc_decoder_pull_frame (self->decoder, frame, timeout_ms))
-    return FALSE;
-  self->stats.frames_received++;
-  return TRUE;
+  /* Counted by the decoder (frames_out), however they leave it. */
+  return self->running && kc_decoder_pull_frame (self->decoder, frame, timeout_ms);
 }
 
 gboolean
@@ -533,6 +586,13 @@ kc_media_stream_start (KcMediaStream       *self,
                                       error);
   if (self->remote_rtcp == NULL)
     return FALSE;
+  if (!g_socket_address_to_native (self->remote_rtp, &self->remote_rtp_native,
+                                   sizeof self->remote_rtp_native, error)
+      || !g_socket_address_to_native (self->remote_rtcp, &self->remote_rtcp_native,
+                                      sizeof self->remote_rtcp_native, error))
+    return FALSE;
+  self->remote_rtp_len = g_socket_address_get_native_size (self->remote_rtp);
+  self->remote_rtcp_len = g_socket_address_get_native_size (self->remote_rtcp);
 
   self->srtp_out = kc_srtp_session_new (params->suite, params->send_direction,
                                         KC_SRTP_ROLE_SEND, send_key, error);
@@ -561,6 +621,8 @@ kc_media_stream_start (KcMediaStream       *self,
   if (self->decoder == NULL)
     goto fail;
   kc_decoder_set_dtmf_func (self->decoder, on_dtmf, self);
+  if (self->frame_func != NULL)
+    kc_decoder_set_frame_func (self->decoder, self->frame_func, self->frame_data);
   self->rtcp = kc_rtcp_new (ssrc, kc_codec_get_clock_rate (params->codec),
                             params->cname != NULL ? params->cname : "keycall");
   if (self->rtcp == NULL)
@@ -622,7 +684,10 @@ kc_media_stream_get_stats (KcMediaStream *self,
   if (self->srtp_in != NULL)
     kc_srtp_session_get_stats (self->srtp_in, &stats->srtp_in);
   if (self->decoder != NULL)
-    kc_decoder_get_stats (self->decoder, &stats->decoder);
+    {
+      kc_decoder_get_stats (self->decoder, &stats->decoder);
+      stats->frames_received = stats->decoder.frames_out;
+    }
   if (self->rtcp != NULL)
     kc_rtcp_get_stats (self->rtcp, &stats->rtcp);
 }

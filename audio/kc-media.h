@@ -88,6 +88,14 @@ gboolean       kc_media_stream_receive_frame (KcMediaStream    *self,
 gboolean       kc_media_stream_receive_frame_wait (KcMediaStream *self,
                                                    gint16        *frame,
                                                    guint          timeout_ms);
+/* Has each received frame handed to @func in the decoder's thread, as
+ * soon as it is decoded, instead of kept for the two calls above (see
+ * kc_decoder_set_frame_func(): @func must not block). Set before or after
+ * start; NULL goes back to keeping them. Once this returns the previous
+ * function is not running and will not run again. */
+void           kc_media_stream_set_frame_func (KcMediaStream *self,
+                                               KcFrameFunc    func,
+                                               gpointer       user_data);
 /* RFC 4733: KC_ERROR_UNSUPPORTED when the peer takes no telephone events,
  * otherwise as kc_encoder_send_dtmf(). */
 gboolean       kc_media_stream_send_dtmf  (KcMediaStream       *self,

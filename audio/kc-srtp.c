@@ -4,6 +4,8 @@
 #include "kc-srtp.h"
 #include "kc-error.h"
 
+#include "kc-srtp-private.h"
+
 #include <srtp2/srtp.h>
 #include <string.h>
 
@@ -103,6 +105,7 @@ ensure_srtp_init (GError **error)
     init_status = srtp_init ();
     if (init_status == srtp_err_status_ok) {
       srtp_install_log_handler (on_srtp_log, NULL);
+      kc_srtp_use_openssl ();
       g_debug ("%s ready", srtp_get_version_string ());
     }
     g_once_init_leave (&once, 1);

@@ -4,6 +4,8 @@
  * kc_srtp_key_derive() gives for a direction: the sender's session protects,
  * the receiver's unprotects. Every packet libsrtp refuses (replayed, forged,
  * wrongly keyed, truncated) is counted by reason and never handed back.
+ * The first session puts AES-CM and HMAC-SHA1 on OpenSSL in place of
+ * libsrtp's own (process-wide, for every libsrtp user: see kc-srtp.c).
  */
 #pragma once
 
