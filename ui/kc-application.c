@@ -1,13 +1,15 @@
-/* kc-application.c: the softphone application (kc-application.h). */
+/* kc-application.c: the softphone application (kc-application.h): the
+ * profile and its account, preferences, actions and the GApplication; the
+ * call it shows is in kc-application-call.c. */
 #define G_LOG_DOMAIN "keycall-ui"
 
 #include "config.h"
 
 #include "kc-application.h"
+#include "kc-application-private.h"
 #include "kc-flow-window.h"
 #include "kc-history.h"
 #include "kc-host.h"
-#include "kc-number.h"
 #include "kc-preferences.h"
 #include "kc-ringtone.h"
 #include "kc-window.h"
@@ -23,37 +25,8 @@
 /* How long a replaced account gets to remove its binding before it closes. */
 #define RETIRE_GRACE_S 3
 
-enum {
-  PROP_0,
-  PROP_ACCOUNT,
-  PROP_CALL,
-  PROP_PROFILE_ERROR,
-  N_PROPS
-};
-
-enum {
-  SIGNAL_CALL_FINISHED,
-  N_SIGNALS
-};
-
-static GParamSpec *props[N_PROPS];
-static guint signals[N_SIGNALS];
-
-struct _KcApplication {
-  AdwApplication  parent_instance;
-
-  char           *profile_path;     /* the one in use */
-  char           *profile_error;
-  char           *history_path;
-  GSettings      *settings;
-  KcCtaAccount   *account;
-  KcCtaCall      *call;
-  gboolean        notified;         /* an incoming-call notification is shown */
-  KcRingtone     *ringtone;
-  char           *pending_dial;     /* a URI opened before the account registered */
-  KcHost         *host;             /* the embedded controller */
-  GtkWindow      *flow_window;      /* its controller window, while open */
-};
+GParamSpec *kc_application_props[N_PROPS];
+guint kc_application_signals[N_SIGNALS];
 
 G_DEFINE_TYPE (KcApplication, kc_application, ADW_TYPE_APPLICATION)
 
@@ -65,7 +38,7 @@ set_profile_error (KcApplication *self,
     return;
   g_free (self->profile_error);
   self->profile_error = g_strdup (message);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PROFILE_ERROR]);
+  g_object_notify_by_pspec (G_OBJECT (self), kc_application_props[PROP_PROFILE_ERROR]);
 }
 
 /* Preferences */
@@ -89,8 +62,8 @@ direct_media (GSettings *settings)
   return g_str_equal (path, "direct");
 }
 
-static void
-apply_settings (KcApplication *self)
+void
+kc_application_apply_settings (KcApplication *self)
 {
   g_autofree char *input = NULL;
   g_autofree char *output = NULL;
@@ -144,222 +117,7 @@ on_settings_changed (GSettings     *settings,
   else if (g_str_equal (key, "ringtone"))
     apply_ringtone (self);
   else
-    apply_settings (self);
-}
-
-/* The call */
-
-static void
-withdraw_notification (KcApplication *self)
-{
-  if (!self->notified)
-    return;
-  g_application_withdraw_notification (G_APPLICATION (self), "incoming-call");
-  self->notified = FALSE;
-}
-
-static void
-start_ringing (KcApplication *self)
-{
-  g_autoptr(GError) error = NULL;
-
-  /* Without sound the call still rings in the window and the notification. */
-  if (!kc_ringtone_start (self->ringtone, &error))
-    g_message ("%s", error->message);
-}
-
-static void
-stop_ringing (KcApplication *self)
-{
-  kc_ringtone_stop (self->ringtone);
-}
-
-static void
-update_actions (KcApplication *self)
-{
-  gboolean ringing = FALSE;
-  GAction *action;
-
-  if (self->call != NULL && kc_cta_call_get_direction (self->call) == KC_CTA_CALL_INCOMING) {
-    KcCtaCallState state = kc_cta_call_get_state (self->call);
-
-    ringing = state != KC_CTA_CALL_STATE_ANSWERED && !kc_cta_call_state_is_final (state);
-  }
-  action = g_action_map_lookup_action (G_ACTION_MAP (self), "answer");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
-  action = g_action_map_lookup_action (G_ACTION_MAP (self), "decline");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), ringing);
-  /* The window of a stopped controller stays open on its past events. */
-  action = g_action_map_lookup_action (G_ACTION_MAP (self), "controller-flow");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
-                               kc_host_is_running (self->host) || self->flow_window != NULL);
-}
-
-static void
-record_history (KcApplication *self,
-                KcCtaCall     *call,
-                const char    *description)
-{
-  g_autoptr(GError) error = NULL;
-  gint64 answered = kc_cta_call_get_answered_time (call);
-  KcHistoryEntry entry = {
-    .time = g_get_real_time (),
-    .number = (char *) kc_cta_call_get_peer_number (call),
-    .name = (char *) kc_cta_call_get_peer_name (call),
-    .incoming = kc_cta_call_get_direction (call) == KC_CTA_CALL_INCOMING,
-    .answered = answered != 0,
-    .duration = answered != 0 ? (guint) ((g_get_real_time () - answered) / G_USEC_PER_SEC) : 0,
-    .outcome = (char *) description,
-  };
-
-  if (entry.number == NULL)
-    return;
-  if (!kc_history_add (self->history_path, &entry, &error))
-    g_message ("The call history was not updated: %s", error->message);
-}
-
-static void
-on_call_state (KcCtaCall      *call,
-               KcCtaCallState  old,
-               KcCtaCallState  state,
-               KcApplication  *self)
-{
-  g_autoptr(KcCtaCall) keep = NULL;
-  g_autofree char *description = NULL;
-
-  /* The CTA lets an incoming call ring only once the controller confirmed
-   * its key acknowledgment: the ring never announces an unkeyed call. */
-  if (state == KC_CTA_CALL_STATE_RINGING
-      && kc_cta_call_get_direction (call) == KC_CTA_CALL_INCOMING)
-    start_ringing (self);
-  if (state == KC_CTA_CALL_STATE_ANSWERED || kc_cta_call_state_is_final (state)) {
-    stop_ringing (self);
-    withdraw_notification (self);
-  }
-  if (!kc_cta_call_state_is_final (state)) {
-    update_actions (self);
-    return;
-  }
-
-  keep = g_object_ref (call);
-  description = kc_cta_call_describe_end (call);
-  g_signal_handlers_disconnect_by_data (call, self);
-  if (self->call == call) {
-    g_clear_object (&self->call);
-    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
-  }
-  update_actions (self);
-  record_history (self, call, description);
-  g_signal_emit (self, signals[SIGNAL_CALL_FINISHED], 0, call, description);
-}
-
-static void
-set_call (KcApplication *self,
-          KcCtaCall     *call)
-{
-  g_assert (self->call == NULL);
-  self->call = g_object_ref (call);
-  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state), self);
-  update_actions (self);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
-}
-
-static void
-on_incoming_call (KcCtaAccount  *account,
-                  KcCtaCall     *call,
-                  KcApplication *self)
-{
-  g_autoptr(GNotification) notification = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *body = NULL;
-  const char *name = kc_cta_call_get_peer_name (call);
-
-  if (self->call != NULL) {
-    /* One call at a time: the library answers the newcomer Busy Here. */
-    if (!kc_cta_call_reject (call, 486, &error))
-      g_message ("Could not refuse a second call: %s", error->message);
-    return;
-  }
-  apply_settings (self);
-  set_call (self, call);
-
-  body = name != NULL ? g_strdup_printf (_("%s (%s) is calling"), name,
-                                         kc_cta_call_get_peer_number (call))
-                      : g_strdup_printf (_("%s is calling"), kc_cta_call_get_peer_number (call));
-  notification = g_notification_new (_("Incoming Keycall call"));
-  g_notification_set_body (notification, body);
-  g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_URGENT);
-  g_notification_add_button (notification, _("Answer"), "app.answer");
-  g_notification_add_button (notification, _("Decline"), "app.decline");
-  g_application_send_notification (G_APPLICATION (self), "incoming-call", notification);
-  self->notified = TRUE;
-}
-
-gboolean
-kc_application_dial (KcApplication  *self,
-                     const char     *text,
-                     GError        **error)
-{
-  g_autofree char *number = NULL;
-  g_autoptr(KcCtaCall) call = NULL;
-
-  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
-  g_return_val_if_fail (text != NULL, FALSE);
-
-  if (self->account == NULL) {
-    g_set_error (error, KC_ERROR, KC_ERROR_CLOSED, _("Import a profile before calling"));
-    return FALSE;
-  }
-  if (self->call != NULL) {
-    g_set_error (error, KC_ERROR, KC_ERROR_EXISTS, _("Hang up the current call first"));
-    return FALSE;
-  }
-  if ((number = kc_number_from_input (text, error)) == NULL)
-    return FALSE;
-  apply_settings (self);
-  if ((call = kc_cta_account_call (self->account, number, error)) == NULL)
-    return FALSE;
-  set_call (self, call);
-  return TRUE;
-}
-
-gboolean
-kc_application_answer (KcApplication  *self,
-                       GError        **error)
-{
-  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
-
-  if (self->call == NULL || kc_cta_call_get_direction (self->call) != KC_CTA_CALL_INCOMING) {
-    g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
-    return FALSE;
-  }
-  stop_ringing (self);
-  withdraw_notification (self);
-  return kc_cta_call_answer (self->call, error);
-}
-
-gboolean
-kc_application_decline (KcApplication  *self,
-                        GError        **error)
-{
-  g_return_val_if_fail (KC_IS_APPLICATION (self), FALSE);
-
-  if (self->call == NULL || kc_cta_call_get_direction (self->call) != KC_CTA_CALL_INCOMING) {
-    g_set_error (error, KC_ERROR, KC_ERROR_NOT_FOUND, _("No call is waiting to be answered"));
-    return FALSE;
-  }
-  stop_ringing (self);
-  withdraw_notification (self);
-  return kc_cta_call_reject (self->call, 603, error);
-}
-
-void
-kc_application_hangup (KcApplication *self)
-{
-  g_return_if_fail (KC_IS_APPLICATION (self));
-
-  if (self->call != NULL)
-    kc_cta_call_hangup (self->call);
+    kc_application_apply_settings (self);
 }
 
 /* URIs (sip:, sips:, tel:) from the command line or the desktop (the
@@ -419,17 +177,17 @@ drop_account (KcApplication *self)
 {
   if (self->account == NULL)
     return;
-  stop_ringing (self);
+  kc_application_stop_ringing (self);
   if (self->call != NULL) {
     kc_cta_call_hangup (self->call);
     g_signal_handlers_disconnect_by_data (self->call, self);
     g_clear_object (&self->call);
-    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL]);
+    g_object_notify_by_pspec (G_OBJECT (self), kc_application_props[PROP_CALL]);
   }
   g_signal_handlers_disconnect_by_data (self->account, self);
   kc_cta_account_unregister (self->account);
   g_timeout_add_seconds (RETIRE_GRACE_S, on_retired, g_steal_pointer (&self->account));
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCOUNT]);
+  g_object_notify_by_pspec (G_OBJECT (self), kc_application_props[PROP_ACCOUNT]);
 }
 
 static gboolean
@@ -445,8 +203,9 @@ start_account (KcApplication  *self,
   account = kc_cta_account_new (profile);
   drop_account (self);
   self->account = g_steal_pointer (&account);
-  apply_settings (self);
-  g_signal_connect (self->account, "incoming-call", G_CALLBACK (on_incoming_call), self);
+  kc_application_apply_settings (self);
+  g_signal_connect (self->account, "incoming-call",
+                    G_CALLBACK (kc_application_on_incoming_call), self);
   g_signal_connect (self->account, "registered", G_CALLBACK (on_registered), self);
   if (!kc_cta_account_start (self->account, error)) {
     g_signal_handlers_disconnect_by_data (self->account, self);
@@ -458,7 +217,7 @@ start_account (KcApplication  *self,
     self->profile_path = g_strdup (path);
   }
   set_profile_error (self, NULL);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCOUNT]);
+  g_object_notify_by_pspec (G_OBJECT (self), kc_application_props[PROP_ACCOUNT]);
   return TRUE;
 }
 
@@ -611,7 +370,7 @@ static void
 on_flow_window_destroy (KcApplication *self)
 {
   self->flow_window = NULL;
-  update_actions (self);
+  kc_application_update_actions (self);
 }
 
 static void
@@ -693,9 +452,10 @@ kc_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
                                          prefs_accels);
-  g_signal_connect_swapped (self->host, "notify::running", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->host, "notify::running",
+                            G_CALLBACK (kc_application_update_actions), self);
   apply_host (self->host, self->settings);
-  update_actions (self);
+  kc_application_update_actions (self);
 }
 
 static void
@@ -703,8 +463,8 @@ kc_application_shutdown (GApplication *app)
 {
   KcApplication *self = KC_APPLICATION (app);
 
-  stop_ringing (self);
-  withdraw_notification (self);
+  kc_application_stop_ringing (self);
+  kc_application_withdraw_notification (self);
   drop_account (self);
   g_signal_handlers_disconnect_by_data (self->host, self);
   kc_host_stop (self->host);
@@ -768,18 +528,18 @@ kc_application_class_init (KcApplicationClass *klass)
   app_class->startup = kc_application_startup;
   app_class->shutdown = kc_application_shutdown;
 
-  props[PROP_ACCOUNT] =
+  kc_application_props[PROP_ACCOUNT] =
     g_param_spec_object ("account", NULL, NULL, KC_TYPE_CTA_ACCOUNT,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  props[PROP_CALL] =
+  kc_application_props[PROP_CALL] =
     g_param_spec_object ("call", NULL, NULL, KC_TYPE_CTA_CALL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  props[PROP_PROFILE_ERROR] =
+  kc_application_props[PROP_PROFILE_ERROR] =
     g_param_spec_string ("profile-error", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, props);
+  g_object_class_install_properties (object_class, N_PROPS, kc_application_props);
 
-  signals[SIGNAL_CALL_FINISHED] =
+  kc_application_signals[SIGNAL_CALL_FINISHED] =
     g_signal_new ("call-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, KC_TYPE_CTA_CALL, G_TYPE_STRING);
 }
