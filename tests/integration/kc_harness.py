@@ -529,6 +529,27 @@ def start_controller(h, net, name, key_mode=None, delivery=None, ack_timeout=2,
     return Controller(h, net, name, proc, events, m.group(1))
 
 
+def start_pair(h, net, label="", **kw):
+    """gc1 and gc2 started with start_controller(**kw), and gc1 peered with
+    gc2 (its tls-up; a failed check when that does not come within 8 s).
+    None, after a failed check ("LABEL: controllers start"), when either
+    does not start; what did start is stopped then."""
+    prefix = f"{label}: " if label else ""
+    ctls = {}
+    try:
+        for ctl in ("gc1", "gc2"):
+            ctls[ctl] = start_controller(h, net, ctl, **kw)
+    except StartError as e:
+        h.tap.ok(False, f"{prefix}controllers start", e.proc.describe())
+        for c in ctls.values():
+            c.stop()
+        return None
+    if not wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up"
+                      and e.get("peer") == "controller:gc2", 8):
+        h.tap.ok(False, f"{prefix}gc1 peers with gc2", str(ctls["gc1"].events()[:10]))
+    return ctls
+
+
 class Cta:
     def __init__(self, proc, number, port, events):
         self.proc, self.number, self.port, self.events_path = proc, number, port, events

@@ -28,8 +28,8 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kc_rawsip  # noqa: E402
-from kc_harness import (CONTROLLER, HOST, Harness, StartError, attrs, provision,  # noqa: E402
-                        sdp_of, start_controller, start_cta, store_rows, wait_event)
+from kc_harness import (CONTROLLER, HOST, Harness, attrs, provision, sdp_of,  # noqa: E402
+                        start_cta, start_pair, store_rows, wait_event)
 from kc_rawsip import FakeCallee, RawPeer, raw_call  # noqa: E402
 
 
@@ -114,21 +114,6 @@ def in_range(port, rng):
 
 # --- scenarios --------------------------------------------------------------------------
 
-def start_pair(h, net, delivery=None):
-    ctls = {}
-    try:
-        ctls["gc1"] = start_controller(h, net, "gc1", delivery=delivery)
-        ctls["gc2"] = start_controller(h, net, "gc2", delivery=delivery)
-    except StartError as e:
-        h.tap.ok(False, "controllers start", e.proc.describe())
-        for c in ctls.values():
-            c.stop()
-        return None
-    if not wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up", 8):
-        h.tap.ok(False, "gc1 peers with gc2", str(ctls["gc1"].events()[:10]))
-    return ctls
-
-
 def softphone_call(h, net, label, duration=3, during=None):
     """A 1001 calls B 2001; @during(…) runs once gc1 reports media-start.
     Returns (exit A, exit B)."""
@@ -156,7 +141,7 @@ def relayed_call(h, net, delivery, ranges):
     r1, r2 = ranges
     net.set_media("gc1", relay_port_min=r1[0], relay_port_max=r1[1])
     net.set_media("gc2", relay_port_min=r2[0], relay_port_max=r2[1])
-    ctls = start_pair(h, net, delivery)
+    ctls = start_pair(h, net, delivery=delivery)
     if ctls is None:
         return
     held = {}

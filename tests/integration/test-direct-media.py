@@ -30,8 +30,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, Harness, StartError, attrs, free_port, make_tone,  # noqa: E402
-                        provision, sdp_of, start_controller, start_cta, wait_event)
+from kc_harness import (HOST, Harness, attrs, free_port, make_tone, provision,  # noqa: E402
+                        sdp_of, start_cta, start_pair, wait_event)
 from kc_li import ContentSink, lea_client  # noqa: E402
 
 STATS_RX = re.compile(r"^media stats sent (\d+) received (\d+) rejected-replay (\d+) "
@@ -82,16 +82,7 @@ class Scenario:
         self.h, self.net = h, net
         for ctl, rng in zip(("gc1", "gc2"), ranges):
             net.set_media(ctl, relay=relay, relay_port_min=rng[0], relay_port_max=rng[1])
-        self.ctls = {}
-        try:
-            for ctl in ("gc1", "gc2"):
-                self.ctls[ctl] = start_controller(h, net, ctl, delivery=delivery)
-        except StartError as e:
-            h.tap.ok(False, f"controllers start with relay={relay}", e.proc.describe())
-            self.stop()
-            self.ctls = None
-            return
-        wait_event(self.ctls["gc1"], lambda e: e.get("kind") == "tls-up", 8)
+        self.ctls = start_pair(h, net, f"relay={relay}", delivery=delivery)
 
     def stop(self):
         return {n: c.stop() for n, c in (self.ctls or {}).items()}

@@ -31,8 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (HOST, Harness, StartError, attrs, provision, sdp_of,  # noqa: E402
-                        start_controller, start_cta, wait_event)
+from kc_harness import (HOST, Harness, attrs, provision, sdp_of, start_cta,  # noqa: E402
+                        start_pair)
 from kc_rawsip import (KM_KEY, ROLE_CALLER, RawPeer, key_ack, km_ack_value,  # noqa: E402
                        km_parse, new_tag, request, response, sdp_key_mgmt, strip_uri)
 
@@ -82,21 +82,6 @@ def hold_lines(cta, what):
 def final_received(cta):
     m = re.search(r"(?m)^media stats sent (\d+) received (\d+) ", cta.proc.text())
     return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def start_pair(h, net):
-    ctls = {}
-    try:
-        ctls["gc1"] = start_controller(h, net, "gc1")
-        ctls["gc2"] = start_controller(h, net, "gc2")
-    except StartError as e:
-        h.tap.ok(False, "controllers start", e.proc.describe())
-        for c in ctls.values():
-            c.stop()
-        return None
-    if not wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up", 8):
-        h.tap.ok(False, "gc1 peers with gc2", str(ctls["gc1"].events()[:10]))
-    return ctls
 
 
 # --- softphones ---------------------------------------------------------------------

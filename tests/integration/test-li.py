@@ -44,7 +44,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kc_harness import (ADMIN, HOST, UNSEAL, AdminError, Harness, StartError,  # noqa: E402
-                        free_port, provision, start_controller, start_cta, store_rows, wait_event)
+                        free_port, provision, start_controller, start_cta, start_pair, store_rows,
+                        wait_event)
 import kc_li  # noqa: E402
 from kc_li import ContentSink, LiClient, lea_client, lea_files, li_addresses  # noqa: E402
 
@@ -499,13 +500,10 @@ def separate_mode(h, net, ctls):
     tap = h.tap
     for c in ctls.values():
         c.stop()
-    try:
-        ctls["gc1"] = start_controller(h, net, "gc1", delivery="separate")
-        ctls["gc2"] = start_controller(h, net, "gc2", delivery="separate")
-    except StartError as e:
-        tap.ok(False, "separate mode: controllers start", e.proc.describe())
+    pair = start_pair(h, net, "separate mode", delivery="separate")
+    if pair is None:
         return
-    wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up", 8)
+    ctls.update(pair)
     s3 = ContentSink()
     c = lea_client(net.dir, "lea1", "gc2")
     ans, _ = c.request("tap", number="2001", kind="future", content=s3.address)
@@ -581,13 +579,10 @@ def main():
         base = random.randrange(20000, 31000, 2)
         net.set_media("gc1", relay_port_min=base, relay_port_max=base + 99)
         net.set_media("gc2", relay_port_min=base + 100, relay_port_max=base + 199)
-        try:
-            ctls["gc1"] = start_controller(h, net, "gc1")
-            ctls["gc2"] = start_controller(h, net, "gc2")
-        except StartError as e:
-            tap.ok(False, "controllers start", e.proc.describe())
+        pair = start_pair(h, net)
+        if pair is None:
             return
-        wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up", 8)
+        ctls.update(pair)
 
         refusals(h, net)
         c1 = lea_client(net.dir, "lea1", "gc1")

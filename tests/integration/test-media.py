@@ -55,8 +55,8 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc_harness import (UNSEAL, Harness, StartError, make_tone, provision,  # noqa: E402
-                        start_controller, start_cta, wait_event)
+from kc_harness import (UNSEAL, Harness, make_tone, provision, start_cta, start_pair,  # noqa: E402
+                        wait_event)
 
 SNR_FLOOR_DB = 20.0        # tone power vs everything else in the recording
 SKIP_S = 0.5               # of the recorded tone, before measuring
@@ -716,22 +716,13 @@ def wire_call(h, net, ctls):
 
 # --- main ---------------------------------------------------------------------
 
-def start_pair(h, net, relay):
-    tap = h.tap
+def start_media_pair(h, net, relay):
+    label = f"relay {'on' if relay else 'off'}"
     for ctl in ("gc1", "gc2"):
         set_media(net, ctl, relay)
-    ctls = {}
-    try:
-        for ctl in ("gc1", "gc2"):
-            ctls[ctl] = start_controller(h, net, ctl, key_mode="random", delivery="signaling")
-    except StartError as e:
-        tap.ok(False, f"relay {'on' if relay else 'off'}: controllers start", e.proc.describe())
-        for c in ctls.values():
-            c.stop()
-        return None
-    tap.ok(True, f"relay {'on' if relay else 'off'}: controllers start")
-    wait_event(ctls["gc1"], lambda e: e.get("kind") == "tls-up"
-               and e.get("peer") == "controller:gc2", 8)
+    ctls = start_pair(h, net, label, key_mode="random", delivery="signaling")
+    if ctls is not None:
+        h.tap.ok(True, f"{label}: controllers start")
     return ctls
 
 
@@ -766,7 +757,7 @@ def main():
                          "no JACK server (run under scripts/with-test-env)")
                 if relay:
                     continue
-            ctls = start_pair(h, net, relay)
+            ctls = start_media_pair(h, net, relay)
             if ctls is None:
                 continue
             try:
