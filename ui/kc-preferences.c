@@ -180,43 +180,60 @@ on_device_setting_changed (GSettings  *settings,
   }
 }
 
-/* The ringtone: one combo row over kc_ringtone_styles(). */
+/* A combo row choosing one of @values (NULL-terminated, static) for the
+ * string key @key, shown as @labels in the same order; named @key. */
 
 static void
-on_ringtone_selected (AdwComboRow *row,
-                      GParamSpec  *pspec,
-                      GSettings   *settings)
+on_choice_selected (AdwComboRow *row,
+                    GParamSpec  *pspec,
+                    GSettings   *settings)
 {
+  const char *key = g_object_get_data (G_OBJECT (row), "kc-choice-key");
+  const char *const *values = g_object_get_data (G_OBJECT (row), "kc-choice-values");
   guint i = adw_combo_row_get_selected (row);
-  const char *const *styles = kc_ringtone_styles ();
 
-  if (i < g_strv_length ((char **) styles))
-    g_settings_set_string (settings, "ringtone", styles[i]);
+  if (i < g_strv_length ((char **) values))
+    g_settings_set_string (settings, key, values[i]);
 }
 
 static GtkWidget *
-ringtone_row (GSettings *settings)
+choice_row (GSettings          *settings,
+            const char         *key,
+            const char         *title,
+            const char         *accessible_name,
+            const char *const  *values,
+            GtkStringList      *labels)
 {
   GtkWidget *row = adw_combo_row_new ();
-  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
-  g_autofree char *current = g_settings_get_string (settings, "ringtone");
-  const char *const *styles = kc_ringtone_styles ();
+  g_autofree char *current = g_settings_get_string (settings, key);
   guint selected = 0;
 
-  for (guint i = 0; styles[i] != NULL; i++) {
-    gtk_string_list_append (labels, kc_ringtone_style_name (styles[i]));
-    if (g_str_equal (styles[i], current))
+  for (guint i = 0; values[i] != NULL; i++)
+    if (g_str_equal (values[i], current))
       selected = i;
-  }
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Ringtone"));
-  gtk_widget_set_name (row, "ringtone");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  gtk_widget_set_name (row, key);
   adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
   adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Ringtone"), -1);
-  g_signal_connect_object (row, "notify::selected", G_CALLBACK (on_ringtone_selected), settings,
+                                  accessible_name, -1);
+  g_object_set_data (G_OBJECT (row), "kc-choice-key", (gpointer) key);
+  g_object_set_data (G_OBJECT (row), "kc-choice-values", (gpointer) values);
+  g_signal_connect_object (row, "notify::selected", G_CALLBACK (on_choice_selected), settings,
                            0);
   return row;
+}
+
+/* The ringtone: one row over kc_ringtone_styles(). */
+static GtkWidget *
+ringtone_row (GSettings *settings)
+{
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+  const char *const *styles = kc_ringtone_styles ();
+
+  for (guint i = 0; styles[i] != NULL; i++)
+    gtk_string_list_append (labels, kc_ringtone_style_name (styles[i]));
+  return choice_row (settings, "ringtone", _("Ringtone"), _("Ringtone"), styles, labels);
 }
 
 /* The media path (relay preference): the request the account sends; the
@@ -224,24 +241,11 @@ ringtone_row (GSettings *settings)
 
 static const char *const media_paths[] = { "relay", "direct", NULL };
 
-static void
-on_media_path_selected (AdwComboRow *row,
-                        GParamSpec  *pspec,
-                        GSettings   *settings)
-{
-  guint i = adw_combo_row_get_selected (row);
-
-  if (i < G_N_ELEMENTS (media_paths) - 1)
-    g_settings_set_string (settings, "media-path", media_paths[i]);
-}
-
 static GtkWidget *
 media_group (GSettings *settings)
 {
   GtkWidget *group = adw_preferences_group_new ();
-  GtkWidget *row = adw_combo_row_new ();
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
-  g_autofree char *current = g_settings_get_string (settings, "media-path");
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Media Path"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
@@ -250,15 +254,9 @@ media_group (GSettings *settings)
       "the same either way, and your controller still knows the key."));
   gtk_string_list_append (labels, _("Through the relay"));
   gtk_string_list_append (labels, _("Direct, if allowed"));
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Relay Preference"));
-  gtk_widget_set_name (row, "media-path");
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (labels));
-  adw_combo_row_set_selected (ADW_COMBO_ROW (row), g_str_equal (current, "direct") ? 1 : 0);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Relay preference"), -1);
-  g_signal_connect_object (row, "notify::selected", G_CALLBACK (on_media_path_selected),
-                           settings, 0);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group),
+                             choice_row (settings, "media-path", _("Relay Preference"),
+                                         _("Relay preference"), media_paths, labels));
   return group;
 }
 
