@@ -569,7 +569,6 @@ write_seq (guint8  *p,
 
 GBytes *
 kc_encoder_pull_packet (KcEncoder  *enc,
-                        guint       timeout_ms,
                         GError    **error)
 {
   g_autoptr(GstBuffer) buf = NULL;
@@ -592,7 +591,6 @@ kc_encoder_pull_packet (KcEncoder  *enc,
 
   /* The whole encoder runs in the pushing thread: what it gives is here
    * already, and nothing more comes by waiting. */
-  (void) timeout_ms;
   buf = g_queue_pop_head (&enc->packets);
   if (buf == NULL)
     {

@@ -60,11 +60,10 @@ gboolean    kc_encoder_push_frame   (KcEncoder   *enc,
                                      GError     **error);
 /* The next RTP packet; NULL when none is ready (and @error unset) or the
  * pipeline failed (@error set). The encoder runs in the thread that pushes,
- * so what a frame gives is ready when kc_encoder_push_frame() returns and
- * @timeout_ms (kept for callers that wait) never adds anything.
+ * so what a frame gives is ready when kc_encoder_push_frame() (or
+ * kc_encoder_finish()) returns: there is nothing to wait for.
  * Packets come out in sequence-number order, DTMF interleaved with audio. */
 GBytes     *kc_encoder_pull_packet  (KcEncoder   *enc,
-                                     guint        timeout_ms,
                                      GError     **error);
 /* Flushes what the codec still holds (the resampler's tail); after this the
  * remaining packets can be pulled and no frame may be pushed. */

@@ -309,15 +309,12 @@ send_rtcp (KcMediaStream *self,
 }
 
 static void
-drain_encoder (KcMediaStream *self,
-               guint          first_wait_ms)
+drain_encoder (KcMediaStream *self)
 {
-  guint wait = first_wait_ms;
-
   for (;;)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) packet = kc_encoder_pull_packet (self->encoder, wait, &error);
+      g_autoptr(GBytes) packet = kc_encoder_pull_packet (self->encoder, &error);
 
       if (packet == NULL)
         {
@@ -326,7 +323,6 @@ drain_encoder (KcMediaStream *self,
           return;
         }
       send_rtp (self, packet);
-      wait = 0;
     }
 }
 
@@ -349,7 +345,7 @@ kc_media_stream_send_frame (KcMediaStream *self,
   self->stats.frames_sent++;
   /* The encoder runs in this thread: what a frame gives is ready now (the
    * first frame or two give nothing while the codec fills its lookahead). */
-  drain_encoder (self, 0);
+  drain_encoder (self);
 }
 
 gboolean

@@ -173,8 +173,7 @@ encode_direction (Fixture *f, KcDirection d, guint n_frames)
     } else {
       kc_encoder_finish (f->encoder[d]);
     }
-    while ((rtp = kc_encoder_pull_packet (f->encoder[d], n < n_frames ? 0 : 1000, &error))
-           != NULL) {
+    while ((rtp = kc_encoder_pull_packet (f->encoder[d], &error)) != NULL) {
       guint8 buf[2048];
       gsize len = g_bytes_get_size (rtp);
 

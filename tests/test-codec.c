@@ -78,12 +78,12 @@ encode_tone (KcCodec     codec,
       sine_frame (frame, i);
       ck_assert_msg (kc_encoder_push_frame (enc, frame, &error),
                      "push: %s", error ? error->message : "?");
-      while ((pkt = kc_encoder_pull_packet (enc, 0, &error)) != NULL)
+      while ((pkt = kc_encoder_pull_packet (enc, &error)) != NULL)
         g_ptr_array_add (packets, pkt);
       ck_assert_ptr_null (error);
     }
   kc_encoder_finish (enc);
-  while ((pkt = kc_encoder_pull_packet (enc, 1000, &error)) != NULL)
+  while ((pkt = kc_encoder_pull_packet (enc, &error)) != NULL)
     g_ptr_array_add (packets, pkt);
   ck_assert_ptr_null (error);
   return packets;
@@ -218,10 +218,10 @@ START_TEST (test_packet_per_frame)
 
       sine_frame (frame, i);
       ck_assert (kc_encoder_push_frame (enc, frame, NULL));
-      pkt = kc_encoder_pull_packet (enc, 0, &error);
+      pkt = kc_encoder_pull_packet (enc, &error);
       ck_assert_msg (pkt != NULL, "%s: frame %u gave no packet",
                      kc_codec_get_sdp_name (codec), i);
-      more = kc_encoder_pull_packet (enc, 0, &error);
+      more = kc_encoder_pull_packet (enc, &error);
       ck_assert_ptr_null (more);
       ck_assert_ptr_null (error);
       /* The whole frame: 160 samples of G.711, one byte each. */

@@ -92,7 +92,7 @@ encode_frames (void)
   for (guint i = 0; i < N_FRAMES; i++)
     {
       ck_assert (kc_encoder_push_frame (enc, frame, &error));
-      while ((pkt = kc_encoder_pull_packet (enc, 0, &error)) != NULL)
+      while ((pkt = kc_encoder_pull_packet (enc, &error)) != NULL)
         g_ptr_array_add (packets, pkt);
       ck_assert_ptr_null (error);
     }
