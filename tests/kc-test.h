@@ -5,10 +5,13 @@
  */
 #pragma once
 
+#include "kc-error.h"
+
 #include <check.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A fresh private folder under $TMPDIR; removed by kc_test_rmtree(). */
 static inline char *
@@ -45,6 +48,18 @@ kc_test_data_path (const char *name)
   const char *dir = g_getenv ("KC_TEST_DATA");
 
   return g_build_filename (dir ? dir : "tests/data", name, NULL);
+}
+
+/* @error is KC_ERROR @code, and its message (what a person reads) says
+ * @words. */
+static inline void
+kc_test_assert_error (const GError *error, int code, const char *words)
+{
+  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
+  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
+                 error->code, code, error->message);
+  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
+                 error->message, words);
 }
 
 #define KC_TEST_MAIN(make_suite)                                   \

@@ -16,16 +16,6 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
 
-static void
-assert_error (const GError *error, int code, const char *words)
-{
-  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
-  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
-                 error->code, code, error->message);
-  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
-                 error->message, words);
-}
-
 static KcProfile *
 make_profile (const char *number)
 {
@@ -159,7 +149,7 @@ START_TEST (test_round_trip)
   ck_assert_str_eq (opened->controller_host, "::1");
   ck_assert_uint_eq (opened->controller_port, 5071);
   ck_assert (!kc_profile_set_controller (opened, "http://x", &error));
-  assert_error (error, KC_ERROR_INVALID, "not a sips: URI");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "not a sips: URI");
   ck_assert_str_eq (opened->controller, "sips:[::1]:5071");
   kc_test_rmtree (dir);
 }
@@ -178,17 +168,17 @@ START_TEST (test_wrong_code)
   /* One character different. */
   other[0] = other[0] == 'A' ? 'B' : 'A';
   error = open_text (text, len, other);
-  assert_error (error, KC_ERROR_CRYPTO, "activation code is wrong");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "activation code is wrong");
   g_clear_error (&error);
 
   error = open_text (text, len, "ABCDE-FGHJK");
-  assert_error (error, KC_ERROR_INVALID, "has 10 letters and digits");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "has 10 letters and digits");
   g_clear_error (&error);
   error = open_text (text, len, "UUUUU-UUUUU-UUUUU-UUUUU");
-  assert_error (error, KC_ERROR_INVALID, "not in activation codes");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "not in activation codes");
   g_clear_error (&error);
   error = open_text (text, len, "");
-  assert_error (error, KC_ERROR_INVALID, "has 0 letters");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "has 0 letters");
   g_clear_error (&error);
 
   /* A code from another activation of the same profile does not open it. */
@@ -199,7 +189,7 @@ START_TEST (test_wrong_code)
     ck_assert_ptr_nonnull (code2);
     ck_assert_str_ne ((const char *) kc_secret_get_data (code2), code);
     error = open_text (text, len, (const char *) kc_secret_get_data (code2));
-    assert_error (error, KC_ERROR_CRYPTO, "activation code is wrong");
+    kc_test_assert_error (error, KC_ERROR_CRYPTO, "activation code is wrong");
     g_clear_error (&error);
   }
   kc_test_rmtree (dir);
@@ -253,7 +243,7 @@ START_TEST (test_tamper_each_part)
 
     error = open_text (changed, strlen (changed), code);
     ck_assert_msg (error != NULL, "changing “%s” went unnoticed", cases[i].key);
-    assert_error (error, cases[i].code, cases[i].words);
+    kc_test_assert_error (error, cases[i].code, cases[i].words);
     g_clear_error (&error);
   }
   kc_test_rmtree (dir);
@@ -275,30 +265,30 @@ START_TEST (test_truncated_and_foreign)
   for (gsize cut = len / 8; cut < len; cut += len / 8) {
     error = open_text (text, cut, code);
     ck_assert_msg (error != NULL, "a file cut at %" G_GSIZE_FORMAT " opened", cut);
-    assert_error (error, KC_ERROR_CORRUPT, "truncated");
+    kc_test_assert_error (error, KC_ERROR_CORRUPT, "truncated");
     g_clear_error (&error);
   }
   error = open_text (text, 0, code);
-  assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
+  kc_test_assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
   g_clear_error (&error);
 
   v2 = with_field (text, "version", "2");
   error = open_text (v2, strlen (v2), code);
-  assert_error (error, KC_ERROR_FOREIGN, "has version 2; this Keycall reads version 1");
+  kc_test_assert_error (error, KC_ERROR_FOREIGN, "has version 2; this Keycall reads version 1");
   g_clear_error (&error);
   no_version = with_field (text, "version", "one");
   error = open_text (no_version, strlen (no_version), code);
-  assert_error (error, KC_ERROR_CORRUPT, "“version” is missing or not a number");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "“version” is missing or not a number");
   g_clear_error (&error);
 
   /* A profile is not an activation file, and says so. */
   ck_assert (kc_profile_save (profile, profile_path, FALSE, NULL));
   ck_assert (g_file_get_contents (profile_path, &profile_text, &len, NULL));
   error = open_text (profile_text, len, code);
-  assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
+  kc_test_assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
   g_clear_error (&error);
   error = open_text ("\x7f" "ELF\0\0", 6, code);
-  assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
+  kc_test_assert_error (error, KC_ERROR_FOREIGN, "not a Keycall activation file");
   g_clear_error (&error);
   kc_test_rmtree (dir);
 }
@@ -314,7 +304,7 @@ START_TEST (test_expired)
 
   ck_assert (g_file_get_contents (path, &text, NULL, NULL));
   error = open_text (text, strlen (text), code);
-  assert_error (error, KC_ERROR_PERMISSION, "expired on");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "expired on");
   g_clear_error (&error);
   kc_test_rmtree (dir);
 }
@@ -341,7 +331,7 @@ START_TEST (test_permissions)
   ck_assert (g_file_get_contents (path, &before, NULL, NULL));
   code2 = kc_activation_write (profile, 0, path, FALSE, &error);
   ck_assert_ptr_null (code2);
-  assert_error (error, KC_ERROR_EXISTS, path);
+  kc_test_assert_error (error, KC_ERROR_EXISTS, path);
   g_clear_error (&error);
   ck_assert (g_file_get_contents (path, &after, NULL, NULL));
   ck_assert_str_eq (before, after);
@@ -364,7 +354,7 @@ START_TEST (test_permissions)
   g_clear_pointer (&a, kc_activation_free);
   a = kc_activation_load ("/nonexistent/x.kcactivation", &error);
   ck_assert_ptr_null (a);
-  assert_error (error, KC_ERROR_IO, "Cannot read");
+  kc_test_assert_error (error, KC_ERROR_IO, "Cannot read");
   kc_test_rmtree (dir);
 }
 END_TEST

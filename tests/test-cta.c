@@ -21,16 +21,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
 
 #define CALL_ID "a84b4c76e66710@keycall.test"
 
-static void
-assert_error (const GError *error, int code, const char *words)
-{
-  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
-  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
-                 error->code, code, error->message);
-  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
-                 error->message, words);
-}
-
 static KcSecret *
 random_secret (gsize len)
 {
@@ -166,10 +156,10 @@ START_TEST (test_missing_key_is_not_found)
   g_autoptr(GError) error = NULL;
 
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", sdp, strlen (sdp), NULL, &error));
-  assert_error (error, KC_ERROR_NOT_FOUND, "the controller sent no key");
+  kc_test_assert_error (error, KC_ERROR_NOT_FOUND, "the controller sent no key");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", NULL, 0, NULL, &error));
-  assert_error (error, KC_ERROR_NOT_FOUND, "The INVITE carries no");
+  kc_test_assert_error (error, KC_ERROR_NOT_FOUND, "The INVITE carries no");
 }
 END_TEST
 
@@ -189,9 +179,10 @@ START_TEST (test_malformed_key_is_refused)
     ck_assert_ptr_null (mgmt);
     ck_assert_msg (error != NULL, "“%s” accepted", bad[i]);
     if (i < 2)
-      assert_error (error, KC_ERROR_INVALID, "The key in the SDP of the INVITE is unusable");
+      kc_test_assert_error (error, KC_ERROR_INVALID,
+                            "The key in the SDP of the INVITE is unusable");
     else
-      assert_error (error, KC_ERROR_NOT_FOUND, "sent no key");
+      kc_test_assert_error (error, KC_ERROR_NOT_FOUND, "sent no key");
     g_clear_error (&error);
   }
 }
@@ -213,11 +204,12 @@ START_TEST (test_two_keys_are_refused)
   doubled = g_strdup_printf ("%sa=key-mgmt:%s\r\n", sdp, value);
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", doubled, strlen (doubled), NULL,
                                             &error));
-  assert_error (error, KC_ERROR_INVALID, "unusable");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "unusable");
   g_clear_error (&error);
   /* One in the SDP and one in the header. */
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", sdp, strlen (sdp), value, &error));
-  assert_error (error, KC_ERROR_INVALID, "both in its SDP and in a Keycall-Key-Mgmt header");
+  kc_test_assert_error (error, KC_ERROR_INVALID,
+                        "both in its SDP and in a Keycall-Key-Mgmt header");
 }
 END_TEST
 
@@ -228,10 +220,10 @@ START_TEST (test_body_limits)
   static const char nul[] = "v=0\r\n\0a=key-mgmt:keycall AAAA\r\n";
 
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", big, strlen (big), NULL, &error));
-  assert_error (error, KC_ERROR_TOO_LARGE, "at most");
+  kc_test_assert_error (error, KC_ERROR_TOO_LARGE, "at most");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the INVITE", nul, sizeof nul - 1, NULL, &error));
-  assert_error (error, KC_ERROR_INVALID, "NUL");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "NUL");
 }
 END_TEST
 
@@ -249,13 +241,13 @@ START_TEST (test_callee_refuses_other_payloads)
   ack = kc_key_mgmt_new_ack (&id, KC_ACK_ROLE_CALLER, mac);
   ck_assert_ptr_null (kc_cta_key_accept (derive, KC_CTA_SIDE_CALLEE, NULL, CALL_ID, NULL,
                                          &error));
-  assert_error (error, KC_ERROR_INVALID, "but the payload is DERIVE");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "but the payload is DERIVE");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_accept (ack, KC_CTA_SIDE_CALLEE, NULL, CALL_ID, NULL, &error));
-  assert_error (error, KC_ERROR_INVALID, "but the payload is ACK");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "but the payload is ACK");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_accept (ack, KC_CTA_SIDE_CALLER, NULL, CALL_ID, NULL, &error));
-  assert_error (error, KC_ERROR_INVALID, "KEY or DERIVE");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "KEY or DERIVE");
 }
 END_TEST
 
@@ -365,13 +357,14 @@ START_TEST (test_header_line_refuses_key_and_garbage)
   kc_key_id_generate (&id);
   value = key_value (&id, key);
   ck_assert_ptr_null (kc_cta_key_header_line (value, &error));
-  assert_error (error, KC_ERROR_INVALID, "only sends ACK");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "only sends ACK");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_header_line ("keycall AAAA\r\nX-Evil: 1", &error));
   ck_assert (error != NULL);
   g_clear_error (&error);
   ck_assert_ptr_null (kc_cta_key_mgmt_find ("the PRACK", NULL, 0, "keycall AAAA", &error));
-  assert_error (error, KC_ERROR_INVALID, "Keycall-Key-Mgmt header of the PRACK is unusable");
+  kc_test_assert_error (error, KC_ERROR_INVALID,
+                        "Keycall-Key-Mgmt header of the PRACK is unusable");
 }
 END_TEST
 
@@ -403,22 +396,22 @@ START_TEST (test_only_own_controller)
   ck_assert (kc_cta_subjects_check (gc1, "gc1", &subject, &error));
   ck_assert_str_eq (subject, "keycall:controller:gc1");
   ck_assert (!kc_cta_subjects_check (gc2, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "controller gc2, not for controller gc1");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "controller gc2, not for controller gc1");
   g_clear_error (&error);
   ck_assert (!kc_cta_subjects_check (cta, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "cta 1001");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "cta 1001");
   g_clear_error (&error);
   ck_assert (!kc_cta_subjects_check (foreign, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "only controller gc1 is trusted");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "only controller gc1 is trusted");
   g_clear_error (&error);
   ck_assert (!kc_cta_subjects_check (two, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "no usable Keycall identity");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "no usable Keycall identity");
   g_clear_error (&error);
   ck_assert (!kc_cta_subjects_check (none, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "no verified certificate");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "no verified certificate");
   g_clear_error (&error);
   ck_assert (!kc_cta_subjects_check (NULL, "gc1", NULL, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "no verified certificate");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "no verified certificate");
 }
 END_TEST
 
@@ -454,7 +447,7 @@ START_TEST (test_parse_listen)
 
     ck_assert_msg (!kc_cta_parse_listen (bad[i], &host, &port, &error), "“%s” accepted",
                    bad[i]);
-    assert_error (error, KC_ERROR_INVALID, "numeric address");
+    kc_test_assert_error (error, KC_ERROR_INVALID, "numeric address");
     g_clear_error (&error);
   }
 }
@@ -589,7 +582,7 @@ START_TEST (test_hold_reoffer_checks)
   /* Nothing agreed yet. */
   bad = read_update (call, HOLD_SDP ("40000", "opus/48000/2", "", "sendonly"), &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_CLOSED, "no agreed audio stream");
+  kc_test_assert_error (error, KC_ERROR_CLOSED, "no agreed audio stream");
   g_clear_error (&error);
 
   call->remote_media = kc_sdp_media_parse (HOLD_SDP ("40000", "opus/48000/2", "", "sendrecv"),
@@ -606,34 +599,34 @@ START_TEST (test_hold_reoffer_checks)
                                      "a=key-mgmt:keycall AQIDBAUGBwgJCgsMDQ4PEBESExQV\r\n",
                                      "sendonly"), &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_PERMISSION, "carries a key");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "carries a key");
   g_clear_error (&error);
 
   bad = read_update (call, HOLD_SDP ("40000", "opus/48000/2",
                                      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA\r\n",
                                      "sendonly"), &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_PERMISSION, "carries a key");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "carries a key");
   g_clear_error (&error);
 
   bad = read_update (call, HOLD_SDP ("40002", "opus/48000/2", "", "sendonly"), &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its media address");
+  kc_test_assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its media address");
   g_clear_error (&error);
 
   bad = read_update (call, HOLD_SDP ("40000", "PCMU/8000", "", "sendonly"), &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its codec");
+  kc_test_assert_error (error, KC_ERROR_UNSUPPORTED, "keeps its codec");
   g_clear_error (&error);
 
   bad = kc_cta_call_media_read_update (call, NULL, 0, &error);
   ck_assert_ptr_null (bad);
-  assert_error (error, KC_ERROR_UNSUPPORTED, "No SDP");
+  kc_test_assert_error (error, KC_ERROR_UNSUPPORTED, "No SDP");
   g_clear_error (&error);
 
   /* Not answered: no hold, and nothing changes. */
   ck_assert (!kc_cta_call_hold (call, TRUE, &error));
-  assert_error (error, KC_ERROR_CLOSED, "answered call");
+  kc_test_assert_error (error, KC_ERROR_CLOSED, "answered call");
   ck_assert (!kc_cta_call_get_held (call));
   ck_assert (!kc_cta_call_get_remote_held (call));
   ck_assert (!kc_cta_call_get_hold_pending (call));
@@ -728,7 +721,7 @@ START_TEST (test_account_before_start)
   /* No call before the controller confirmed the registration. */
   call = kc_cta_account_call (account, "2001", &error);
   ck_assert_ptr_null (call);
-  assert_error (error, KC_ERROR_CLOSED, "not registered with controller gc1");
+  kc_test_assert_error (error, KC_ERROR_CLOSED, "not registered with controller gc1");
 }
 END_TEST
 

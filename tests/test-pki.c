@@ -41,16 +41,6 @@ issue (KcCa *ca, KcRole role, const char *identity, const char *host, EVP_PKEY *
   return cert;
 }
 
-static void
-assert_error (const GError *error, int code, const char *words)
-{
-  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
-  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
-                 error->code, code, error->message);
-  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
-                 error->message, words);
-}
-
 static gboolean
 strv_has (GStrv strv, const char *item)
 {
@@ -259,7 +249,7 @@ START_TEST (test_subjects_cn_only_without_san)
   ck_assert_uint_eq (g_strv_length (subjects), 1);
   ck_assert_str_eq (subjects[0], "keycall-like");
   ck_assert (!kc_pki_identity_from_cert (cert, &role, &identity, &error));
-  assert_error (error, KC_ERROR_PERMISSION, "no Keycall identity");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "no Keycall identity");
 }
 END_TEST
 
@@ -288,7 +278,7 @@ START_TEST (test_identity_rejects_malformed)
     ck_assert_msg (!kc_pki_identity_from_subjects (cases[i].subjects, &role, &identity, &error),
                    "case %zu accepted", i);
     ck_assert_ptr_null (identity);
-    assert_error (error, cases[i].code, cases[i].words);
+    kc_test_assert_error (error, cases[i].code, cases[i].words);
   }
   ck_assert (!kc_pki_identity_from_subjects (NULL, &(KcRole) { 0 }, &(char *) { NULL }, NULL));
 }
@@ -319,7 +309,7 @@ START_TEST (test_foreign_ca_rejected)
   /* The subjects look right; only verification can tell. */
   ck_assert (kc_pki_identity_from_cert (cert, &role, &identity, NULL));
   ck_assert (!kc_pki_verify (kc_ca_get_cert (ours), NULL, cert, &error));
-  assert_error (error, KC_ERROR_CRYPTO, "unable to get local issuer certificate");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "unable to get local issuer certificate");
   ck_assert (kc_pki_verify (kc_ca_get_cert (theirs), NULL, cert, NULL));
 }
 END_TEST
@@ -349,7 +339,7 @@ START_TEST (test_crl_revokes)
   ck_assert_uint_eq (kc_pki_crl_number (crl), 7);
 
   ck_assert (!kc_pki_verify (kc_ca_get_cert (ca), crl, bad, &error));
-  assert_error (error, KC_ERROR_CRYPTO, "certificate revoked");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "certificate revoked");
   g_clear_error (&error);
   ck_assert_msg (kc_pki_verify (kc_ca_get_cert (ca), crl, good, &error), "%s",
                  error ? error->message : "");
@@ -357,7 +347,7 @@ START_TEST (test_crl_revokes)
   ck_assert (kc_pki_verify (kc_ca_get_cert (ca), NULL, bad, NULL));
   /* A CRL from another CA does not count. */
   ck_assert (!kc_pki_verify (kc_ca_get_cert (ca), foreign, good, &error));
-  assert_error (error, KC_ERROR_CRYPTO, "CRL");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "CRL");
 
   ck_assert (kc_pki_crl_save (crl, path, NULL));
   loaded = kc_pki_crl_load (path, NULL);
@@ -396,7 +386,7 @@ START_TEST (test_key_files_private)
 
   /* Never overwritten silently. */
   ck_assert (!kc_pki_key_save (other, path, FALSE, &error));
-  assert_error (error, KC_ERROR_EXISTS, "already exists");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "already exists");
   g_clear_error (&error);
   ck_assert (g_file_get_contents (path, &after, NULL, NULL));
   ck_assert_str_eq (before, after);
@@ -417,7 +407,7 @@ START_TEST (test_key_files_private)
   ck_assert_int_eq (chmod (path, 0640), 0);
   loaded = kc_pki_key_load (path, &error);
   ck_assert_ptr_null (loaded);
-  assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
   kc_test_rmtree (dir);
 }
 END_TEST
@@ -433,10 +423,10 @@ START_TEST (test_key_pem_errors)
 
   ck_assert_int_eq (EVP_PKEY_eq (back, key), 1);
   ck_assert_ptr_null (kc_pki_key_from_pem ((const guint8 *) junk, sizeof junk - 1, &error));
-  assert_error (error, KC_ERROR_CORRUPT, "not a readable");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "not a readable");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_pki_cert_from_pem (junk, sizeof junk - 1, &error));
-  assert_error (error, KC_ERROR_CORRUPT, "not a readable PEM certificate");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "not a readable PEM certificate");
 }
 END_TEST
 
@@ -456,7 +446,7 @@ START_TEST (test_ca_save_load)
   ck_assert (kc_ca_save (ca, cert, key, FALSE, NULL));
   ck_assert (kc_ca_save (other, cert2, key2, FALSE, NULL));
   ck_assert (!kc_ca_save (ca, cert, key, FALSE, &error));
-  assert_error (error, KC_ERROR_EXISTS, "already exists");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "already exists");
   g_clear_error (&error);
 
   loaded = kc_ca_load (cert, key, &error);
@@ -468,7 +458,7 @@ START_TEST (test_ca_save_load)
   g_clear_pointer (&loaded, kc_ca_free);
   loaded = kc_ca_load (cert, key2, &error);
   ck_assert_ptr_null (loaded);
-  assert_error (error, KC_ERROR_CRYPTO, "is not the private key");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "is not the private key");
   kc_test_rmtree (dir);
 }
 END_TEST
@@ -495,11 +485,11 @@ START_TEST (test_issue_rejects_bad_input)
     KcCertRequest request = { cases[i].role, cases[i].identity, cases[i].host, 0 };
 
     ck_assert_ptr_null (kc_ca_issue (ca, &request, key, &error));
-    assert_error (error, KC_ERROR_INVALID, cases[i].words);
+    kc_test_assert_error (error, KC_ERROR_INVALID, cases[i].words);
     g_clear_error (&error);
   }
   ck_assert_ptr_null (kc_ca_new ("", 0, &error));
-  assert_error (error, KC_ERROR_INVALID, "network name");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "network name");
 }
 END_TEST
 
@@ -516,7 +506,7 @@ START_TEST (test_roles_and_serials)
   ck_assert_str_eq (a, "0A1B2C");
   ck_assert_str_eq (b, "0A1B2C");
   ck_assert_ptr_null (kc_pki_serial_normalize ("xyz", &error));
-  assert_error (error, KC_ERROR_INVALID, "not a certificate serial");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "not a certificate serial");
   ck_assert (kc_pki_check_number ("+4930123", NULL));
   ck_assert (!kc_pki_check_number ("+", NULL));
   ck_assert (!kc_pki_check_number ("12 3", NULL));

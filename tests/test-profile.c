@@ -17,16 +17,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SSL_CTX, SSL_CTX_free)
 
-static void
-assert_error (const GError *error, int code, const char *words)
-{
-  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
-  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
-                 error->code, code, error->message);
-  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
-                 error->message, words);
-}
-
 /* A certificate and key for @role/@identity from @ca, as PEM. */
 static void
 issue_pem (KcCa *ca, KcRole role, const char *identity, char **cert_pem, KcSecret **key_pem)
@@ -142,13 +132,13 @@ START_TEST (test_round_trip)
 
   /* Never overwritten silently; others may not read it. */
   ck_assert (!kc_profile_save (profile, path, FALSE, &error));
-  assert_error (error, KC_ERROR_EXISTS, "already exists");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "already exists");
   g_clear_error (&error);
   ck_assert_int_eq (chmod (path, 0644), 0);
   g_clear_pointer (&loaded, kc_profile_free);
   loaded = kc_profile_load (path, &error);
   ck_assert_ptr_null (loaded);
-  assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
   kc_test_rmtree (dir);
 }
 END_TEST
@@ -310,7 +300,7 @@ START_TEST (test_controller_uris)
     g_free (p->controller);
     p->controller = g_strdup (bad[i]);
     ck_assert_msg (!kc_profile_validate (p, &error), "%s accepted", bad[i]);
-    assert_error (error, KC_ERROR_INVALID, "is not a sips: URI");
+    kc_test_assert_error (error, KC_ERROR_INVALID, "is not a sips: URI");
   }
 }
 END_TEST
@@ -372,14 +362,14 @@ START_TEST (test_domain)
     g_free (p->domain);
     p->domain = g_strdup (bad[i]);
     ck_assert_msg (!kc_profile_validate (p, &local), "“%s” accepted", bad[i]);
-    assert_error (local, KC_ERROR_INVALID, "is not a domain name");
+    kc_test_assert_error (local, KC_ERROR_INVALID, "is not a domain name");
   }
   /* At most 253 characters, as in DNS. */
   long_domain = g_strnfill (254, 'a');
   g_free (p->domain);
   p->domain = g_strdup (long_domain);
   ck_assert (!kc_profile_validate (p, &error));
-  assert_error (error, KC_ERROR_INVALID, "is not a domain name");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "is not a domain name");
   g_clear_error (&error);
   long_domain[253] = '\0';
   g_free (p->domain);
@@ -390,7 +380,7 @@ START_TEST (test_domain)
   g_free (p->domain);
   p->domain = g_strdup ("bad domain");
   ck_assert (!kc_profile_save (p, with, TRUE, &error));
-  assert_error (error, KC_ERROR_INVALID, "“bad domain” is not a domain name");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "“bad domain” is not a domain name");
   kc_test_rmtree (dir);
 }
 END_TEST
@@ -406,7 +396,7 @@ START_TEST (test_save_refuses_invalid)
   g_free (p->number);
   p->number = g_strdup ("1002");
   ck_assert (!kc_profile_save (p, path, FALSE, &error));
-  assert_error (error, KC_ERROR_INVALID, "for number 1001");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "for number 1001");
   ck_assert (!g_file_test (path, G_FILE_TEST_EXISTS));
   kc_test_rmtree (dir);
 }
@@ -441,7 +431,7 @@ START_TEST (test_tls_dir_loads_in_openssl)
   ck_assert_int_eq (SSL_CTX_load_verify_locations (ctx, cafile, NULL), 1);
 
   ck_assert (!kc_profile_write_tls_dir (p, tls, FALSE, &error));
-  assert_error (error, KC_ERROR_EXISTS, "agent.pem");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "agent.pem");
   kc_test_rmtree (dir);
 }
 END_TEST

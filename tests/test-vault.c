@@ -10,16 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-assert_error (const GError *error, int code, const char *words)
-{
-  ck_assert_msg (error != NULL, "expected an error containing “%s”", words);
-  ck_assert_msg (g_error_matches (error, KC_ERROR, code), "code %d, expected %d: %s",
-                 error->code, code, error->message);
-  ck_assert_msg (strstr (error->message, words) != NULL, "“%s” lacks “%s”",
-                 error->message, words);
-}
-
 static KcVault *
 random_vault (void)
 {
@@ -71,10 +61,10 @@ START_TEST (test_wrong_owner_or_vault)
   g_autoptr(GError) error = NULL;
 
   ck_assert_ptr_null (kc_vault_unwrap (vault, wrapped, "1002", &error));
-  assert_error (error, KC_ERROR_CRYPTO, "wrong owner");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "wrong owner");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_vault_unwrap (other, wrapped, "1001", &error));
-  assert_error (error, KC_ERROR_CRYPTO, "wrong vault key");
+  kc_test_assert_error (error, KC_ERROR_CRYPTO, "wrong vault key");
 }
 END_TEST
 
@@ -95,14 +85,14 @@ START_TEST (test_tampering)
     g_autoptr(GBytes) bad = flip (wrapped, spots[i]);
 
     ck_assert_ptr_null (kc_vault_unwrap (vault, bad, "1001", &error));
-    assert_error (error, KC_ERROR_CRYPTO, "damaged");
+    kc_test_assert_error (error, KC_ERROR_CRYPTO, "damaged");
     g_clear_error (&error);
   }
   ck_assert_ptr_null (kc_vault_unwrap (vault, short_bytes, "1001", &error));
-  assert_error (error, KC_ERROR_CORRUPT, "no vault produces");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "no vault produces");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_vault_unwrap (vault, version, "1001", &error));
-  assert_error (error, KC_ERROR_FOREIGN, "version");
+  kc_test_assert_error (error, KC_ERROR_FOREIGN, "version");
 }
 END_TEST
 
@@ -139,7 +129,7 @@ START_TEST (test_vault_file)
   /* Creating again would orphan every wrapped secret: refused. */
   again = kc_vault_create (path, FALSE, &error);
   ck_assert_ptr_null (again);
-  assert_error (error, KC_ERROR_EXISTS, "already exists");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "already exists");
   g_clear_error (&error);
   g_clear_pointer (&loaded, kc_vault_free);
   loaded = kc_vault_load (path, NULL);
@@ -151,7 +141,7 @@ START_TEST (test_vault_file)
   g_clear_pointer (&loaded, kc_vault_free);
   loaded = kc_vault_load (path, &error);
   ck_assert_ptr_null (loaded);
-  assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
+  kc_test_assert_error (error, KC_ERROR_PERMISSION, "chmod 600");
   g_clear_error (&error);
 
   /* Not 32 bytes: not a vault. */
@@ -159,7 +149,7 @@ START_TEST (test_vault_file)
   ck_assert_int_eq (truncate (path, 31), 0);
   loaded = kc_vault_load (path, &error);
   ck_assert_ptr_null (loaded);
-  assert_error (error, KC_ERROR_CORRUPT, "not a Keycall vault key");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "not a Keycall vault key");
   kc_test_rmtree (dir);
 }
 END_TEST
@@ -182,7 +172,7 @@ START_TEST (test_file_write_modes)
   ck_assert_int_eq (st.st_mode & 0777, 0644);   /* exactly the mode asked for */
 
   ck_assert (!kc_file_write (path, "two", 3, 0600, FALSE, &error));
-  assert_error (error, KC_ERROR_EXISTS, "refusing to overwrite");
+  kc_test_assert_error (error, KC_ERROR_EXISTS, "refusing to overwrite");
   g_clear_error (&error);
   ck_assert (g_file_get_contents (path, &text, NULL, NULL));
   ck_assert_str_eq (text, "one");
@@ -222,16 +212,16 @@ START_TEST (test_private_file_read_errors)
   ck_assert (kc_file_write (big, filler, strlen (filler), 0600, FALSE, NULL));
 
   ck_assert_ptr_null (kc_private_file_read (empty, 100, &error));
-  assert_error (error, KC_ERROR_CORRUPT, "empty");
+  kc_test_assert_error (error, KC_ERROR_CORRUPT, "empty");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_private_file_read (big, 1 << 20, &error));
-  assert_error (error, KC_ERROR_TOO_LARGE, "limit");
+  kc_test_assert_error (error, KC_ERROR_TOO_LARGE, "limit");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_private_file_read (missing, 100, &error));
-  assert_error (error, KC_ERROR_NOT_FOUND, "missing");
+  kc_test_assert_error (error, KC_ERROR_NOT_FOUND, "missing");
   g_clear_error (&error);
   ck_assert_ptr_null (kc_private_file_read (dir, 100, &error));
-  assert_error (error, KC_ERROR_INVALID, "not a regular file");
+  kc_test_assert_error (error, KC_ERROR_INVALID, "not a regular file");
 
   ck_assert_int_eq (truncate (big, 10), 0);
   ok = kc_private_file_read (big, 100, NULL);
